@@ -1,0 +1,86 @@
+/* Configuration: one table of keys (core/conf_table.c), an INI loader over GKeyFile, validation. */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/log.h"
+
+struct http_conf {
+	char *address; /* "" = all interfaces */
+	int port;      /* 0 = listener off */
+	int tls_port;  /* 0 = listener off */
+	char *cert;    /* "" = self-signed in state_dir */
+	char *key;
+	char **allowed_origins; /* NULL-terminated; empty = same origin only */
+	char *web_root;
+	int max_header_bytes;
+	int max_body_bytes;
+	int ws_max_message;
+	int ws_max_connections;
+	int header_timeout; /* seconds until a silent client gets 408 */
+	int idle_timeout;   /* seconds an idle keep-alive connection is kept */
+};
+
+struct log_conf {
+	char *level;
+	char *levels;
+	int resolved[LOG_SUB_COUNT]; /* derived from level + levels */
+};
+
+struct conf {
+	char *state_dir;
+	struct log_conf log;
+	struct http_conf http;
+};
+
+enum conf_type {
+	CONF_STR,
+	CONF_INT,
+	CONF_BOOL,
+	CONF_LIST, /* comma-separated, stored as a NULL-terminated char ** */
+};
+
+enum conf_flags {
+	CONF_LIVE = 1 << 0,   /* SIGHUP applies it; others need a restart */
+	CONF_SECRET = 1 << 1, /* value never logged */
+};
+
+struct conf_key {
+	const char *section;
+	const char *name;
+	enum conf_type type;
+	const char *def;
+	long long min, max; /* CONF_INT bounds, inclusive */
+	size_t offset;      /* into struct conf */
+	unsigned flags;
+	/* extra check of the textual value; returns 0 or EINVAL and a reason */
+	int (*check)(const char *value, char **reason);
+	const char *doc;
+};
+
+extern const struct conf_key conf_keys[];
+extern const size_t conf_nkeys;
+
+/*
+ * Load path (NULL: defaults only) and apply overrides ("section.key=value",
+ * NULL-terminated, may be NULL). On success returns 0 and a new conf in *out
+ * (free with conf_free). On failure returns EINVAL and appends one line per
+ * error to errors ("source: section.key: reason"); *out is not written.
+ */
+int conf_load(const char *path, const char *const *overrides, struct conf **out, GPtrArray *errors);
+
+void conf_free(struct conf *conf);
+
+/*
+ * For a reload: every key without CONF_LIVE that differs between next and
+ * cur is reset in next to cur's value, and its "section.key" is appended to
+ * kept (so the running process stays consistent until a restart). Every
+ * CONF_LIVE key that differs is appended to applied.
+ */
+void conf_merge_reload(struct conf *next, const struct conf *cur, GPtrArray *kept,
+                       GPtrArray *applied);
+
+/* The commented example file for every key, from the table. */
+void conf_write_example(GString *out);

@@ -1,0 +1,370 @@
+/* HTTP server: libwebsockets context on the GLib loop, connection guards, WebSocket upgrade checks.
+ */
+#include "core/http.h"
+
+#include <errno.h>
+#include <openssl/ssl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "core/http_priv.h"
+#include "core/log.h"
+
+/* Marks a connection we already refused by hand, so the close path stays quiet. */
+static char refused_mark;
+
+double http_uptime(const struct http_server *srv)
+{
+	return (double)(g_get_monotonic_time() - srv->start_mono) / G_USEC_PER_SEC;
+}
+
+/*
+ * Answer a connection that never produced a routable request (silent,
+ * malformed or oversized header): libwebsockets would just close it, so we
+ * write a minimal response on the socket ourselves first. Over TLS that is
+ * only possible once the handshake is done.
+ */
+static void refuse_raw(struct lws *wsi, int status, const char *phrase, const char *reason)
+{
+	char buf[512], junk[4096];
+	int fd = (int)lws_get_socket_fd(wsi);
+	SSL *ssl = lws_get_ssl(wsi);
+	int n;
+
+	n = snprintf(buf, sizeof(buf),
+	             "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
+	             status, phrase, strlen(reason) + 1, reason);
+	lws_set_opaque_user_data(wsi, &refused_mark);
+	if (fd < 0 || n <= 0 || (size_t)n >= sizeof(buf))
+		return;
+	if (ssl) {
+		if (SSL_is_init_finished(ssl))
+			SSL_write(ssl, buf, n);
+		return;
+	}
+	/* drain what is queued, so closing sends FIN rather than RST */
+	for (int i = 0; i < 16 && recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0; i++)
+		;
+	(void)!send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	shutdown(fd, SHUT_WR);
+}
+
+static bool peer_open(struct lws *wsi)
+{
+	char c;
+	int fd = (int)lws_get_socket_fd(wsi);
+	ssize_t r = fd >= 0 ? recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) : 0;
+
+	return r > 0 || (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
+static void count_rejected(struct http_server *srv, const char *reason)
+{
+	metrics_add(srv->metrics, METRIC_HTTP_REJECTED, 1, (const char *[]){ reason });
+}
+
+static enum http_method req_method(struct lws *wsi)
+{
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI))
+		return HTTP_GET;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI))
+		return HTTP_HEAD;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
+		return HTTP_POST;
+	return HTTP_OTHER;
+}
+
+/* True when the header is a comma-separated token list holding token. */
+static bool header_has_token(struct lws *wsi, enum lws_token_indexes h, const char *token)
+{
+	char buf[256];
+	gchar **parts;
+	bool found = false;
+
+	if (lws_hdr_copy(wsi, buf, sizeof(buf), h) <= 0)
+		return false;
+	parts = g_strsplit(buf, ",", -1);
+	for (gchar **p = parts; *p && !found; p++)
+		found = g_ascii_strcasecmp(g_strstrip(*p), token) == 0;
+	g_strfreev(parts);
+	return found;
+}
+
+/*
+ * Same origin means Origin's host[:port] equals Host. An explicit list
+ * allows exactly those origins; "*" allows any. No Origin header means a
+ * non-browser client, which the browser-oriented check cannot apply to.
+ */
+static bool origin_allowed(const struct http_conf *hc, struct lws *wsi)
+{
+	char origin[256], host[256];
+	const char *o_host;
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
+		return true;
+	if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0)
+		return false;
+	if (hc->allowed_origins[0]) {
+		for (char **a = hc->allowed_origins; *a; a++) {
+			if (strcmp(*a, "*") == 0 || g_ascii_strcasecmp(*a, origin) == 0)
+				return true;
+		}
+		return false;
+	}
+	o_host = strstr(origin, "://");
+	if (!o_host || lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+		return false;
+	return g_ascii_strcasecmp(o_host + 3, host) == 0;
+}
+
+/* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: >0 refused (answered), 0 go ahead. */
+static int confirm_upgrade(struct http_server *srv, struct lws *wsi, const char *upgrade)
+{
+	struct http_req req = { .srv = srv, .wsi = wsi, .method = req_method(wsi) };
+	struct http_resp resp = { 0 };
+	char path[64] = "";
+
+	lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI);
+	req.path = path;
+	req.tls = lws_is_ssl(wsi);
+
+	if (strcmp(path, "/sip") != 0)
+		http_resp_error(&resp, HTTP_STATUS_NOT_FOUND,
+		                "no WebSocket endpoint here; use /sip");
+	else if (g_ascii_strcasecmp(upgrade, "websocket") != 0)
+		http_resp_error(&resp, HTTP_STATUS_BAD_REQUEST,
+		                "only WebSocket upgrades are served");
+	else if (!header_has_token(wsi, WSI_TOKEN_PROTOCOL, "sip"))
+		http_resp_error(&resp, HTTP_STATUS_BAD_REQUEST,
+		                "WebSocket subprotocol 'sip' required (RFC 7118)");
+	else if (!origin_allowed(&srv->conf->http, wsi))
+		http_resp_error(&resp, HTTP_STATUS_FORBIDDEN, "origin not allowed");
+	else if (srv->shutting_down)
+		http_resp_error(&resp, HTTP_STATUS_SERVICE_UNAVAILABLE, "server shutting down");
+	else if (ws_sip_count(srv->ws_sip) >= (unsigned)srv->conf->http.ws_max_connections) {
+		http_resp_error(&resp, HTTP_STATUS_SERVICE_UNAVAILABLE,
+		                "too many WebSocket connections");
+		resp.retry_after = 5;
+	} else
+		return 0;
+	resp.close = true;
+	http_resp_send(&req, "sip", &resp);
+	return 1;
+}
+
+/* The request headers are in: route it. Returns the lws callback result. */
+static int on_request(struct http_server *srv, struct lws *wsi, const char *path)
+{
+	struct http_req req = { .srv = srv, .wsi = wsi, .method = req_method(wsi), .path = path };
+	struct http_resp resp = { 0 };
+	const char *route = "static";
+	char clen[32];
+	int served = 0;
+
+	req.tls = lws_is_ssl(wsi);
+	if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+	    strtoull(clen, NULL, 10) > (unsigned long long)srv->conf->http.max_body_bytes) {
+		http_resp_error(&resp, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "request body too large");
+		resp.close = true;
+	} else if (req.method != HTTP_GET && req.method != HTTP_HEAD) {
+		http_resp_error(&resp, HTTP_STATUS_METHOD_NOT_ALLOWED, "method not allowed");
+		resp.allow = "GET, HEAD";
+		resp.close = true;
+	} else if (strcmp(path, "/healthz") == 0) {
+		route = "healthz";
+		http_route_healthz(&req, &resp);
+	} else if (strcmp(path, "/metrics") == 0) {
+		route = "metrics";
+		http_route_metrics(&req, &resp);
+	} else if (strcmp(path, "/config") == 0) {
+		route = "config";
+		http_route_config(&req, &resp);
+	} else if (strcmp(path, "/sip") == 0) {
+		route = "sip";
+		http_resp_error(&resp, 426, "WebSocket with subprotocol 'sip' required");
+	} else if (http_route_static(&req, &resp, &served) == 0 && !resp.status) {
+		/* lws is sending the file */
+		metrics_add(srv->metrics, METRIC_HTTP_REQUESTS, 1,
+		            (const char *[]){ "static", "200" });
+		if (served > 0 && lws_http_transaction_completed(wsi))
+			return -1;
+		return served < 0 ? -1 : 0;
+	}
+	return http_resp_send(&req, route, &resp);
+}
+
+static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len)
+{
+	const struct lws_protocols *p = lws_get_protocol(wsi);
+	struct http_server *srv = p ? p->user : NULL;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		/*
+		 * lws_context_deprecate() would close the listeners but touches
+		 * freed memory in lws 4.1 on the GLib loop; refusing is enough.
+		 */
+		return srv && srv->shutting_down ? -1 : 0;
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+		/* until its header is complete, a connection has no user data */
+		if (srv)
+			lws_set_timer_usecs(wsi, (lws_usec_t)srv->conf->http.header_timeout *
+			                                 LWS_USEC_PER_SEC);
+		return 0;
+	case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+		lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
+		return 0;
+	case LWS_CALLBACK_TIMER:
+		if (user || lws_get_opaque_user_data(wsi))
+			return 0;
+		count_rejected(srv, "header_timeout");
+		refuse_raw(wsi, 408, "Request Timeout", "request header not received in time");
+		return -1;
+	case LWS_CALLBACK_CLOSED_HTTP:
+		/* header never completed: lws gave up on it (malformed or too large) */
+		if (!user && !lws_get_opaque_user_data(wsi) && peer_open(wsi)) {
+			count_rejected(srv, "bad_header");
+			refuse_raw(wsi, 400, "Bad Request",
+			           "request header malformed or too large");
+		}
+		return 0;
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: return confirm_upgrade(srv, wsi, in);
+	case LWS_CALLBACK_HTTP: return on_request(srv, wsi, in);
+	case LWS_CALLBACK_HTTP_BODY:
+		/* no route takes a body yet; the request was already refused */
+		return -1;
+	default: break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static void lws_log_emit(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	if (level & LLL_ERR)
+		log_err(LOG_LWS, "libwebsockets", "text=\"%.*s\"", (int)n, line);
+	else if (level & LLL_WARN)
+		log_warn(LOG_LWS, "libwebsockets", "text=\"%.*s\"", (int)n, line);
+	else
+		log_debug(LOG_LWS, "libwebsockets", "text=\"%.*s\"", (int)n, line);
+}
+
+static int add_vhost(struct http_server *srv, const char *name, int port, const char *cert,
+                     const char *key, char **why)
+{
+	const struct http_conf *hc = &srv->conf->http;
+	struct lws_context_creation_info info;
+
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = name;
+	info.port = port;
+	info.iface = *hc->address ? hc->address : NULL;
+	info.protocols = srv->protocols;
+	info.keepalive_timeout = hc->idle_timeout;
+	info.alpn = "http/1.1";
+	if (cert) {
+		/* lws only does TLS on a vhost whose own options ask for it */
+		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = cert;
+		info.ssl_private_key_filepath = key;
+		info.ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
+		                       SSL_OP_NO_TLSv1_1 | SSL_OP_NO_COMPRESSION;
+	}
+	if (!lws_create_vhost(srv->ctx, &info)) {
+		*why = g_strdup_printf("cannot listen on %s port %d%s",
+		                       *hc->address ? hc->address : "*", port,
+		                       cert ? " (or TLS certificate unusable)" : "");
+		return EADDRINUSE;
+	}
+	log_info(LOG_HTTP, "listener open", "vhost=%s address=%s port=%d tls=%s", name,
+	         *hc->address ? hc->address : "*", port, cert ? "yes" : "no");
+	return 0;
+}
+
+int http_server_start(const struct conf *conf, const char *cert, const char *key,
+                      struct metrics *metrics, GMainLoop *loop, struct http_server **out,
+                      char **why)
+{
+	struct http_server *srv = g_new0(struct http_server, 1);
+	struct lws_context_creation_info info;
+	void *foreign_loops[1] = { loop };
+	int rc = 0;
+
+	srv->conf = conf;
+	srv->metrics = metrics;
+	srv->start_mono = g_get_monotonic_time();
+	srv->start_real = (double)g_get_real_time() / G_USEC_PER_SEC;
+	srv->web_root_real = realpath(conf->http.web_root, NULL);
+	if (!srv->web_root_real)
+		log_warn(LOG_HTTP, "web root missing", "path=%s", conf->http.web_root);
+	srv->ws_sip = ws_sip_new(&conf->http, metrics);
+	srv->protocols[0] = (struct lws_protocols){
+		.name = "http",
+		.callback = http_callback,
+		.per_session_data_size = sizeof(int),
+		.user = srv,
+	};
+	srv->protocols[1] = ws_sip_protocol(srv->ws_sip);
+
+	lws_set_log_level(
+	        LLL_ERR | LLL_WARN |
+	                (log_levels[LOG_LWS] >= LOG_LVL_DEBUG ? LLL_NOTICE | LLL_INFO : 0),
+	        lws_log_emit);
+	memset(&info, 0, sizeof(info));
+	info.options = LWS_SERVER_OPTION_GLIB | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+	               LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.foreign_loops = foreign_loops;
+	info.max_http_header_data = (unsigned short)conf->http.max_header_bytes;
+	/* our own header timer fires first; this is only lws's backstop */
+	info.timeout_secs_ah_idle = 310;
+	info.user = srv;
+	srv->ctx = lws_create_context(&info);
+	if (!srv->ctx) {
+		*why = g_strdup(
+		        "libwebsockets could not start (is libwebsockets-evlib-glib installed?)");
+		rc = EPROTO;
+		goto out;
+	}
+	if (conf->http.port)
+		rc = add_vhost(srv, "http", conf->http.port, NULL, NULL, why);
+	if (!rc && conf->http.tls_port)
+		rc = add_vhost(srv, "https", conf->http.tls_port, cert, key, why);
+out:
+	if (rc) {
+		http_server_free(srv);
+		return rc;
+	}
+	*out = srv;
+	return 0;
+}
+
+void http_server_set_conf(struct http_server *srv, const struct conf *conf)
+{
+	srv->conf = conf;
+	ws_sip_set_conf(srv->ws_sip, &conf->http);
+}
+
+void http_server_shutdown(struct http_server *srv, void (*drained)(void *), void *arg)
+{
+	/* new connections are refused from now on (FILTER_NETWORK_CONNECTION) */
+	srv->shutting_down = true;
+	ws_sip_goaway(srv->ws_sip, drained, arg);
+}
+
+void http_server_free(struct http_server *srv)
+{
+	if (!srv)
+		return;
+	if (srv->ctx)
+		lws_context_destroy(srv->ctx);
+	ws_sip_free(srv->ws_sip);
+	free(srv->web_root_real);
+	g_free(srv);
+}

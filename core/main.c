@@ -1,0 +1,221 @@
+/* rtcgate daemon: options, configuration, start-up, signals (SIGHUP reload, SIGTERM stop). */
+#include <glib-unix.h>
+#include <glib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/conf.h"
+#include "core/http.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/store.h"
+#include "core/tlscert.h"
+#include "rtcgate-config.h"
+
+#define STOP_GRACE_MS 1500
+
+struct app {
+	GMainLoop *loop;
+	char *config_path;
+	char **overrides;
+	struct conf *conf;
+	struct metrics *metrics;
+	struct store *store;
+	struct http_server *http;
+	bool stopping;
+};
+
+static void print_errors(GPtrArray *errors)
+{
+	for (guint i = 0; i < errors->len; i++)
+		fprintf(stderr, "%s\n", (const char *)errors->pdata[i]);
+}
+
+static void join_names(GString *out, GPtrArray *names)
+{
+	for (guint i = 0; i < names->len; i++)
+		g_string_append_printf(out, "%s%s", i ? "," : "", (const char *)names->pdata[i]);
+}
+
+/* SIGHUP: a config that fails validation is refused and the running one stays. */
+static gboolean on_sighup(gpointer data)
+{
+	struct app *app = data;
+	GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *kept = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *applied = g_ptr_array_new_with_free_func(g_free);
+	GString *a = g_string_new(NULL), *k = g_string_new(NULL);
+	struct conf *next = NULL;
+
+	if (conf_load(app->config_path, (const char *const *)app->overrides, &next, errors)) {
+		for (guint i = 0; i < errors->len; i++)
+			log_err(LOG_CONF, "config reload refused", "error=\"%s\"",
+			        (const char *)errors->pdata[i]);
+		metrics_add(app->metrics, METRIC_CONFIG_RELOADS, 1, (const char *[]){ "refused" });
+		goto out;
+	}
+	conf_merge_reload(next, app->conf, kept, applied);
+	join_names(a, applied);
+	join_names(k, kept);
+	if (kept->len)
+		log_warn(LOG_CONF, "restart needed for changed keys", "keys=%s", k->str);
+	log_levels_set(next->log.resolved);
+	http_server_set_conf(app->http, next);
+	conf_free(app->conf);
+	app->conf = next;
+	metrics_add(app->metrics, METRIC_CONFIG_RELOADS, 1, (const char *[]){ "ok" });
+	log_info(LOG_CONF, "config reloaded", "applied=%s", a->len ? a->str : "none");
+out:
+	g_string_free(a, TRUE);
+	g_string_free(k, TRUE);
+	g_ptr_array_unref(errors);
+	g_ptr_array_unref(kept);
+	g_ptr_array_unref(applied);
+	return G_SOURCE_CONTINUE;
+}
+
+static void on_drained(void *data)
+{
+	struct app *app = data;
+
+	log_info(LOG_CORE, "all connections closed", "");
+	g_main_loop_quit(app->loop);
+}
+
+static gboolean on_grace_over(gpointer data)
+{
+	struct app *app = data;
+
+	log_info(LOG_CORE, "grace period over", "ms=%d", STOP_GRACE_MS);
+	g_main_loop_quit(app->loop);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_stop(gpointer data)
+{
+	struct app *app = data;
+
+	if (app->stopping) {
+		g_main_loop_quit(app->loop);
+		return G_SOURCE_CONTINUE;
+	}
+	app->stopping = true;
+	log_info(LOG_CORE, "stopping", "");
+	g_timeout_add(STOP_GRACE_MS, on_grace_over, app);
+	http_server_shutdown(app->http, on_drained, app);
+	return G_SOURCE_CONTINUE;
+}
+
+static int start(struct app *app)
+{
+	const struct conf *c = app->conf;
+	char *cert = NULL, *key = NULL, *why = NULL;
+	int rc;
+
+	rc = store_open(c->state_dir, &app->store, &why);
+	if (rc)
+		goto out;
+	if (c->http.tls_port && !*c->http.cert) {
+		rc = tlscert_ensure(c->state_dir, &cert, &key, &why);
+		if (rc)
+			goto out;
+	} else if (c->http.tls_port) {
+		cert = g_strdup(c->http.cert);
+		key = g_strdup(c->http.key);
+	}
+	app->metrics = metrics_new();
+	app->loop = g_main_loop_new(NULL, FALSE);
+	rc = http_server_start(c, cert, key, app->metrics, app->loop, &app->http, &why);
+out:
+	if (rc)
+		log_err(LOG_CORE, "start failed", "reason=\"%s\"", why ? why : g_strerror(rc));
+	g_free(why);
+	g_free(cert);
+	g_free(key);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct app app = { 0 };
+	gboolean version = FALSE, check = FALSE;
+	char *log_level = NULL;
+	GOptionEntry entries[] = {
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &app.config_path,
+		  "Read configuration from FILE (INI)", "FILE" },
+		{ "option", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &app.overrides,
+		  "Override a key (repeatable)", "SECTION.KEY=VALUE" },
+		{ "check-config", 0, 0, G_OPTION_ARG_NONE, &check,
+		  "Validate the configuration and exit 0 or 1", NULL },
+		{ "log-level", 0, 0, G_OPTION_ARG_STRING, &log_level,
+		  "Log level for every subsystem (error, warn, info, debug)", "LEVEL" },
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit",
+		  NULL },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL },
+	};
+	GOptionContext *opts = g_option_context_new("- WebRTC border gateway");
+	GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
+	GError *err = NULL;
+	int rc = 1;
+
+	log_init();
+	g_option_context_add_main_entries(opts, entries, NULL);
+	if (!g_option_context_parse(opts, &argc, &argv, &err)) {
+		fprintf(stderr, "rtcgate: %s\n", err->message);
+		g_clear_error(&err);
+		goto out;
+	}
+	if (version) {
+		printf("rtcgate %s\n", RTCGATE_VERSION);
+		rc = 0;
+		goto out;
+	}
+	if (log_level) {
+		/* --log-level is -o log.level=…, applied before the other overrides */
+		GStrvBuilder *b = g_strv_builder_new();
+		gchar *o = g_strdup_printf("log.level=%s", log_level);
+
+		g_strv_builder_add(b, o);
+		if (app.overrides)
+			g_strv_builder_addv(b, (const char **)app.overrides);
+		g_strfreev(app.overrides);
+		app.overrides = g_strv_builder_end(b);
+		g_strv_builder_unref(b);
+		g_free(o);
+	}
+	if (conf_load(app.config_path, (const char *const *)app.overrides, &app.conf, errors)) {
+		print_errors(errors);
+		goto out;
+	}
+	if (check) {
+		printf("%s: config ok\n", app.config_path ? app.config_path : "(defaults)");
+		rc = 0;
+		goto out;
+	}
+	log_levels_set(app.conf->log.resolved);
+	signal(SIGPIPE, SIG_IGN);
+	if (start(&app))
+		goto out;
+	g_unix_signal_add(SIGHUP, on_sighup, &app);
+	g_unix_signal_add(SIGTERM, on_stop, &app);
+	g_unix_signal_add(SIGINT, on_stop, &app);
+	log_info(LOG_CORE, "ready", "version=%s pid=%d http_port=%d tls_port=%d", RTCGATE_VERSION,
+	         (int)getpid(), app.conf->http.port, app.conf->http.tls_port);
+	g_main_loop_run(app.loop);
+	log_info(LOG_CORE, "stopped", "");
+	rc = 0;
+out:
+	http_server_free(app.http);
+	store_close(app.store);
+	metrics_free(app.metrics);
+	if (app.loop)
+		g_main_loop_unref(app.loop);
+	conf_free(app.conf);
+	g_strfreev(app.overrides);
+	g_free(app.config_path);
+	g_free(log_level);
+	g_ptr_array_unref(errors);
+	g_option_context_free(opts);
+	return rc;
+}

@@ -1,0 +1,193 @@
+/* Metrics registry: fixed families, labelled series, Prometheus text rendering. */
+#include "core/metrics.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct family {
+	const char *name;
+	const char *type; /* "counter" or "gauge" */
+	const char *help;
+	const char *labels[METRIC_MAX_LABELS + 1];
+};
+
+static const struct family families[METRIC_COUNT] = {
+	[METRIC_HTTP_REQUESTS] = { "rtcgate_http_requests_total",
+	                           "counter",
+	                           "HTTP requests answered, by route and status.",
+	                           { "route", "status", NULL } },
+	[METRIC_HTTP_REJECTED] = { "rtcgate_http_rejected_total",
+	                           "counter",
+	                           "Connections refused before a request was routed, by reason.",
+	                           { "reason", NULL } },
+	[METRIC_WS_CONNECTIONS] = { "rtcgate_ws_connections",
+	                            "gauge",
+	                            "Open WebSocket connections on /sip.",
+	                            { NULL } },
+	[METRIC_WS_CLOSED] = { "rtcgate_ws_closed_total",
+	                       "counter",
+	                       "WebSocket connections closed, by reason.",
+	                       { "reason", NULL } },
+	[METRIC_CONFIG_RELOADS] = { "rtcgate_config_reloads_total",
+	                            "counter",
+	                            "Configuration reloads on SIGHUP, by result.",
+	                            { "result", NULL } },
+};
+
+struct series {
+	char *labels[METRIC_MAX_LABELS];
+	int64_t value;
+};
+
+struct metrics {
+	GHashTable *series[METRIC_COUNT]; /* key: labels joined by \x1f */
+};
+
+static size_t nlabels(enum metric id)
+{
+	size_t n = 0;
+
+	while (families[id].labels[n])
+		n++;
+	return n;
+}
+
+static void series_free(gpointer p)
+{
+	struct series *s = p;
+
+	for (size_t i = 0; i < METRIC_MAX_LABELS; i++)
+		g_free(s->labels[i]);
+	g_free(s);
+}
+
+struct metrics *metrics_new(void)
+{
+	struct metrics *m = g_new0(struct metrics, 1);
+
+	for (size_t i = 0; i < METRIC_COUNT; i++)
+		m->series[i] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, series_free);
+	return m;
+}
+
+void metrics_free(struct metrics *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < METRIC_COUNT; i++)
+		g_hash_table_destroy(m->series[i]);
+	g_free(m);
+}
+
+static char *series_key(enum metric id, const char *const *labels)
+{
+	GString *k = g_string_new(NULL);
+
+	for (size_t i = 0; i < nlabels(id); i++) {
+		if (i)
+			g_string_append_c(k, '\x1f');
+		g_string_append(k, labels[i]);
+	}
+	return g_string_free(k, FALSE);
+}
+
+static struct series *lookup(struct metrics *m, enum metric id, const char *const *labels)
+{
+	char *key = series_key(id, labels);
+	struct series *s = g_hash_table_lookup(m->series[id], key);
+
+	if (s) {
+		g_free(key);
+		return s;
+	}
+	s = g_new0(struct series, 1);
+	for (size_t i = 0; i < nlabels(id); i++)
+		s->labels[i] = g_strdup(labels[i]);
+	g_hash_table_insert(m->series[id], key, s);
+	return s;
+}
+
+void metrics_add(struct metrics *m, enum metric id, int64_t delta, const char *const *labels)
+{
+	lookup(m, id, labels)->value += delta;
+}
+
+void metrics_set(struct metrics *m, enum metric id, int64_t value, const char *const *labels)
+{
+	lookup(m, id, labels)->value = value;
+}
+
+int64_t metrics_get(const struct metrics *m, enum metric id, const char *const *labels)
+{
+	char *key = series_key(id, labels);
+	const struct series *s = g_hash_table_lookup(m->series[id], key);
+
+	g_free(key);
+	return s ? s->value : 0;
+}
+
+void metrics_escape_label(GString *out, const char *value)
+{
+	for (const char *p = value; *p; p++) {
+		switch (*p) {
+		case '\\': g_string_append(out, "\\\\"); break;
+		case '"': g_string_append(out, "\\\""); break;
+		case '\n': g_string_append(out, "\\n"); break;
+		default: g_string_append_c(out, *p);
+		}
+	}
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void render_family(const struct metrics *m, enum metric id, GString *out)
+{
+	const struct family *f = &families[id];
+	guint nkeys = 0;
+	gpointer *keyv = g_hash_table_get_keys_as_array(m->series[id], &nkeys);
+	size_t nl = nlabels(id);
+
+	g_string_append_printf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
+	                       f->type);
+	/* a gauge without labels always has its one sample */
+	if (nl == 0 && nkeys == 0)
+		g_string_append_printf(out, "%s 0\n", f->name);
+	qsort(keyv, nkeys, sizeof(*keyv), cmp_keys);
+	for (guint i = 0; i < nkeys; i++) {
+		const struct series *s = g_hash_table_lookup(m->series[id], keyv[i]);
+
+		g_string_append(out, f->name);
+		for (size_t l = 0; l < nl; l++) {
+			g_string_append_printf(out, "%s%s=\"", l ? "," : "{", f->labels[l]);
+			metrics_escape_label(out, s->labels[l]);
+			g_string_append_c(out, '"');
+		}
+		g_string_append_printf(out, "%s %" G_GINT64_FORMAT "\n", nl ? "}" : "",
+		                       (gint64)s->value);
+	}
+	g_free(keyv);
+}
+
+void metrics_render(const struct metrics *m, GString *out, const char *version, double uptime,
+                    double start_time)
+{
+	g_string_append(out, "# HELP rtcgate_build_info Build version; the value is always 1.\n"
+	                     "# TYPE rtcgate_build_info gauge\n"
+	                     "rtcgate_build_info{version=\"");
+	metrics_escape_label(out, version);
+	g_string_append_printf(out,
+	                       "\"} 1\n"
+	                       "# HELP rtcgate_uptime_seconds Seconds since rtcgate started.\n"
+	                       "# TYPE rtcgate_uptime_seconds gauge\n"
+	                       "rtcgate_uptime_seconds %.3f\n"
+	                       "# HELP process_start_time_seconds Start time of the process since "
+	                       "the Unix epoch in seconds.\n"
+	                       "# TYPE process_start_time_seconds gauge\n"
+	                       "process_start_time_seconds %.3f\n",
+	                       uptime, start_time);
+	for (size_t i = 0; i < METRIC_COUNT; i++)
+		render_family(m, (enum metric)i, out);
+}

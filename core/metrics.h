@@ -1,0 +1,45 @@
+/* Metrics registry and Prometheus text exposition (format 0.0.4). Control thread only. */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+/* Keep families[] in metrics.c in the same order. */
+enum metric {
+	METRIC_HTTP_REQUESTS,  /* counter {route, status} */
+	METRIC_HTTP_REJECTED,  /* counter {reason} */
+	METRIC_WS_CONNECTIONS, /* gauge */
+	METRIC_WS_CLOSED,      /* counter {reason} */
+	METRIC_CONFIG_RELOADS, /* counter {result} */
+	METRIC_COUNT,
+};
+
+#define METRIC_MAX_LABELS 3
+
+struct metrics;
+
+/* A registry with every family of enum metric and no series yet. */
+struct metrics *metrics_new(void);
+void metrics_free(struct metrics *m);
+
+/*
+ * Add delta to the series of family id with the given label values (as
+ * many as the family has names; copied). Counters must only grow.
+ */
+void metrics_add(struct metrics *m, enum metric id, int64_t delta, const char *const *labels);
+
+/* Set a gauge series. */
+void metrics_set(struct metrics *m, enum metric id, int64_t value, const char *const *labels);
+
+/* Current value of a series; 0 when it does not exist. */
+int64_t metrics_get(const struct metrics *m, enum metric id, const char *const *labels);
+
+/*
+ * Append the exposition to out: build info for version, uptime and start
+ * time (seconds), then every family in order with series sorted by labels.
+ */
+void metrics_render(const struct metrics *m, GString *out, const char *version, double uptime,
+                    double start_time);
+
+/* Escape a label value into out per the exposition format (\\, \", \n). */
+void metrics_escape_label(GString *out, const char *value);
