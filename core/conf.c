@@ -33,24 +33,6 @@ static void add_error(GPtrArray *errors, const char *source, const struct conf_k
 	                g_strdup_printf("%s: %s.%s: %s", source, k->section, k->name, reason));
 }
 
-static int parse_bool(const char *v, bool *out)
-{
-	static const char *const yes[] = { "true", "yes", "on", "1" };
-	static const char *const no[] = { "false", "no", "off", "0" };
-
-	for (size_t i = 0; i < G_N_ELEMENTS(yes); i++) {
-		if (g_ascii_strcasecmp(v, yes[i]) == 0) {
-			*out = true;
-			return 0;
-		}
-		if (g_ascii_strcasecmp(v, no[i]) == 0) {
-			*out = false;
-			return 0;
-		}
-	}
-	return EINVAL;
-}
-
 static char **split_list(const char *v)
 {
 	gchar **parts = g_strsplit(v, ",", -1);
@@ -72,7 +54,6 @@ static int set_value(struct conf *conf, const struct conf_key *k, const char *v,
 {
 	char *end = NULL;
 	long long n;
-	bool b;
 
 	if (k->check && k->check(v, reason))
 		return EINVAL;
@@ -85,13 +66,6 @@ static int set_value(struct conf *conf, const struct conf_key *k, const char *v,
 	case CONF_LIST:
 		g_strfreev(*FIELD(conf, k, char **));
 		*FIELD(conf, k, char **) = split_list(v);
-		return 0;
-	case CONF_BOOL:
-		if (parse_bool(v, &b)) {
-			*reason = g_strdup_printf("'%s' is not a boolean (true or false)", v);
-			return EINVAL;
-		}
-		*FIELD(conf, k, bool) = b;
 		return 0;
 	case CONF_INT:
 		errno = 0;
@@ -171,33 +145,28 @@ static void check_cross(const struct conf *c, const char *source, GPtrArray *err
 		          "must differ from http.port");
 }
 
-int conf_load(const char *path, const char *const *overrides, struct conf **out, GPtrArray *errors)
+/* kf is NULL for defaults only; source names it in errors. */
+static int load_keyfile(GKeyFile *kf, const char *source, const char *const *overrides,
+			struct conf **out, GPtrArray *errors)
 {
 	struct conf *conf = g_new0(struct conf, 1);
-	GKeyFile *kf = g_key_file_new();
-	GError *gerr = NULL;
 	guint nerr = errors->len;
 	char *reason = NULL;
 
-	if (path && !g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &gerr)) {
-		g_ptr_array_add(errors, g_strdup_printf("%s: %s", path, gerr->message));
-		g_clear_error(&gerr);
-		goto out;
-	}
-	if (path)
-		check_file_names(kf, path, errors);
+	if (kf)
+		check_file_names(kf, source, errors);
 
 	/* defaults, then the file, then -o; each value checked where it came from */
 	for (size_t i = 0; i < conf_nkeys; i++) {
 		const struct conf_key *k = &conf_keys[i];
-		gchar *v = path ? g_key_file_get_string(kf, k->section, k->name, NULL) : NULL;
+		gchar *v = kf ? g_key_file_get_string(kf, k->section, k->name, NULL) : NULL;
 
 		if (set_value(conf, k, k->def, &reason)) {
 			add_error(errors, "default", k, reason);
 			g_clear_pointer(&reason, g_free);
 		}
 		if (v && set_value(conf, k, v, &reason)) {
-			add_error(errors, path, k, reason);
+			add_error(errors, source, k, reason);
 			g_clear_pointer(&reason, g_free);
 		}
 		g_free(v);
@@ -213,17 +182,54 @@ int conf_load(const char *path, const char *const *overrides, struct conf **out,
 		g_free(v);
 	}
 	if (errors->len == nerr)
-		check_cross(conf, path ? path : "-o", errors);
-	if (errors->len == nerr)
-		log_levels_parse(conf->log.level, conf->log.levels, conf->log.resolved, NULL);
-out:
-	g_key_file_free(kf);
+		check_cross(conf, kf ? source : "-o", errors);
 	if (errors->len != nerr) {
 		conf_free(conf);
 		return EINVAL;
 	}
+	log_levels_parse(conf->log.level, conf->log.levels, conf->log.resolved, NULL);
 	*out = conf;
 	return 0;
+}
+
+int conf_load(const char *path, const char *const *overrides, struct conf **out,
+	      GPtrArray *errors)
+{
+	GKeyFile *kf = NULL;
+	GError *gerr = NULL;
+	int rc;
+
+	if (path) {
+		kf = g_key_file_new();
+		if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &gerr)) {
+			g_ptr_array_add(errors, g_strdup_printf("%s: %s", path, gerr->message));
+			g_error_free(gerr);
+			g_key_file_free(kf);
+			return EINVAL;
+		}
+	}
+	rc = load_keyfile(kf, path, overrides, out, errors);
+	if (kf)
+		g_key_file_free(kf);
+	return rc;
+}
+
+int conf_load_data(const char *data, size_t len, const char *source,
+		   const char *const *overrides, struct conf **out, GPtrArray *errors)
+{
+	GKeyFile *kf = g_key_file_new();
+	GError *gerr = NULL;
+	int rc;
+
+	if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &gerr)) {
+		g_ptr_array_add(errors, g_strdup_printf("%s: %s", source, gerr->message));
+		g_error_free(gerr);
+		g_key_file_free(kf);
+		return EINVAL;
+	}
+	rc = load_keyfile(kf, source, overrides, out, errors);
+	g_key_file_free(kf);
+	return rc;
 }
 
 void conf_free(struct conf *conf)
@@ -248,7 +254,6 @@ static bool value_equal(const struct conf *a, const struct conf *b, const struct
 	case CONF_LIST:
 		return g_strv_equal((const gchar *const *)*FIELD(a, k, char **),
 		                    (const gchar *const *)*FIELD(b, k, char **));
-	case CONF_BOOL: return *FIELD(a, k, bool) == *FIELD(b, k, bool);
 	case CONF_INT: return *FIELD(a, k, int) == *FIELD(b, k, int);
 	}
 	return false;
@@ -265,7 +270,6 @@ static void copy_value(struct conf *dst, const struct conf *src, const struct co
 		g_strfreev(*FIELD(dst, k, char **));
 		*FIELD(dst, k, char **) = g_strdupv(*FIELD(src, k, char **));
 		break;
-	case CONF_BOOL: *FIELD(dst, k, bool) = *FIELD(src, k, bool); break;
 	case CONF_INT: *FIELD(dst, k, int) = *FIELD(src, k, int); break;
 	}
 }

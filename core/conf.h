@@ -38,7 +38,6 @@ struct conf {
 enum conf_type {
 	CONF_STR,
 	CONF_INT,
-	CONF_BOOL,
 	CONF_LIST, /* comma-separated, stored as a NULL-terminated char ** */
 };
 
@@ -70,6 +69,10 @@ extern const size_t conf_nkeys;
  * error to errors ("source: section.key: reason"); *out is not written.
  */
 int conf_load(const char *path, const char *const *overrides, struct conf **out, GPtrArray *errors);
+
+/* As conf_load, from INI text in memory; source names it in errors. */
+int conf_load_data(const char *data, size_t len, const char *source,
+		   const char *const *overrides, struct conf **out, GPtrArray *errors);
 
 void conf_free(struct conf *conf);
 
