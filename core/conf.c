@@ -147,7 +147,7 @@ static void check_cross(const struct conf *c, const char *source, GPtrArray *err
 
 /* kf is NULL for defaults only; source names it in errors. */
 static int load_keyfile(GKeyFile *kf, const char *source, const char *const *overrides,
-			struct conf **out, GPtrArray *errors)
+                        struct conf **out, GPtrArray *errors)
 {
 	struct conf *conf = g_new0(struct conf, 1);
 	guint nerr = errors->len;
@@ -192,8 +192,7 @@ static int load_keyfile(GKeyFile *kf, const char *source, const char *const *ove
 	return 0;
 }
 
-int conf_load(const char *path, const char *const *overrides, struct conf **out,
-	      GPtrArray *errors)
+int conf_load(const char *path, const char *const *overrides, struct conf **out, GPtrArray *errors)
 {
 	GKeyFile *kf = NULL;
 	GError *gerr = NULL;
@@ -214,8 +213,8 @@ int conf_load(const char *path, const char *const *overrides, struct conf **out,
 	return rc;
 }
 
-int conf_load_data(const char *data, size_t len, const char *source,
-		   const char *const *overrides, struct conf **out, GPtrArray *errors)
+int conf_load_data(const char *data, size_t len, const char *source, const char *const *overrides,
+                   struct conf **out, GPtrArray *errors)
 {
 	GKeyFile *kf = g_key_file_new();
 	GError *gerr = NULL;

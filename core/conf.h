@@ -71,8 +71,8 @@ extern const size_t conf_nkeys;
 int conf_load(const char *path, const char *const *overrides, struct conf **out, GPtrArray *errors);
 
 /* As conf_load, from INI text in memory; source names it in errors. */
-int conf_load_data(const char *data, size_t len, const char *source,
-		   const char *const *overrides, struct conf **out, GPtrArray *errors);
+int conf_load_data(const char *data, size_t len, const char *source, const char *const *overrides,
+                   struct conf **out, GPtrArray *errors);
 
 void conf_free(struct conf *conf);
 

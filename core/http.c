@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "core/http_priv.h"
@@ -21,10 +23,10 @@ double http_uptime(const struct http_server *srv)
 }
 
 /*
- * Answer a connection that never produced a routable request (silent,
- * malformed or oversized header): libwebsockets would just close it, so we
- * write a minimal response on the socket ourselves first. Over TLS that is
- * only possible once the handshake is done.
+ * Answer a connection that never produced a routable request in time:
+ * libwebsockets would just close it, so we write a minimal response on the
+ * socket ourselves first. Over TLS that is only possible once the handshake
+ * is done.
  */
 static void refuse_raw(struct lws *wsi, int status, const char *phrase, const char *reason)
 {
@@ -52,13 +54,23 @@ static void refuse_raw(struct lws *wsi, int status, const char *phrase, const ch
 	shutdown(fd, SHUT_WR);
 }
 
-static bool peer_open(struct lws *wsi)
+/*
+ * Did the client send anything at all? One that leaves without a byte is no
+ * refusal. The kernel's byte count includes the peer's FIN, when it came.
+ */
+static bool client_spoke(struct lws *wsi)
 {
-	char c;
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
 	int fd = (int)lws_get_socket_fd(wsi);
-	ssize_t r = fd >= 0 ? recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) : 0;
+	char c;
 
-	return r > 0 || (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	memset(&ti, 0, sizeof(ti));
+	if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return false;
+	if (ti.tcpi_bytes_received && recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+		ti.tcpi_bytes_received--;
+	return ti.tcpi_bytes_received > 0;
 }
 
 static void count_rejected(struct http_server *srv, const char *reason)
@@ -225,11 +237,16 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 		refuse_raw(wsi, 408, "Request Timeout", "request header not received in time");
 		return -1;
 	case LWS_CALLBACK_CLOSED_HTTP:
-		/* header never completed: lws gave up on it (malformed or too large) */
-		if (!user && !lws_get_opaque_user_data(wsi) && peer_open(wsi)) {
+		/*
+		 * The header never completed and lws gave up on it (a malformed
+		 * line, or more than max_header_bytes). lws 4.1 has already
+		 * shut the socket for writing here, so no 400 can go out; it is
+		 * counted and logged instead.
+		 */
+		if (!user && !lws_get_opaque_user_data(wsi) && client_spoke(wsi)) {
 			count_rejected(srv, "bad_header");
-			refuse_raw(wsi, 400, "Bad Request",
-			           "request header malformed or too large");
+			log_info(LOG_HTTP, "request header refused", "reason=%s",
+			         "malformed_or_too_large");
 		}
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: return confirm_upgrade(srv, wsi, in);

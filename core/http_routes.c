@@ -119,7 +119,7 @@ void http_route_healthz(const struct http_req *req, struct http_resp *resp)
 	json_builder_set_member_name(b, "version");
 	json_builder_add_string_value(b, RTCGATE_VERSION);
 	json_builder_set_member_name(b, "uptime_seconds");
-	json_builder_add_double_value(b, http_uptime(req->srv));
+	json_builder_add_int_value(b, (gint64)http_uptime(req->srv));
 	json_builder_end_object(b);
 	resp->status = req->srv->shutting_down ? 503 : 200;
 	resp->content_type = "application/json";

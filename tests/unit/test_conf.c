@@ -46,9 +46,9 @@ static void test_defaults(void)
 static void test_values(void)
 {
 	const char *ini = "[general]\nstate_dir = /var/lib/rtcgate\n"
-			  "[http]\nport = 0\ntls_port=443\n"
-			  "allowed_origins = https://a.example, https://b.example:8443 ,\n"
-			  "[log]\nlevel = warn\nlevels = sip:debug\n";
+	                  "[http]\nport = 0\ntls_port=443\n"
+	                  "allowed_origins = https://a.example, https://b.example:8443 ,\n"
+	                  "[log]\nlevel = warn\nlevels = sip:debug\n";
 	struct conf *c = load_ok(ini, NULL);
 
 	g_assert_cmpstr(c->state_dir, ==, "/var/lib/rtcgate");
@@ -64,8 +64,8 @@ static void test_values(void)
 
 static void test_overrides(void)
 {
-	const char *const o[] = { "http.port=9090", "log.levels=http:debug", "general.state_dir=a=b",
-				  NULL };
+	const char *const o[] = { "http.port=9090", "log.levels=http:debug",
+		                  "general.state_dir=a=b", NULL };
 	struct conf *c = load_ok("[http]\nport = 8081\n", o);
 
 	g_assert_cmpint(c->http.port, ==, 9090);
@@ -159,8 +159,8 @@ static void test_reload_merge(void)
 {
 	struct conf *cur = load_ok("[http]\nport = 8081\n", NULL);
 	struct conf *next = load_ok("[http]\nport = 8082\nws_max_message = 2048\n"
-				    "[log]\nlevel = debug\n",
-				    NULL);
+	                            "[log]\nlevel = debug\n",
+	                            NULL);
 	GPtrArray *kept = errs(), *applied = errs();
 
 	conf_merge_reload(next, cur, kept, applied);
@@ -179,7 +179,8 @@ static void test_reload_merge(void)
 /* rtcgate.conf.example is what the table says, byte for byte. */
 static void test_example_file(void)
 {
-	gchar *path = g_build_filename(g_getenv("RTCGATE_SOURCE_ROOT"), "rtcgate.conf.example", NULL);
+	gchar *path =
+	        g_build_filename(g_getenv("RTCGATE_SOURCE_ROOT"), "rtcgate.conf.example", NULL);
 	gchar *file = NULL;
 	GString *want = g_string_new(NULL);
 
@@ -187,8 +188,8 @@ static void test_example_file(void)
 	conf_write_example(want);
 	if (strcmp(file, want->str) != 0)
 		g_error("%s drifted from core/conf_table.c; regenerate it with "
-			"'build/rtcgatectl config-example > rtcgate.conf.example'",
-			path);
+		        "'build/rtcgatectl config-example > rtcgate.conf.example'",
+		        path);
 	g_free(file);
 	g_free(path);
 	g_string_free(want, TRUE);
@@ -230,7 +231,7 @@ static void test_table_sane(void)
 		g_assert_null(strchr(k->doc, '\n'));
 		for (size_t j = i + 1; j < conf_nkeys; j++)
 			g_assert_false(strcmp(k->section, conf_keys[j].section) == 0 &&
-				       strcmp(k->name, conf_keys[j].name) == 0);
+			               strcmp(k->name, conf_keys[j].name) == 0);
 		if (k->type == CONF_INT)
 			g_assert_cmpint(k->min, <=, k->max);
 	}

@@ -36,7 +36,7 @@ static void test_level_errors(void)
 		char *err = NULL;
 
 		g_assert_cmpint(log_levels_parse(bad[i].base, bad[i].spec, levels, &err), ==,
-				EINVAL);
+		                EINVAL);
 		g_assert_nonnull(err);
 		g_assert_true(g_str_has_prefix(err, bad[i].reason));
 		g_assert_cmpint(levels[0], ==, 42); /* untouched on error */

@@ -46,8 +46,9 @@ static void test_render(void)
 	g_assert_nonnull(strstr(s->str, "rtcgate_build_info{version=\"1.2.3\"} 1\n"));
 	g_assert_nonnull(strstr(s->str, "rtcgate_uptime_seconds 12.500\n"));
 	/* sorted by labels: healthz before static */
-	g_assert_nonnull(strstr(s->str, "rtcgate_http_requests_total{route=\"healthz\",status=\"200\"} 4\n"
-					"rtcgate_http_requests_total{route=\"static\",status=\"404\"} 1\n"));
+	g_assert_nonnull(
+	        strstr(s->str, "rtcgate_http_requests_total{route=\"healthz\",status=\"200\"} 4\n"
+	                       "rtcgate_http_requests_total{route=\"static\",status=\"404\"} 1\n"));
 	g_assert_nonnull(strstr(s->str, "rtcgate_ws_closed_total{reason=\"we\\\"ird\"} 1\n"));
 	g_assert_nonnull(strstr(s->str, "rtcgate_ws_connections 0\n"));
 	g_assert_true(g_str_has_suffix(s->str, "\n"));
@@ -59,7 +60,8 @@ static void test_render(void)
 			nhelp++;
 		if (g_str_has_prefix(*l, "# TYPE ")) {
 			ntype++;
-			g_assert_true(g_str_has_suffix(*l, " counter") || g_str_has_suffix(*l, " gauge"));
+			g_assert_true(g_str_has_suffix(*l, " counter") ||
+			              g_str_has_suffix(*l, " gauge"));
 		}
 	}
 	g_assert_cmpuint(nhelp, ==, ntype);

@@ -55,7 +55,7 @@ static void test_open_fresh(void)
 	g_assert_null(why);
 	g_assert_cmpint(store_schema_version(st), >=, 1);
 	g_assert_cmpint(sqlite3_prepare_v2(store_db(st), "PRAGMA journal_mode", -1, &q, NULL), ==,
-			SQLITE_OK);
+	                SQLITE_OK);
 	g_assert_cmpint(sqlite3_step(q), ==, SQLITE_ROW);
 	g_assert_cmpstr((const char *)sqlite3_column_text(q, 0), ==, "wal");
 	sqlite3_finalize(q);
@@ -85,7 +85,7 @@ static void test_migrate_old_schema(void)
 	/* a database made by an older build that knew only step 1, with data */
 	g_assert_cmpint(store_migrate(db, steps, 1, &why), ==, 0);
 	g_assert_cmpint(sqlite3_exec(db, "INSERT INTO t (name) VALUES ('alice')", NULL, NULL, NULL),
-			==, SQLITE_OK);
+	                ==, SQLITE_OK);
 	g_assert_cmpint(pragma_int(db, "PRAGMA user_version"), ==, 1);
 
 	/* the newer build moves it forward and keeps the rows */
@@ -93,7 +93,7 @@ static void test_migrate_old_schema(void)
 	g_assert_cmpint(pragma_int(db, "PRAGMA user_version"), ==, 3);
 	g_assert_cmpint(pragma_int(db, "SELECT enabled FROM t WHERE name = 'alice'"), ==, 1);
 	g_assert_cmpint(pragma_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 't_name'"),
-			==, 1);
+	                ==, 1);
 
 	/* running again changes nothing */
 	g_assert_cmpint(store_migrate(db, steps, G_N_ELEMENTS(steps), &why), ==, 0);
@@ -131,7 +131,7 @@ static void test_failed_step_rolls_back(void)
 	/* step 1 stays, step 2 left nothing behind */
 	g_assert_cmpint(pragma_int(db, "PRAGMA user_version"), ==, 1);
 	g_assert_cmpint(pragma_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'b'"), ==,
-			0);
+	                0);
 	sqlite3_close(db);
 }
 

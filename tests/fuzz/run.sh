@@ -1,0 +1,9 @@
+#!/bin/sh
+# Fuzz smoke for CI: run one libFuzzer target for a short, bounded time over
+# the committed corpus (read-only) plus a scratch corpus in the build tree.
+# usage: run.sh FUZZER SOURCE_CORPUS SCRATCH_DIR SECONDS
+set -eu
+fuzzer=$1 corpus=$2 scratch=$3 seconds=$4
+mkdir -p "$scratch/corpus" "$scratch/artifacts"
+exec "$fuzzer" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 \
+	-artifact_prefix="$scratch/artifacts/" "$scratch/corpus" "$corpus"
