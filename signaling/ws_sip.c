@@ -150,6 +150,8 @@ static int ws_sip_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 		lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
 		g_hash_table_insert(ws->flows, wsi, c);
 		metrics_set(ws->metrics, METRIC_WS_CONNECTIONS, ws_sip_count(ws), NULL);
+		metrics_add(ws->metrics, METRIC_HTTP_REQUESTS, 1,
+		            (const char *const[]){ "sip", "101" });
 		log_info(LOG_WS, "flow open", "flow=%" G_GUINT64_FORMAT " peer=%s", c->id, c->peer);
 		return 0;
 	case LWS_CALLBACK_RECEIVE: on_receive(ws, wsi, c, len); return 0;
