@@ -273,6 +273,16 @@ static void lws_log_emit(int level, const char *line)
 		log_debug(LOG_LWS, "libwebsockets", "text=\"%.*s\"", (int)n, line);
 }
 
+/* lws's own chatter follows log level "lws": debug shows its notices and info lines. */
+static void set_lws_log_level(void)
+{
+	int lvl = LLL_ERR | LLL_WARN;
+
+	if (log_levels[LOG_LWS] >= LOG_LVL_DEBUG)
+		lvl |= LLL_NOTICE | LLL_INFO;
+	lws_set_log_level(lvl, lws_log_emit);
+}
+
 static int add_vhost(struct http_server *srv, const char *name, int port, const char *cert,
                      const char *key, char **why)
 {
@@ -330,10 +340,7 @@ int http_server_start(const struct conf *conf, const char *cert, const char *key
 	};
 	srv->protocols[1] = ws_sip_protocol(srv->ws_sip);
 
-	lws_set_log_level(
-	        LLL_ERR | LLL_WARN |
-	                (log_levels[LOG_LWS] >= LOG_LVL_DEBUG ? LLL_NOTICE | LLL_INFO : 0),
-	        lws_log_emit);
+	set_lws_log_level();
 	memset(&info, 0, sizeof(info));
 	info.options = LWS_SERVER_OPTION_GLIB | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
 	               LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
@@ -366,6 +373,7 @@ void http_server_set_conf(struct http_server *srv, const struct conf *conf)
 {
 	srv->conf = conf;
 	ws_sip_set_conf(srv->ws_sip, &conf->http);
+	set_lws_log_level();
 }
 
 void http_server_shutdown(struct http_server *srv, void (*drained)(void *), void *arg)
