@@ -152,6 +152,10 @@ static int confirm_upgrade(struct http_server *srv, struct lws *wsi, const char 
 	else if (!header_has_token(wsi, WSI_TOKEN_PROTOCOL, "sip"))
 		http_resp_error(&resp, HTTP_STATUS_BAD_REQUEST,
 		                "WebSocket subprotocol 'sip' required (RFC 7118)");
+	else if (header_has_token(wsi, WSI_TOKEN_PROTOCOL, srv->protocols[0].name) ||
+	         header_has_token(wsi, WSI_TOKEN_PROTOCOL, srv->protocols[2].name))
+		/* lws binds the first name it knows; only "sip" may be bound */
+		http_resp_error(&resp, HTTP_STATUS_BAD_REQUEST, "only subprotocol 'sip' is served");
 	else if (!origin_allowed(&srv->conf->http, wsi))
 		http_resp_error(&resp, HTTP_STATUS_FORBIDDEN, "origin not allowed");
 	else if (srv->shutting_down)
@@ -167,16 +171,31 @@ static int confirm_upgrade(struct http_server *srv, struct lws *wsi, const char 
 	return 1;
 }
 
+static const struct route {
+	const char *path;
+	const char *name;
+	void (*handle)(const struct http_req *req, struct http_resp *resp);
+} routes[] = {
+	{ "/healthz", "healthz", http_route_healthz },
+	{ "/metrics", "metrics", http_route_metrics },
+	{ "/config", "config", http_route_config },
+	{ "/sip", "sip", http_route_sip_plain },
+};
+
 /* The request headers are in: route it. Returns the lws callback result. */
 static int on_request(struct http_server *srv, struct lws *wsi, const char *path)
 {
 	struct http_req req = { .srv = srv, .wsi = wsi, .method = req_method(wsi), .path = path };
 	struct http_resp resp = { 0 };
-	const char *route = "static";
+	const struct route *r = NULL;
 	char clen[32];
 	int served = 0;
 
 	req.tls = lws_is_ssl(wsi);
+	for (size_t i = 0; i < G_N_ELEMENTS(routes) && !r; i++) {
+		if (strcmp(path, routes[i].path) == 0)
+			r = &routes[i];
+	}
 	if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
 	    strtoull(clen, NULL, 10) > (unsigned long long)srv->conf->http.max_body_bytes) {
 		http_resp_error(&resp, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "request body too large");
@@ -185,18 +204,8 @@ static int on_request(struct http_server *srv, struct lws *wsi, const char *path
 		http_resp_error(&resp, HTTP_STATUS_METHOD_NOT_ALLOWED, "method not allowed");
 		resp.allow = "GET, HEAD";
 		resp.close = true;
-	} else if (strcmp(path, "/healthz") == 0) {
-		route = "healthz";
-		http_route_healthz(&req, &resp);
-	} else if (strcmp(path, "/metrics") == 0) {
-		route = "metrics";
-		http_route_metrics(&req, &resp);
-	} else if (strcmp(path, "/config") == 0) {
-		route = "config";
-		http_route_config(&req, &resp);
-	} else if (strcmp(path, "/sip") == 0) {
-		route = "sip";
-		http_resp_error(&resp, 426, "WebSocket with subprotocol 'sip' required");
+	} else if (r) {
+		r->handle(&req, &resp);
 	} else if (http_route_static(&req, &resp, &served) == 0 && !resp.status) {
 		/* lws is sending the file */
 		metrics_add(srv->metrics, METRIC_HTTP_REQUESTS, 1,
@@ -205,7 +214,7 @@ static int on_request(struct http_server *srv, struct lws *wsi, const char *path
 			return -1;
 		return served < 0 ? -1 : 0;
 	}
-	return http_resp_send(&req, route, &resp);
+	return http_resp_send(&req, r ? r->name : "static", &resp);
 }
 
 static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -254,9 +263,43 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 	case LWS_CALLBACK_HTTP_BODY:
 		/* no route takes a body yet; the request was already refused */
 		return -1;
+	case LWS_CALLBACK_ESTABLISHED:
+		/* a WebSocket bound to the http protocol: confirm_upgrade prevents it */
+		return -1;
 	default: break;
 	}
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/*
+ * Bytes that cannot start an HTTP request (an unknown method, binary
+ * garbage, TLS on the plain port): lws hands the connection over to this raw
+ * protocol instead of dropping it, and we answer 400 before closing.
+ */
+static int fallback_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                             void *in, size_t len)
+{
+	static const char answer[] = "HTTP/1.1 400 Bad Request\r\n"
+	                             "Content-Type: text/plain; charset=utf-8\r\n"
+	                             "Content-Length: 22\r\nConnection: close\r\n\r\n"
+	                             "malformed request line\n";
+	const struct lws_protocols *p = lws_get_protocol(wsi);
+	struct http_server *srv = p ? p->user : NULL;
+	unsigned char buf[LWS_PRE + sizeof(answer)];
+
+	(void)user;
+	(void)in;
+	(void)len;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_ADOPT:
+		/* answer at once: lws's raw read of the rest may fail before a writable callback */
+		count_rejected(srv, "bad_request_line");
+		memcpy(buf + LWS_PRE, answer, sizeof(answer) - 1);
+		lws_write(wsi, buf + LWS_PRE, sizeof(answer) - 1, LWS_WRITE_RAW);
+		return -1;
+	case LWS_CALLBACK_ESTABLISHED: return -1;
+	default: return 0;
+	}
 }
 
 static void lws_log_emit(int level, const char *line)
@@ -292,13 +335,16 @@ static int add_vhost(struct http_server *srv, const char *name, int port, const 
 	memset(&info, 0, sizeof(info));
 	info.vhost_name = name;
 	info.port = port;
-	info.iface = *hc->address ? hc->address : NULL;
+	info.iface = srv->address; /* lws keeps the pointer */
 	info.protocols = srv->protocols;
 	info.keepalive_timeout = hc->idle_timeout;
 	info.alpn = "http/1.1";
+	info.options |= LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG;
+	info.listen_accept_role = "raw-skt";
+	info.listen_accept_protocol = srv->protocols[2].name;
 	if (cert) {
 		/* lws only does TLS on a vhost whose own options ask for it */
-		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = cert;
 		info.ssl_private_key_filepath = key;
 		info.ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
@@ -339,6 +385,12 @@ int http_server_start(const struct conf *conf, const char *cert, const char *key
 		.user = srv,
 	};
 	srv->protocols[1] = ws_sip_protocol(srv->ws_sip);
+	srv->protocols[2] = (struct lws_protocols){
+		.name = "rtcgate-http-fallback",
+		.callback = fallback_callback,
+		.user = srv,
+	};
+	srv->address = *conf->http.address ? g_strdup(conf->http.address) : NULL;
 
 	set_lws_log_level();
 	memset(&info, 0, sizeof(info));
@@ -391,5 +443,6 @@ void http_server_free(struct http_server *srv)
 		lws_context_destroy(srv->ctx);
 	ws_sip_free(srv->ws_sip);
 	free(srv->web_root_real);
+	g_free(srv->address);
 	g_free(srv);
 }

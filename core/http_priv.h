@@ -14,10 +14,11 @@ struct http_server {
 	struct metrics *metrics;
 	struct ws_sip *ws_sip;
 	struct lws_context *ctx;
-	struct lws_protocols protocols[3];
-	char *web_root_real; /* realpath of conf->http.web_root, or NULL */
-	gint64 start_mono;   /* g_get_monotonic_time() at start */
-	double start_real;   /* seconds since the epoch at start */
+	struct lws_protocols protocols[4]; /* http, sip, fallback, end */
+	char *address;                     /* copy of http.address for lws (NULL: all) */
+	char *web_root_real;               /* realpath of conf->http.web_root, or NULL */
+	gint64 start_mono;                 /* g_get_monotonic_time() at start */
+	double start_real;                 /* seconds since the epoch at start */
 	bool shutting_down;
 };
 
@@ -53,6 +54,7 @@ struct http_resp {
 void http_route_healthz(const struct http_req *req, struct http_resp *resp);
 void http_route_metrics(const struct http_req *req, struct http_resp *resp);
 void http_route_config(const struct http_req *req, struct http_resp *resp);
+void http_route_sip_plain(const struct http_req *req, struct http_resp *resp);
 
 /*
  * Static files under the web root. Either fills resp (an error or a

@@ -179,6 +179,13 @@ void http_route_config(const struct http_req *req, struct http_resp *resp)
 	resp->no_store = true;
 }
 
+/* /sip without an upgrade: it only speaks WebSocket. */
+void http_route_sip_plain(const struct http_req *req, struct http_resp *resp)
+{
+	(void)req;
+	http_resp_error(resp, 426, "WebSocket with subprotocol 'sip' required");
+}
+
 static int refuse_path(int err, struct http_resp *resp)
 {
 	switch (err) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -155,6 +156,22 @@ const char *log_quote(char *buf, size_t cap, const char *s)
 	return buf;
 }
 
+/*
+ * systemd sets JOURNAL_STREAM=<dev>:<inode> of the stream it connected; a
+ * child that inherited the variable but writes elsewhere must not use the
+ * journal format, so compare with what stderr really is.
+ */
+static int stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void log_write(enum log_level lvl, enum log_sub sub, const char *msg, const char *fields, ...)
 {
 	static int journal = -1;
@@ -164,7 +181,7 @@ void log_write(enum log_level lvl, enum log_sub sub, const char *msg, const char
 	int r;
 
 	if (journal < 0)
-		journal = getenv("JOURNAL_STREAM") != NULL;
+		journal = stderr_is_journal();
 
 	if (journal) {
 		r = snprintf(line, cap, "<%d>level=%s sub=%s msg=\"%s\"", level_prio[lvl],
