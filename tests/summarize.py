@@ -1,17 +1,23 @@
 #!/usr/bin/python3
-"""Count results in meson's testlog.json: TAP tests count each 'ok'/'not ok' line
-(nested subtests included); other tests count once. Prints 'N passed, N failed'."""
+"""Count results in meson's testlog.json and print 'N passed, N failed'.
+node:test files count their leaf tests (the '# pass N' / '# fail N' totals of the
+TAP reporter), GLib TAP tests count each 'ok'/'not ok' line, other tests count once.
+A test that crashed or timed out after its last TAP line counts one more failure."""
 import json
 import re
 import sys
 
-TAP = re.compile(r"^\s*(not ok|ok)\b(.*)$")
+TAP = re.compile(r"^(not ok|ok)\b(.*)$")
+NODE_TOTAL = re.compile(r"^# (pass|fail) (\d+)$", re.M)
 
 
 def count(entry):
     out = entry.get("stdout") or ""
     passed = failed = 0
-    if entry.get("protocol") == "tap" or "TAP version" in out:
+    totals = dict((k, int(v)) for k, v in NODE_TOTAL.findall(out))
+    if totals:
+        passed, failed = totals.get("pass", 0), totals.get("fail", 0)
+    elif "TAP version" in out or re.search(r"^1\.\.\d+$", out, re.M):
         for line in out.splitlines():
             m = TAP.match(line)
             if not m:
