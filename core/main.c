@@ -107,6 +107,21 @@ static gboolean on_stop(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* --log-level X is -o log.level=X placed first, so explicit -o still wins. */
+static void prepend_override(char ***overrides, const char *key, const char *value)
+{
+	GStrvBuilder *b = g_strv_builder_new();
+	gchar *o = g_strdup_printf("%s=%s", key, value);
+
+	g_strv_builder_add(b, o);
+	if (*overrides)
+		g_strv_builder_addv(b, (const char **)*overrides);
+	g_strfreev(*overrides);
+	*overrides = g_strv_builder_end(b);
+	g_strv_builder_unref(b);
+	g_free(o);
+}
+
 static int start(struct app *app)
 {
 	const struct conf *c = app->conf;
@@ -171,19 +186,8 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (log_level) {
-		/* --log-level is -o log.level=…, applied before the other overrides */
-		GStrvBuilder *b = g_strv_builder_new();
-		gchar *o = g_strdup_printf("log.level=%s", log_level);
-
-		g_strv_builder_add(b, o);
-		if (app.overrides)
-			g_strv_builder_addv(b, (const char **)app.overrides);
-		g_strfreev(app.overrides);
-		app.overrides = g_strv_builder_end(b);
-		g_strv_builder_unref(b);
-		g_free(o);
-	}
+	if (log_level)
+		prepend_override(&app.overrides, "log.level", log_level);
 	if (conf_load(app.config_path, (const char *const *)app.overrides, &app.conf, errors)) {
 		print_errors(errors);
 		goto out;
