@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/conf.h"
 #include "core/http.h"
@@ -164,7 +165,9 @@ int main(int argc, char **argv)
 		{ "check-config", 0, 0, G_OPTION_ARG_NONE, &check,
 		  "Validate the configuration and exit 0 or 1", NULL },
 		{ "log-level", 0, 0, G_OPTION_ARG_STRING, &log_level,
-		  "Log level for every subsystem (error, warn, info, debug)", "LEVEL" },
+		  "Log level for all (error, warn, info, debug), or per subsystem "
+		  "(sip:debug,http:warn)",
+		  "LEVEL" },
 		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit",
 		  NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
@@ -186,8 +189,10 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
+	/* "debug" is a level for all; "sip:debug,http:warn" is per subsystem */
 	if (log_level)
-		prepend_override(&app.overrides, "log.level", log_level);
+		prepend_override(&app.overrides,
+		                 strchr(log_level, ':') ? "log.levels" : "log.level", log_level);
 	if (conf_load(app.config_path, (const char *const *)app.overrides, &app.conf, errors)) {
 		print_errors(errors);
 		goto out;

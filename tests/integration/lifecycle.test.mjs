@@ -177,6 +177,22 @@ describe('configuration checks and versions', () => {
     assert.match(r.stderr, /^-o: http\.port: /);
   });
 
+  test('--log-level takes a level or a per-subsystem list, and names the key it failed', async () => {
+    for (const ok of ['debug', 'sip:debug,http:warn']) {
+      const r = await run(BIN, ['--log-level', ok, '--check-config']);
+      assert.equal(r.code, 0, `${ok}: ${r.stderr}`);
+    }
+    const bad = [
+      ['loud', /^-o: log\.level: unknown level 'loud'/],
+      ['sip:debug,nope:warn', /^-o: log\.levels: unknown subsystem 'nope'/],
+    ];
+    for (const [arg, re] of bad) {
+      const r = await run(BIN, ['--log-level', arg, '--check-config']);
+      assert.equal(r.code, 1, arg);
+      assert.match(r.stderr, re);
+    }
+  });
+
   test('rtcgate --version and rtcgatectl --version print the project version', async () => {
     assert.ok(version, 'no version in meson.build');
     const d = await run(BIN, ['--version']);
