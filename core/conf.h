@@ -29,10 +29,17 @@ struct log_conf {
 	int resolved[LOG_SUB_COUNT]; /* derived from level + levels */
 };
 
+struct turn_conf {
+	char *address; /* "" = all interfaces, IPv4 and IPv6 */
+	int port;      /* STUN/TURN over UDP; 0 = off */
+	int workers;   /* 0 = one per core */
+};
+
 struct conf {
 	char *state_dir;
 	struct log_conf log;
 	struct http_conf http;
+	struct turn_conf turn;
 };
 
 enum conf_type {

@@ -109,6 +109,13 @@ const struct conf_key conf_keys[] = {
 	  NULL, "Seconds a new connection may take to send its request header; then 408." },
 	{ "http", "idle_timeout", CONF_INT, "60", 5, 3600, OFF(http.idle_timeout), 0, NULL,
 	  "Seconds an idle keep-alive HTTP connection is kept open." },
+
+	{ "turn", "address", CONF_STR, "", 0, 0, OFF(turn.address), 0, check_address,
+	  "Address the STUN/TURN listeners bind; empty for all interfaces." },
+	{ "turn", "port", CONF_INT, "3478", 0, 65535, OFF(turn.port), 0, NULL,
+	  "STUN/TURN port over UDP; 0 turns the listener off." },
+	{ "turn", "workers", CONF_INT, "0", 0, 64, OFF(turn.workers), 0, NULL,
+	  "TURN worker threads, each with its own socket; 0 for one per core." },
 };
 
 const size_t conf_nkeys = G_N_ELEMENTS(conf_keys);

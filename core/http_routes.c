@@ -132,6 +132,7 @@ void http_route_metrics(const struct http_req *req, struct http_resp *resp)
 	GString *out = g_string_sized_new(4096);
 
 	metrics_set(req->srv->metrics, METRIC_WS_CONNECTIONS, ws_sip_count(req->srv->ws_sip), NULL);
+	metrics_collect(req->srv->metrics);
 	metrics_render(req->srv->metrics, out, RTCGATE_VERSION, http_uptime(req->srv),
 	               req->srv->start_real);
 	resp->status = 200;

@@ -12,6 +12,7 @@
 #include "core/metrics.h"
 #include "core/store.h"
 #include "core/tlscert.h"
+#include "relay/turn_server.h"
 #include "rtcgate-config.h"
 
 #define STOP_GRACE_MS 1500
@@ -24,6 +25,7 @@ struct app {
 	struct metrics *metrics;
 	struct store *store;
 	struct http_server *http;
+	struct turn_server *turn;
 	bool stopping;
 };
 
@@ -143,6 +145,8 @@ static int start(struct app *app)
 	app->metrics = metrics_new();
 	app->loop = g_main_loop_new(NULL, FALSE);
 	rc = http_server_start(c, cert, key, app->metrics, app->loop, &app->http, &why);
+	if (!rc)
+		rc = turn_server_start(&c->turn, app->metrics, &app->turn, &why);
 out:
 	if (rc)
 		log_err(LOG_CORE, "start failed", "reason=\"%s\"", why ? why : g_strerror(rc));
@@ -215,6 +219,7 @@ int main(int argc, char **argv)
 	log_info(LOG_CORE, "stopped", "");
 	rc = 0;
 out:
+	turn_server_stop(app.turn);
 	http_server_free(app.http);
 	store_close(app.store);
 	metrics_free(app.metrics);

@@ -32,6 +32,18 @@ static const struct family families[METRIC_COUNT] = {
 	                            "counter",
 	                            "Configuration reloads on SIGHUP, by result.",
 	                            { "result", NULL } },
+	[METRIC_STUN_MESSAGES] = { "rtcgate_stun_messages_total",
+	                           "counter",
+	                           "STUN messages on the TURN listeners, by what became of them.",
+	                           { "result", NULL } },
+	[METRIC_TURN_PACKETS] = { "rtcgate_turn_packets_total",
+	                          "counter",
+	                          "Packets on the TURN listeners, by direction (in, out).",
+	                          { "direction", NULL } },
+	[METRIC_TURN_BYTES] = { "rtcgate_turn_bytes_total",
+	                        "counter",
+	                        "Bytes on the TURN listeners, by direction (in, out).",
+	                        { "direction", NULL } },
 };
 
 struct series {
@@ -39,8 +51,14 @@ struct series {
 	int64_t value;
 };
 
+struct collector {
+	metrics_collector fn;
+	void *arg;
+};
+
 struct metrics {
 	GHashTable *series[METRIC_COUNT]; /* key: labels joined by \x1f */
+	GArray *collectors;               /* struct collector */
 };
 
 static size_t nlabels(enum metric id)
@@ -65,6 +83,8 @@ struct metrics *metrics_new(void)
 {
 	struct metrics *m = g_new0(struct metrics, 1);
 
+	m->collectors = g_array_new(FALSE, FALSE, sizeof(struct collector));
+
 	for (size_t i = 0; i < METRIC_COUNT; i++)
 		m->series[i] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, series_free);
 	return m;
@@ -76,6 +96,7 @@ void metrics_free(struct metrics *m)
 		return;
 	for (size_t i = 0; i < METRIC_COUNT; i++)
 		g_hash_table_destroy(m->series[i]);
+	g_array_unref(m->collectors);
 	g_free(m);
 }
 
@@ -115,6 +136,34 @@ void metrics_add(struct metrics *m, enum metric id, int64_t delta, const char *c
 void metrics_set(struct metrics *m, enum metric id, int64_t value, const char *const *labels)
 {
 	lookup(m, id, labels)->value = value;
+}
+
+void metrics_add_collector(struct metrics *m, metrics_collector fn, void *arg)
+{
+	struct collector c = { fn, arg };
+
+	g_array_append_val(m->collectors, c);
+}
+
+void metrics_remove_collector(struct metrics *m, metrics_collector fn, void *arg)
+{
+	for (guint i = 0; i < m->collectors->len; i++) {
+		struct collector *c = &g_array_index(m->collectors, struct collector, i);
+
+		if (c->fn == fn && c->arg == arg) {
+			g_array_remove_index(m->collectors, i);
+			return;
+		}
+	}
+}
+
+void metrics_collect(struct metrics *m)
+{
+	for (guint i = 0; i < m->collectors->len; i++) {
+		struct collector *c = &g_array_index(m->collectors, struct collector, i);
+
+		c->fn(c->arg, m);
+	}
 }
 
 int64_t metrics_get(const struct metrics *m, enum metric id, const char *const *labels)

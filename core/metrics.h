@@ -11,6 +11,9 @@ enum metric {
 	METRIC_WS_CONNECTIONS, /* gauge */
 	METRIC_WS_CLOSED,      /* counter {reason} */
 	METRIC_CONFIG_RELOADS, /* counter {result} */
+	METRIC_STUN_MESSAGES,  /* counter {result}, from the TURN workers */
+	METRIC_TURN_PACKETS,   /* counter {direction} */
+	METRIC_TURN_BYTES,     /* counter {direction} */
 	METRIC_COUNT,
 };
 
@@ -30,6 +33,15 @@ void metrics_add(struct metrics *m, enum metric id, int64_t delta, const char *c
 
 /* Set a gauge series. */
 void metrics_set(struct metrics *m, enum metric id, int64_t value, const char *const *labels);
+
+/*
+ * Collectors copy state kept elsewhere (per-thread counters of the TURN
+ * workers) into the registry; metrics_collect runs them, before a render.
+ */
+typedef void (*metrics_collector)(void *arg, struct metrics *m);
+void metrics_add_collector(struct metrics *m, metrics_collector fn, void *arg);
+void metrics_remove_collector(struct metrics *m, metrics_collector fn, void *arg);
+void metrics_collect(struct metrics *m);
 
 /* Current value of a series; 0 when it does not exist. */
 int64_t metrics_get(const struct metrics *m, enum metric id, const char *const *labels);

@@ -1,10 +1,13 @@
-/* libFuzzer target for the STUN codec: decode, read every attribute, re-encode, decode again. */
+/* libFuzzer target for the STUN codec and server: decode, read, re-encode, answer. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+
 #include "relay/stun_msg.h"
+#include "relay/stun_server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -36,6 +39,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct stun_msg m, again;
 	struct stun_enc e;
 	size_t len;
+
+	/* whatever arrives, an answer decodes and is no amplifier */
+	static const struct stun_server_conf conf = { .software = "fuzz" };
+	struct sockaddr_in6 from = { .sin6_family = AF_INET6, .sin6_port = 4660 };
+	static uint8_t answer[2048];
+	size_t alen = 0;
+
+	from.sin6_addr.s6_addr[15] = 1;
+	(void)stun_server_handle(&conf, data, size, (struct sockaddr *)&from, answer,
+	                         sizeof(answer), &alen);
+	if (alen && (alen > size + 32 || stun_msg_decode(&again, answer, alen) != 0))
+		abort();
 
 	if (stun_msg_decode(&m, data, size) != 0)
 		return 0;

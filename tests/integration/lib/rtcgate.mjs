@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
 import os from 'node:os';
@@ -34,6 +35,16 @@ export async function freePort() {
   const { port } = srv.address();
   srv.close();
   await once(srv, 'close');
+  return port;
+}
+
+/** A UDP port that was free on every address (IPv4 and IPv6) a moment ago. */
+export async function freeUdpPort() {
+  const sock = dgram.createSocket({ type: 'udp6', ipv6Only: false });
+  sock.bind(0, '::');
+  await once(sock, 'listening');
+  const { port } = sock.address();
+  await new Promise((resolve) => sock.close(resolve));
   return port;
 }
 
@@ -72,6 +83,8 @@ export function tempFile(name, text) {
  *   env:      extra environment variables
  *   stateDir: reuse this directory (it is then left in place by cleanup)
  *   portOverrides: false leaves http.port/http.tls_port to the config file
+ *   turn:     true starts the STUN/TURN listener on a free UDP port (gw.turnPort);
+ *             otherwise it is off (turn.port=0), so tests never share 3478
  */
 export async function startRtcgate({
   config,
@@ -80,12 +93,13 @@ export async function startRtcgate({
   stateDir,
   portOverrides = true,
   args = [],
+  turn = false,
 } = {}) {
   let lastError;
   /* a port picked by freePort() may be taken by someone else before we bind it: retry then */
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce({ config, overrides, env, stateDir, portOverrides, args });
+      return await startOnce({ config, overrides, env, stateDir, portOverrides, args, turn });
     } catch (err) {
       lastError = err;
       if (!/cannot listen/.test(err.message)) throw err;
@@ -94,11 +108,12 @@ export async function startRtcgate({
   throw lastError;
 }
 
-async function startOnce({ config, overrides, env, stateDir, portOverrides, args }) {
+async function startOnce({ config, overrides, env, stateDir, portOverrides, args, turn }) {
   const ownsStateDir = !stateDir;
   const dir = stateDir || fs.mkdtempSync(path.join(os.tmpdir(), 'rtcgate-state-'));
   const httpPort = await freePort();
   const tlsPort = await freePort();
+  const turnPort = turn ? await freeUdpPort() : 0;
   const configPath = path.join(dir, 'rtcgate.conf');
   const render = (text) => (typeof text === 'function' ? text({ httpPort, tlsPort, stateDir: dir }) : text);
   const argv = [];
@@ -108,7 +123,7 @@ async function startOnce({ config, overrides, env, stateDir, portOverrides, args
   }
   argv.push('-o', `general.state_dir=${dir}`, '-o', 'http.address=127.0.0.1');
   if (portOverrides) argv.push('-o', `http.port=${httpPort}`, '-o', `http.tls_port=${tlsPort}`);
-  argv.push('-o', `http.web_root=${WEB_ROOT}`);
+  argv.push('-o', `http.web_root=${WEB_ROOT}`, '-o', `turn.port=${turnPort}`);
   for (const o of overrides) argv.push('-o', o);
   argv.push(...args);
 
@@ -185,6 +200,7 @@ async function startOnce({ config, overrides, env, stateDir, portOverrides, args
     pid: child.pid,
     child,
     httpPort,
+    turnPort,
     tlsPort,
     stateDir: dir,
     configPath,
