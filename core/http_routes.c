@@ -153,6 +153,27 @@ static bool host_ok(const char *h)
 	return true;
 }
 
+/* {"urls": ["stun:<host>:<port>"]}, the host as the client named us, without its port */
+static void add_stun_server(JsonBuilder *b, const char *host, int port)
+{
+	const char *end = host[0] == '[' ? strchr(host, ']') : strrchr(host, ':');
+	gchar *url;
+
+	if (host[0] == '[' && end)
+		end++; /* keep the brackets of an IPv6 literal */
+	else if (host[0] != '[' && end && strchr(host, ':') != end)
+		end = NULL; /* a bare IPv6 address: no port in it */
+	url = g_strdup_printf("stun:%.*s:%d", end ? (int)(end - host) : (int)strlen(host), host,
+	                      port);
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "urls");
+	json_builder_begin_array(b);
+	json_builder_add_string_value(b, url);
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	g_free(url);
+}
+
 void http_route_config(const struct http_req *req, struct http_resp *resp)
 {
 	JsonBuilder *b;
@@ -168,9 +189,11 @@ void http_route_config(const struct http_req *req, struct http_resp *resp)
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "websocket_url");
 	json_builder_add_string_value(b, url);
-	/* RTCConfiguration.iceServers; STUN/TURN entries arrive with the TURN issue */
+	/* RTCConfiguration.iceServers: our STUN now; TURN with credentials once it relays */
 	json_builder_set_member_name(b, "iceServers");
 	json_builder_begin_array(b);
+	if (req->srv->conf->turn.port)
+		add_stun_server(b, host, req->srv->conf->turn.port);
 	json_builder_end_array(b);
 	json_builder_end_object(b);
 	g_free(url);

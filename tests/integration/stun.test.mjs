@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
-import { metrics, run, startRtcgate, withTimeout } from './lib/rtcgate.mjs';
+import { getJson, metrics, run, startRtcgate, withTimeout } from './lib/rtcgate.mjs';
 import { build, errorCode, parse, xorAddress } from './lib/stun.mjs';
 
 const BINDING_REQUEST = 0x0001;
@@ -154,4 +154,9 @@ test('packets and bytes are counted in both directions', async () => {
   const pout = m.sample('rtcgate_turn_packets_total', { direction: 'out' });
   assert.ok(pin > 0 && pout > 0 && pout <= pin, `in ${pin} out ${pout}`);
   assert.ok(m.sample('rtcgate_turn_bytes_total', { direction: 'in' }) >= pin * 1);
+});
+
+test('/config offers this STUN server in iceServers', async () => {
+  const r = await getJson(gw, '/config');
+  assert.deepEqual(r.json.iceServers, [{ urls: [`stun:127.0.0.1:${gw.turnPort}`] }]);
 });
