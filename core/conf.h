@@ -33,6 +33,20 @@ struct turn_conf {
 	char *address; /* "" = all interfaces, IPv4 and IPv6 */
 	int port;      /* STUN/TURN over UDP; 0 = off */
 	int workers;   /* 0 = one per core */
+	char *realm;
+	char **secrets; /* TURN REST shared secrets, newest first */
+	char **users;	/* "user:password" for long-term credentials */
+	char *relay_ports;
+	char *allowed_peers;
+	char *denied_peers;
+	int max_lifetime;
+	int nonce_lifetime;
+	int max_allocations;
+	int max_allocations_per_user;
+};
+
+struct media_conf {
+	char *ports; /* "lo-hi" */
 };
 
 struct conf {
@@ -40,6 +54,7 @@ struct conf {
 	struct log_conf log;
 	struct http_conf http;
 	struct turn_conf turn;
+	struct media_conf media;
 };
 
 enum conf_type {

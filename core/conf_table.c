@@ -1,10 +1,12 @@
 /* The configuration table: every key rtcgate reads, its type, default, bounds and doc. */
 #include <errno.h>
 #include <gio/gio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/conf.h"
 #include "core/log.h"
+#include "relay/peer_policy.h"
 
 static int check_level(const char *v, char **reason)
 {
@@ -69,6 +71,69 @@ static int check_origins(const char *v, char **reason)
 	return rc;
 }
 
+static int check_port_range(const char *v, char **reason)
+{
+	uint16_t lo, hi;
+
+	if (peer_port_range_parse(v, &lo, &hi) == 0)
+		return 0;
+	*reason = g_strdup_printf("'%s' is not a port range like 20001-30000", v);
+	return EINVAL;
+}
+
+static int check_peers(const char *v, bool allow_self, char **reason)
+{
+	struct peer_rule *rules = NULL;
+	size_t n = 0;
+	char *why = NULL;
+
+	if (peer_rules_parse(v, allow_self, &rules, &n, NULL, &why) == 0) {
+		free(rules);
+		return 0;
+	}
+	*reason = g_strdup(why ? why : "out of memory");
+	free(why);
+	return EINVAL;
+}
+
+static int check_allowed_peers(const char *v, char **reason)
+{
+	return check_peers(v, true, reason);
+}
+
+static int check_denied_peers(const char *v, char **reason)
+{
+	return check_peers(v, false, reason);
+}
+
+/* RFC 8489 §14.9: REALM is fewer than 128 characters; empty would disable the long-term mechanism */
+static int check_realm(const char *v, char **reason)
+{
+	if (*v && g_utf8_validate(v, -1, NULL) && g_utf8_strlen(v, -1) < 128)
+		return 0;
+	*reason = g_strdup("must be 1 to 127 UTF-8 characters");
+	return EINVAL;
+}
+
+static int check_users(const char *v, char **reason)
+{
+	gchar **items = g_strsplit(v, ",", -1);
+	int rc = 0;
+
+	for (gchar **it = items; *it && !rc; it++) {
+		const char *u = g_strstrip(*it);
+		const char *colon = strchr(u, ':');
+
+		if (*u && (!colon || colon == u || !colon[1])) {
+			/* the entry is named by its user part only: the password stays out of logs */
+			*reason = g_strdup_printf("entry %td is not user:password", it - items + 1);
+			rc = EINVAL;
+		}
+	}
+	g_strfreev(items);
+	return rc;
+}
+
 #define OFF(f) offsetof(struct conf, f)
 
 const struct conf_key conf_keys[] = {
@@ -114,8 +179,33 @@ const struct conf_key conf_keys[] = {
 	  "Address the STUN/TURN listeners bind; empty for all interfaces." },
 	{ "turn", "port", CONF_INT, "3478", 0, 65535, OFF(turn.port), 0, NULL,
 	  "STUN/TURN port over UDP; 0 turns the listener off." },
+	{ "turn", "realm", CONF_STR, "rtcgate", 0, 0, OFF(turn.realm), 0, check_realm,
+	  "REALM of the long-term credential mechanism." },
+	{ "turn", "secrets", CONF_LIST, "", 0, 0, OFF(turn.secrets), CONF_SECRET, NULL,
+	  "TURN REST shared secrets, comma-separated; several at once for rotation." },
+	{ "turn", "users", CONF_LIST, "", 0, 0, OFF(turn.users), CONF_SECRET, check_users,
+	  "Static long-term credentials as user:password, comma-separated." },
+	{ "turn", "relay_ports", CONF_STR, "20001-30000", 0, 0, OFF(turn.relay_ports), 0,
+	  check_port_range, "UDP ports for relayed transport addresses." },
+	{ "turn", "allowed_peers", CONF_STR, "self", 0, 0, OFF(turn.allowed_peers), 0,
+	  check_allowed_peers,
+	  "Peers a client may relay to: self (rtcgate's media addresses and ports), CIDR[:ports]." },
+	{ "turn", "denied_peers", CONF_STR, "", 0, 0, OFF(turn.denied_peers), 0, check_denied_peers,
+	  "Peers never relayed to, CIDR[:ports], comma-separated; wins over allowed_peers." },
+	{ "turn", "max_lifetime", CONF_INT, "3600", 600, 86400, OFF(turn.max_lifetime), 0, NULL,
+	  "Longest allocation lifetime granted, in seconds." },
+	{ "turn", "nonce_lifetime", CONF_INT, "600", 30, 86400, OFF(turn.nonce_lifetime), 0, NULL,
+	  "Seconds a NONCE stays valid before 438 Stale Nonce." },
+	{ "turn", "max_allocations", CONF_INT, "10000", 1, 1000000, OFF(turn.max_allocations), 0,
+	  NULL, "Most allocations at once, all users together; more get 486." },
+	{ "turn", "max_allocations_per_user", CONF_INT, "10", 1, 100000,
+	  OFF(turn.max_allocations_per_user), 0, NULL,
+	  "Most allocations at once for one username; more get 486." },
 	{ "turn", "workers", CONF_INT, "0", 0, 64, OFF(turn.workers), 0, NULL,
 	  "TURN worker threads, each with its own socket; 0 for one per core." },
+
+	{ "media", "ports", CONF_STR, "10000-20000", 0, 0, OFF(media.ports), 0, check_port_range,
+	  "UDP ports of the media legs; turn.allowed_peers = self allows relaying to these." },
 };
 
 const size_t conf_nkeys = G_N_ELEMENTS(conf_keys);

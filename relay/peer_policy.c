@@ -23,7 +23,7 @@ static char *quoted(const char *item, const char *what)
 	return s;
 }
 
-static int parse_ports(const char *s, uint16_t *lo, uint16_t *hi)
+int peer_port_range_parse(const char *s, uint16_t *lo, uint16_t *hi)
 {
 	char *end;
 	unsigned long a = strtoul(s, &end, 10), b = a;
@@ -114,7 +114,7 @@ static int parse_rule(char *item, struct peer_rule *r)
 	if (prefix > (r->family == AF_INET ? 32 : 128))
 		return EINVAL;
 	r->prefix = (int)prefix;
-	if (ports && parse_ports(ports, &r->port_min, &r->port_max))
+	if (ports && peer_port_range_parse(ports, &r->port_min, &r->port_max))
 		return EINVAL;
 	normalise_rule(r);
 	return 0;

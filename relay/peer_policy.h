@@ -50,5 +50,8 @@ enum peer_verdict peer_policy_check(const struct peer_policy *p, const struct so
 /* ::ffff:a.b.c.d and ::a.b.c.d (other than :: and ::1) as IPv4; anything else copied. */
 void peer_addr_normalise(const struct sockaddr *in, struct sockaddr_storage *out);
 
+/* "lo-hi" or "port" with 1 <= lo <= hi <= 65535. 0 or EINVAL; outputs written on success. */
+int peer_port_range_parse(const char *s, uint16_t *lo, uint16_t *hi);
+
 /* Does rule r cover the (normalised) address? */
 bool peer_rule_match(const struct peer_rule *r, const struct sockaddr *addr);

@@ -107,6 +107,18 @@ static const struct {
 	{ "[http]\nkey = /x.pem\n", NULL,
 	  "t.conf: http.cert: http.cert and http.key must be set together" },
 	{ "[http]\nport = 8443\n", NULL, "t.conf: http.tls_port: must differ from http.port" },
+	{ "[turn]\nusers = alice:pw, bobsecret\n", NULL,
+	  "t.conf: turn.users: entry 2 is not user:password" },
+	{ "[turn]\nallowed_peers = self, 10.0.0.0/99\n", NULL,
+	  "t.conf: turn.allowed_peers: '10.0.0.0/99' is not CIDR[:port-port]" },
+	{ "[turn]\ndenied_peers = self\n", NULL,
+	  "t.conf: turn.denied_peers: 'self' is only meaningful in allowed_peers" },
+	{ "[turn]\nrelay_ports = 30000-20001\n", NULL,
+	  "t.conf: turn.relay_ports: '30000-20001' is not a port range" },
+	{ "[media]\nports = lots\n", NULL, "t.conf: media.ports: 'lots' is not a port range" },
+	{ "[turn]\nrealm =\n", NULL, "t.conf: turn.realm: must be 1 to 127 UTF-8 characters" },
+	{ "[turn]\nmax_lifetime = 60\n", NULL,
+	  "t.conf: turn.max_lifetime: 60 is out of range 600..86400" },
 	{ "", "http.port", "-o http.port: expected section.key=value" },
 	{ "", "port=1", "-o port=1: expected section.key=value" },
 	{ "", "http.nosuch=1", "-o: http.nosuch: unknown key" },
@@ -130,6 +142,19 @@ static void test_errors(void)
 			g_error("got '%s', want prefix '%s'", (char *)e->pdata[0], bad[i].line);
 		g_ptr_array_unref(e);
 	}
+}
+
+/* A bad users entry is named by its position: the password never reaches a log line. */
+static void test_secret_not_in_errors(void)
+{
+	const char *ini = "[turn]\nusers = carol-hunter2\n";
+	GPtrArray *e = errs();
+	struct conf *c = NULL;
+
+	g_assert_cmpint(conf_load_data(ini, strlen(ini), "t.conf", NULL, &c, e), ==, EINVAL);
+	g_assert_cmpuint(e->len, ==, 1);
+	g_assert_null(strstr(e->pdata[0], "hunter2"));
+	g_ptr_array_unref(e);
 }
 
 static void test_many_errors(void)
@@ -245,6 +270,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/conf/overrides", test_overrides);
 	g_test_add_func("/conf/errors", test_errors);
 	g_test_add_func("/conf/many-errors", test_many_errors);
+	g_test_add_func("/conf/secret-not-in-errors", test_secret_not_in_errors);
 	g_test_add_func("/conf/missing-file", test_missing_file);
 	g_test_add_func("/conf/reload-merge", test_reload_merge);
 	g_test_add_func("/conf/example-file", test_example_file);
