@@ -35,7 +35,7 @@ struct turn_conf {
 	int workers;   /* 0 = one per core */
 	char *realm;
 	char **secrets; /* TURN REST shared secrets, newest first */
-	char **users;	/* "user:password" for long-term credentials */
+	char **users;   /* "user:password" for long-term credentials */
 	char *relay_ports;
 	char *allowed_peers;
 	char *denied_peers;

@@ -106,7 +106,8 @@ static int check_denied_peers(const char *v, char **reason)
 	return check_peers(v, false, reason);
 }
 
-/* RFC 8489 §14.9: REALM is fewer than 128 characters; empty would disable the long-term mechanism */
+/* RFC 8489 §14.9: REALM is fewer than 128 characters; empty would disable the long-term mechanism
+ */
 static int check_realm(const char *v, char **reason)
 {
 	if (*v && g_utf8_validate(v, -1, NULL) && g_utf8_strlen(v, -1) < 128)
@@ -125,7 +126,8 @@ static int check_users(const char *v, char **reason)
 		const char *colon = strchr(u, ':');
 
 		if (*u && (!colon || colon == u || !colon[1])) {
-			/* the entry is named by its user part only: the password stays out of logs */
+			/* the entry is named by its user part only: the password stays out of logs
+			 */
 			*reason = g_strdup_printf("entry %td is not user:password", it - items + 1);
 			rc = EINVAL;
 		}
@@ -189,7 +191,8 @@ const struct conf_key conf_keys[] = {
 	  check_port_range, "UDP ports for relayed transport addresses." },
 	{ "turn", "allowed_peers", CONF_STR, "self", 0, 0, OFF(turn.allowed_peers), 0,
 	  check_allowed_peers,
-	  "Peers a client may relay to: self (rtcgate's media addresses and ports), CIDR[:ports]." },
+	  "Peers a client may relay to: self (rtcgate's media addresses and ports), "
+	  "CIDR[:ports]." },
 	{ "turn", "denied_peers", CONF_STR, "", 0, 0, OFF(turn.denied_peers), 0, check_denied_peers,
 	  "Peers never relayed to, CIDR[:ports], comma-separated; wins over allowed_peers." },
 	{ "turn", "max_lifetime", CONF_INT, "3600", 600, 86400, OFF(turn.max_lifetime), 0, NULL,

@@ -146,7 +146,7 @@ static int start(struct app *app)
 	app->loop = g_main_loop_new(NULL, FALSE);
 	rc = http_server_start(c, cert, key, app->metrics, app->loop, &app->http, &why);
 	if (!rc)
-		rc = turn_server_start(&c->turn, app->metrics, &app->turn, &why);
+		rc = turn_server_start(c, app->metrics, &app->turn, &why);
 out:
 	if (rc)
 		log_err(LOG_CORE, "start failed", "reason=\"%s\"", why ? why : g_strerror(rc));

@@ -6,14 +6,18 @@
 
 /* Keep families[] in metrics.c in the same order. */
 enum metric {
-	METRIC_HTTP_REQUESTS,  /* counter {route, status} */
-	METRIC_HTTP_REJECTED,  /* counter {reason} */
-	METRIC_WS_CONNECTIONS, /* gauge */
-	METRIC_WS_CLOSED,      /* counter {reason} */
-	METRIC_CONFIG_RELOADS, /* counter {result} */
-	METRIC_STUN_MESSAGES,  /* counter {result}, from the TURN workers */
-	METRIC_TURN_PACKETS,   /* counter {direction} */
-	METRIC_TURN_BYTES,     /* counter {direction} */
+	METRIC_HTTP_REQUESTS,           /* counter {route, status} */
+	METRIC_HTTP_REJECTED,           /* counter {reason} */
+	METRIC_WS_CONNECTIONS,          /* gauge */
+	METRIC_WS_CLOSED,               /* counter {reason} */
+	METRIC_CONFIG_RELOADS,          /* counter {result} */
+	METRIC_STUN_MESSAGES,           /* counter {result}, from the TURN workers */
+	METRIC_TURN_PACKETS,            /* counter {side, direction} */
+	METRIC_TURN_BYTES,              /* counter {side, direction} */
+	METRIC_TURN_ALLOCATIONS,        /* counter {event} */
+	METRIC_TURN_ALLOCATIONS_ACTIVE, /* gauge */
+	METRIC_TURN_AUTH_FAILURES,      /* counter {reason} */
+	METRIC_TURN_DENIED,             /* counter {reason} */
 	METRIC_COUNT,
 };
 

@@ -8,8 +8,9 @@
 #define STUN_HEADER_LEN   20
 #define STUN_MAGIC_COOKIE 0x2112A442u
 #define STUN_TID_LEN      12
-#define STUN_MAX_ATTRS    40 /* more in one message is refused as malformed */
-#define STUN_MAX_UNKNOWN  8  /* unknown comprehension-required types kept for a 420 */
+#define STUN_MAX_ATTRS    40  /* more in one message is refused as malformed */
+#define STUN_MAX_UNKNOWN  8   /* unknown comprehension-required types kept for a 420 */
+#define STUN_MAX_USERNAME 513 /* bytes, RFC 8489 §14.3 */
 
 /* RFC 8489 §5: the class bits C1 C0 sit at type bits 8 and 4 */
 enum stun_class {

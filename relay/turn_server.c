@@ -1,86 +1,61 @@
-/* TURN workers: epoll loops, batched recvmmsg/sendmmsg, per-worker counters (RFC 8656 §5). */
+/* TURN workers: epoll loops, batched recvmmsg/sendmmsg, the configuration snapshot,
+ * per-worker counters (RFC 8656 §5; DESIGN.md "Threads"). */
 #include "relay/turn_server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <glib.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
-#include <stdatomic.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/conf.h"
 #include "core/log.h"
 #include "core/metrics.h"
-#include "relay/stun_server.h"
+#include "relay/turn_priv.h"
 #include "rtcgate-config.h"
 
-#define BATCH           32
-#define DGRAM_MAX       2048
 #define ROUNDS_PER_WAKE 8 /* then let the other descriptors of the loop run */
-
-/*
- * Counters are written by their worker only and read by the control thread
- * at scrape time: relaxed loads and stores, no read-modify-write.
- */
-struct worker_stats {
-	atomic_uint_fast64_t pkts_in, bytes_in, pkts_out, bytes_out;
-	atomic_uint_fast64_t results[STUN_RES_COUNT];
-};
-
-#define STAT_ADD(field, n)                                                                \
-	atomic_store_explicit(&(field),                                                   \
-	                      atomic_load_explicit(&(field), memory_order_relaxed) + (n), \
-	                      memory_order_relaxed)
-
-struct turn_worker {
-	int index;
-	int udp;
-	int ep;
-	int stopfd;
-	GThread *thread;
-	struct stun_server_conf stun;
-	struct worker_stats stats;
-	/* batch buffers, owned by the worker thread */
-	struct mmsghdr rx[BATCH], tx[BATCH];
-	struct iovec rx_iov[BATCH], tx_iov[BATCH];
-	struct sockaddr_storage rx_addr[BATCH];
-	uint8_t rx_buf[BATCH][DGRAM_MAX], tx_buf[BATCH][DGRAM_MAX];
-};
 
 struct turn_server {
 	struct metrics *metrics;
 	int nworkers;
 	struct turn_worker **workers;
+	struct turn_snapshot snap;
+	struct turn_shared shared;
 };
 
-static void udp_batch(struct turn_worker *w, int n)
+uint8_t *turn_tx_slot(struct turn_worker *w)
 {
-	int nout = 0, sent;
+	if (w->ntx == TURN_BATCH)
+		turn_tx_flush(w);
+	return w->tx_buf[w->ntx];
+}
 
-	for (int i = 0; i < n; i++) {
-		size_t len = w->rx[i].msg_len, outlen = 0;
-		enum stun_result r;
+void turn_tx_commit(struct turn_worker *w, size_t len, const struct sockaddr *to, socklen_t tolen)
+{
+	memcpy(&w->tx_addr[w->ntx], to, tolen);
+	w->tx[w->ntx].msg_hdr.msg_namelen = tolen;
+	w->tx_iov[w->ntx].iov_len = len;
+	w->ntx++;
+}
 
-		STAT_ADD(w->stats.pkts_in, 1);
-		STAT_ADD(w->stats.bytes_in, len);
-		r = stun_server_handle(&w->stun, w->rx_buf[i], len,
-		                       (const struct sockaddr *)&w->rx_addr[i], w->tx_buf[nout],
-		                       DGRAM_MAX, &outlen);
-		STAT_ADD(w->stats.results[r], 1);
-		if (!outlen)
-			continue;
-		w->tx_iov[nout].iov_len = outlen;
-		w->tx[nout].msg_hdr.msg_name = &w->rx_addr[i];
-		w->tx[nout].msg_hdr.msg_namelen = w->rx[i].msg_hdr.msg_namelen;
-		nout++;
-	}
-	/* UDP: what the socket buffer cannot take now is dropped, never queued */
-	for (int off = 0; off < nout; off += sent) {
-		sent = sendmmsg(w->udp, w->tx + off, (unsigned)(nout - off), MSG_DONTWAIT);
+/* UDP: what the socket buffer cannot take now is dropped, never queued. */
+void turn_tx_flush(struct turn_worker *w)
+{
+	int sent;
+
+	for (int off = 0; off < w->ntx; off += sent) {
+		sent = sendmmsg(w->listen.fd, w->tx + off, (unsigned)(w->ntx - off), MSG_DONTWAIT);
 		if (sent <= 0)
 			break;
 		for (int i = off; i < off + sent; i++) {
@@ -88,39 +63,89 @@ static void udp_batch(struct turn_worker *w, int n)
 			STAT_ADD(w->stats.bytes_out, w->tx[i].msg_len);
 		}
 	}
+	w->ntx = 0;
 }
 
-static void udp_readable(struct turn_worker *w)
+static void tick_clock(struct turn_worker *w)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	w->now = ts.tv_sec;
+	w->now_real = (uint64_t)time(NULL);
+}
+
+/*
+ * What a client sends: first byte 0-3 STUN, 64-127 ChannelData (RFC 7983, RFC 5766).
+ * Binding is answered by the pure STUN server; TURN methods go to turn_req.c.
+ */
+static void client_datagram(struct turn_worker *w, int i)
+{
+	const uint8_t *in = w->rx_buf[i];
+	size_t len = w->rx[i].msg_len, outlen = 0;
+	const struct sockaddr *from = (const struct sockaddr *)&w->rx_addr[i];
+	struct stun_msg m;
+	enum stun_result r;
+
+	STAT_ADD(w->stats.pkts_in, 1);
+	STAT_ADD(w->stats.bytes_in, len);
+	if (len >= 4 && in[0] >= 0x40 && in[0] <= 0x7f) {
+		turn_handle_channel_data(w, in, len, from);
+		return;
+	}
+	if (stun_msg_decode(&m, in, len) == 0 && m.method != STUN_BINDING &&
+	    (m.fp_off == 0 || stun_msg_check_fingerprint(&m) == 0)) {
+		turn_handle_message(w, &m, from, w->rx[i].msg_hdr.msg_namelen);
+		return;
+	}
+	r = stun_server_handle(&w->stun, in, len, from, turn_tx_slot(w), TURN_DGRAM_MAX, &outlen);
+	STAT_ADD(w->stats.results[r], 1);
+	if (outlen)
+		turn_tx_commit(w, outlen, from, w->rx[i].msg_hdr.msg_namelen);
+}
+
+static void listen_readable(struct turn_worker *w)
 {
 	for (int round = 0; round < ROUNDS_PER_WAKE; round++) {
 		int n;
 
-		for (int i = 0; i < BATCH; i++)
+		for (int i = 0; i < TURN_BATCH; i++)
 			w->rx[i].msg_hdr.msg_namelen = sizeof(w->rx_addr[i]);
-		n = recvmmsg(w->udp, w->rx, BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(w->listen.fd, w->rx, TURN_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
-			return;
-		udp_batch(w, n);
-		if (n < BATCH)
-			return;
+			break;
+		for (int i = 0; i < n; i++)
+			client_datagram(w, i);
+		turn_tx_flush(w);
+		if (n < TURN_BATCH)
+			break;
 	}
 }
 
 static gpointer worker_main(gpointer data)
 {
 	struct turn_worker *w = data;
-	struct epoll_event ev[8];
+	struct epoll_event ev[32];
 
 	for (;;) {
 		int n = epoll_wait(w->ep, ev, G_N_ELEMENTS(ev), -1);
 
 		if (n < 0 && errno != EINTR)
 			break;
+		tick_clock(w);
 		for (int i = 0; i < n; i++) {
-			if (ev[i].data.fd == w->stopfd)
-				return NULL;
-			if (ev[i].data.fd == w->udp)
-				udp_readable(w);
+			struct ep_item *it = ev[i].data.ptr;
+			uint64_t ticks;
+
+			switch (it->kind) {
+			case EP_STOP: return NULL;
+			case EP_LISTEN: listen_readable(w); break;
+			case EP_RELAY: turn_alloc_relay_readable((struct turn_alloc *)it); break;
+			case EP_TIMER:
+				if (read(it->fd, &ticks, sizeof(ticks)) > 0)
+					turn_alloc_expire(w);
+				break;
+			}
 		}
 	}
 	return NULL;
@@ -128,14 +153,17 @@ static gpointer worker_main(gpointer data)
 
 static void setup_batches(struct turn_worker *w)
 {
-	for (int i = 0; i < BATCH; i++) {
-		w->rx_iov[i] = (struct iovec){ .iov_base = w->rx_buf[i], .iov_len = DGRAM_MAX };
+	for (int i = 0; i < TURN_BATCH; i++) {
+		w->rx_iov[i] =
+		        (struct iovec){ .iov_base = w->rx_buf[i], .iov_len = TURN_DGRAM_MAX };
 		w->rx[i].msg_hdr = (struct msghdr){ .msg_name = &w->rx_addr[i],
 			                            .msg_namelen = sizeof(w->rx_addr[i]),
 			                            .msg_iov = &w->rx_iov[i],
 			                            .msg_iovlen = 1 };
 		w->tx_iov[i] = (struct iovec){ .iov_base = w->tx_buf[i] };
-		w->tx[i].msg_hdr = (struct msghdr){ .msg_iov = &w->tx_iov[i], .msg_iovlen = 1 };
+		w->tx[i].msg_hdr = (struct msghdr){ .msg_name = &w->tx_addr[i],
+			                            .msg_iov = &w->tx_iov[i],
+			                            .msg_iovlen = 1 };
 	}
 }
 
@@ -186,39 +214,62 @@ static void worker_free(struct turn_worker *w)
 	if (w->thread) {
 		uint64_t one = 1;
 
-		(void)!write(w->stopfd, &one, sizeof(one));
+		(void)!write(w->stop.fd, &one, sizeof(one));
 		g_thread_join(w->thread);
 	}
-	if (w->udp >= 0)
-		close(w->udp);
-	if (w->ep >= 0)
-		close(w->ep);
-	if (w->stopfd >= 0)
-		close(w->stopfd);
+	if (w->allocs) {
+		GList *all = g_hash_table_get_values(w->allocs);
+
+		tick_clock(w);
+		for (GList *l = all; l; l = l->next)
+			turn_alloc_free(l->data, "shutdown");
+		g_list_free(all);
+		g_hash_table_destroy(w->allocs);
+	}
+	for (int *fd = (int[]){ w->listen.fd, w->ep, w->stop.fd, w->timer.fd }, i = 0; i < 4; i++) {
+		if (fd[i] >= 0)
+			close(fd[i]);
+	}
 	g_free(w);
 }
 
-static struct turn_worker *worker_new(int index, const struct turn_conf *conf, int *err)
+static int add_ep(struct turn_worker *w, struct ep_item *it)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = it };
+
+	return epoll_ctl(w->ep, EPOLL_CTL_ADD, it->fd, &ev);
+}
+
+static struct turn_worker *worker_new(struct turn_server *ts, int index,
+                                      const struct turn_conf *conf, int *err)
 {
 	struct turn_worker *w = g_new0(struct turn_worker, 1);
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct itimerspec tick = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	gchar *name;
 
 	w->index = index;
+	w->nworkers = ts->nworkers;
+	w->snap = &ts->snap;
+	w->shared = &ts->shared;
 	w->stun.software = "rtcgate " RTCGATE_VERSION;
-	w->udp = bind_udp(conf->address, conf->port);
+	w->allocs = g_hash_table_new(turn_addr_hash, turn_addr_key_equal);
+	w->listen =
+	        (struct ep_item){ .kind = EP_LISTEN, .fd = bind_udp(conf->address, conf->port) };
+	w->stop = (struct ep_item){ .kind = EP_STOP, .fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
+	w->timer = (struct ep_item){
+		.kind = EP_TIMER, .fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)
+	};
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
-	w->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (w->udp < 0 || w->ep < 0 || w->stopfd < 0) {
-		*err = w->udp < 0 ? -w->udp : errno;
+	if (w->listen.fd < 0 || w->stop.fd < 0 || w->timer.fd < 0 || w->ep < 0) {
+		*err = w->listen.fd < 0 ? -w->listen.fd : errno;
 		worker_free(w);
 		return NULL;
 	}
 	setup_batches(w);
-	ev.data.fd = w->udp;
-	epoll_ctl(w->ep, EPOLL_CTL_ADD, w->udp, &ev);
-	ev.data.fd = w->stopfd;
-	epoll_ctl(w->ep, EPOLL_CTL_ADD, w->stopfd, &ev);
+	timerfd_settime(w->timer.fd, 0, &tick, NULL);
+	add_ep(w, &w->listen);
+	add_ep(w, &w->stop);
+	add_ep(w, &w->timer);
 	name = g_strdup_printf("turn-%d", index);
 	w->thread = g_thread_new(name, worker_main, w);
 	g_free(name);
@@ -234,53 +285,181 @@ static uint64_t load(atomic_uint_fast64_t *v)
 static void collect(void *arg, struct metrics *m)
 {
 	struct turn_server *ts = arg;
-	uint64_t res[STUN_RES_COUNT] = { 0 }, pin = 0, pout = 0, bin = 0, bout = 0;
+	uint64_t res[STUN_RES_COUNT] = { 0 }, fail[AUTH_FAIL_COUNT] = { 0 };
+	uint64_t v[15] = { 0 };
 
 	for (int i = 0; i < ts->nworkers; i++) {
-		struct worker_stats *s = &ts->workers[i]->stats;
+		struct turn_stats *s = &ts->workers[i]->stats;
+		atomic_uint_fast64_t *f[15] = {
+			&s->pkts_in,        &s->pkts_out,        &s->bytes_in,
+			&s->bytes_out,      &s->relay_pkts_in,   &s->relay_pkts_out,
+			&s->relay_bytes_in, &s->relay_bytes_out, &s->allocs_created,
+			&s->allocs_freed,   &s->allocs_expired,  &s->peer_denied,
+			&s->quota_hits,     &s->no_permission,   &s->no_channel,
+		};
 
-		pin += load(&s->pkts_in);
-		pout += load(&s->pkts_out);
-		bin += load(&s->bytes_in);
-		bout += load(&s->bytes_out);
+		for (int k = 0; k < 15; k++)
+			v[k] += load(f[k]);
 		for (int r = 0; r < STUN_RES_COUNT; r++)
 			res[r] += load(&s->results[r]);
+		for (int r = 0; r < AUTH_FAIL_COUNT; r++)
+			fail[r] += load(&s->auth_fail[r]);
 	}
 	for (int r = 0; r < STUN_RES_COUNT; r++)
 		metrics_set(m, METRIC_STUN_MESSAGES, (int64_t)res[r],
 		            (const char *const[]){ stun_result_names[r] });
-	metrics_set(m, METRIC_TURN_PACKETS, (int64_t)pin, (const char *const[]){ "in" });
-	metrics_set(m, METRIC_TURN_PACKETS, (int64_t)pout, (const char *const[]){ "out" });
-	metrics_set(m, METRIC_TURN_BYTES, (int64_t)bin, (const char *const[]){ "in" });
-	metrics_set(m, METRIC_TURN_BYTES, (int64_t)bout, (const char *const[]){ "out" });
+	for (int r = 0; r < AUTH_FAIL_COUNT; r++)
+		metrics_set(m, METRIC_TURN_AUTH_FAILURES, (int64_t)fail[r],
+		            (const char *const[]){ turn_auth_fail_names[r] });
+	metrics_set(m, METRIC_TURN_PACKETS, (int64_t)v[0], (const char *const[]){ "client", "in" });
+	metrics_set(m, METRIC_TURN_PACKETS, (int64_t)v[1],
+	            (const char *const[]){ "client", "out" });
+	metrics_set(m, METRIC_TURN_BYTES, (int64_t)v[2], (const char *const[]){ "client", "in" });
+	metrics_set(m, METRIC_TURN_BYTES, (int64_t)v[3], (const char *const[]){ "client", "out" });
+	metrics_set(m, METRIC_TURN_PACKETS, (int64_t)v[4], (const char *const[]){ "peer", "in" });
+	metrics_set(m, METRIC_TURN_PACKETS, (int64_t)v[5], (const char *const[]){ "peer", "out" });
+	metrics_set(m, METRIC_TURN_BYTES, (int64_t)v[6], (const char *const[]){ "peer", "in" });
+	metrics_set(m, METRIC_TURN_BYTES, (int64_t)v[7], (const char *const[]){ "peer", "out" });
+	metrics_set(m, METRIC_TURN_ALLOCATIONS, (int64_t)v[8], (const char *const[]){ "created" });
+	metrics_set(m, METRIC_TURN_ALLOCATIONS, (int64_t)v[10], (const char *const[]){ "expired" });
+	metrics_set(m, METRIC_TURN_ALLOCATIONS_ACTIVE, (int64_t)(v[8] - v[9]), NULL);
+	metrics_set(m, METRIC_TURN_DENIED, (int64_t)v[11], (const char *const[]){ "peer_policy" });
+	metrics_set(m, METRIC_TURN_DENIED, (int64_t)v[12], (const char *const[]){ "quota" });
+	metrics_set(m, METRIC_TURN_DENIED, (int64_t)v[13],
+	            (const char *const[]){ "no_permission" });
+	metrics_set(m, METRIC_TURN_DENIED, (int64_t)v[14], (const char *const[]){ "no_channel" });
 }
 
-int turn_server_start(const struct turn_conf *conf, struct metrics *metrics,
-                      struct turn_server **out, char **why)
+/* rtcgate's own media addresses: every up, non-loopback interface address, on media.ports. */
+static struct peer_rule *self_rules(const struct conf *c, size_t *n)
 {
+	struct ifaddrs *ifa = NULL;
+	GArray *rules = g_array_new(FALSE, TRUE, sizeof(struct peer_rule));
+	uint16_t lo = 10000, hi = 20000;
+	struct peer_rule *out;
+
+	peer_port_range_parse(c->media.ports, &lo, &hi);
+	if (getifaddrs(&ifa) == 0) {
+		for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+			struct peer_rule r = { .port_min = lo, .port_max = hi };
+
+			if (!i->ifa_addr || (i->ifa_flags & IFF_LOOPBACK) ||
+			    !(i->ifa_flags & IFF_UP))
+				continue;
+			if (i->ifa_addr->sa_family == AF_INET) {
+				r.family = AF_INET;
+				r.prefix = 32;
+				memcpy(r.addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+			} else if (i->ifa_addr->sa_family == AF_INET6) {
+				r.family = AF_INET6;
+				r.prefix = 128;
+				memcpy(r.addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+				       16);
+			} else {
+				continue;
+			}
+			g_array_append_val(rules, r);
+		}
+		freeifaddrs(ifa);
+	}
+	*n = rules->len;
+	out = malloc(sizeof(*out) * (rules->len ? rules->len : 1));
+	if (out && rules->len)
+		memcpy(out, rules->data, sizeof(*out) * rules->len);
+	g_array_unref(rules);
+	return out;
+}
+
+/* The immutable view every worker reads; checked by the config loader already. */
+static int build_snapshot(struct turn_snapshot *s, const struct conf *c, char **why)
+{
+	char *err = NULL;
+	bool self = false;
+
+	memset(s, 0, sizeof(*s));
+	s->realm = g_strdup(c->turn.realm);
+	s->secrets = g_strdupv(c->turn.secrets);
+	s->users = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	for (char **u = c->turn.users; *u; u++) {
+		const char *colon = strchr(*u, ':');
+
+		if (colon)
+			g_hash_table_insert(s->users, g_strndup(*u, (gsize)(colon - *u)),
+			                    g_strdup(colon + 1));
+	}
+	if (RAND_bytes(s->nonce_key, sizeof(s->nonce_key)) != 1) {
+		*why = g_strdup("no randomness for the nonce key");
+		return EIO;
+	}
+	s->nonce_ttl = (uint32_t)c->turn.nonce_lifetime;
+	s->max_lifetime = (uint32_t)c->turn.max_lifetime;
+	peer_port_range_parse(c->turn.relay_ports, &s->relay_lo, &s->relay_hi);
+	s->max_allocs = c->turn.max_allocations;
+	s->max_allocs_per_user = c->turn.max_allocations_per_user;
+	if (peer_rules_parse(c->turn.allowed_peers, true, &s->allow, &s->policy.nallow, &self,
+	                     &err) ||
+	    peer_rules_parse(c->turn.denied_peers, false, &s->deny, &s->policy.ndeny, NULL, &err)) {
+		*why = g_strdup(err ? err : "bad peer rules");
+		free(err);
+		return EINVAL;
+	}
+	if (self)
+		s->self = self_rules(c, &s->policy.nself);
+	s->policy.allow = s->allow;
+	s->policy.deny = s->deny;
+	s->policy.self = s->self;
+	return 0;
+}
+
+static void free_snapshot(struct turn_snapshot *s)
+{
+	g_free(s->realm);
+	g_strfreev(s->secrets);
+	if (s->users)
+		g_hash_table_destroy(s->users);
+	free(s->allow);
+	free(s->deny);
+	free(s->self);
+	OPENSSL_cleanse(s->nonce_key, sizeof(s->nonce_key));
+}
+
+int turn_server_start(const struct conf *conf, struct metrics *metrics, struct turn_server **out,
+                      char **why)
+{
+	const struct turn_conf *tc = &conf->turn;
 	struct turn_server *ts;
 	int err = 0;
 
 	*out = NULL;
-	if (!conf->port)
+	if (!tc->port)
 		return 0;
 	ts = g_new0(struct turn_server, 1);
 	ts->metrics = metrics;
-	ts->nworkers = conf->workers ? conf->workers : (int)g_get_num_processors();
+	g_mutex_init(&ts->shared.lock);
+	ts->shared.per_user = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	ts->shared.reservations = turn_reservations_new();
+	err = build_snapshot(&ts->snap, conf, why);
+	if (err) {
+		turn_server_stop(ts);
+		return err;
+	}
+	ts->nworkers = tc->workers ? tc->workers : (int)g_get_num_processors();
 	ts->workers = g_new0(struct turn_worker *, ts->nworkers);
 	for (int i = 0; i < ts->nworkers; i++) {
-		ts->workers[i] = worker_new(i, conf, &err);
+		ts->workers[i] = worker_new(ts, i, tc, &err);
 		if (!ts->workers[i]) {
 			*why = g_strdup_printf("cannot listen on UDP %s port %d: %s",
-			                       *conf->address ? conf->address : "*", conf->port,
+			                       *tc->address ? tc->address : "*", tc->port,
 			                       g_strerror(err));
 			turn_server_stop(ts);
 			return err;
 		}
 	}
 	metrics_add_collector(metrics, collect, ts);
-	log_info(LOG_TURN, "listener open", "proto=udp address=%s port=%d workers=%d",
-	         *conf->address ? conf->address : "*", conf->port, ts->nworkers);
+	log_info(LOG_TURN, "listener open",
+	         "proto=udp address=%s port=%d workers=%d relay_ports=%u-%u self_addresses=%zu",
+	         *tc->address ? tc->address : "*", tc->port, ts->nworkers, ts->snap.relay_lo,
+	         ts->snap.relay_hi, ts->snap.policy.nself);
 	*out = ts;
 	return 0;
 }
@@ -290,8 +469,12 @@ void turn_server_stop(struct turn_server *ts)
 	if (!ts)
 		return;
 	metrics_remove_collector(ts->metrics, collect, ts);
-	for (int i = 0; i < ts->nworkers; i++)
+	for (int i = 0; ts->workers && i < ts->nworkers; i++)
 		worker_free(ts->workers[i]);
 	g_free(ts->workers);
+	free_snapshot(&ts->snap);
+	g_hash_table_destroy(ts->shared.per_user);
+	g_hash_table_destroy(ts->shared.reservations);
+	g_mutex_clear(&ts->shared.lock);
 	g_free(ts);
 }

@@ -128,7 +128,7 @@ describe('bad input on the STUN port', () => {
     const before = (await metrics(gw)).sample('rtcgate_stun_messages_total', { result: 'not_stun' }) ?? 0;
     const c = await client(4);
     const junk = [
-      Buffer.from('GET / HTTP/1.1\r\n\r\n'),
+      Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x02, 0x03, 0x04, 0x05]), // TLS on the wrong port
       Buffer.from([0]),
       Buffer.alloc(19),
       Buffer.alloc(1400, 0xff),
@@ -150,10 +150,10 @@ describe('bad input on the STUN port', () => {
 
 test('packets and bytes are counted in both directions', async () => {
   const m = await metrics(gw);
-  const pin = m.sample('rtcgate_turn_packets_total', { direction: 'in' });
-  const pout = m.sample('rtcgate_turn_packets_total', { direction: 'out' });
+  const pin = m.sample('rtcgate_turn_packets_total', { side: 'client', direction: 'in' });
+  const pout = m.sample('rtcgate_turn_packets_total', { side: 'client', direction: 'out' });
   assert.ok(pin > 0 && pout > 0 && pout <= pin, `in ${pin} out ${pout}`);
-  assert.ok(m.sample('rtcgate_turn_bytes_total', { direction: 'in' }) >= pin * 1);
+  assert.ok(m.sample('rtcgate_turn_bytes_total', { side: 'client', direction: 'in' }) >= pin * 20);
 });
 
 test('/config offers this STUN server in iceServers', async () => {

@@ -1,0 +1,558 @@
+/* TURN allocations: relay sockets, permissions, channels, lifetimes (RFC 8656 §5, §9, §12). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "relay/stun_priv.h"
+#include "relay/turn_priv.h"
+
+/* DSCP EF (46) in the top six bits of the TOS/traffic class byte: relayed media */
+#define DSCP_EF_TOS (46 << 2)
+
+socklen_t turn_addr_len(const struct sockaddr *a)
+{
+	return a->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+bool turn_addr_equal(const struct sockaddr *a, const struct sockaddr *b, bool with_port)
+{
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_addr.s_addr == y->sin_addr.s_addr &&
+		       (!with_port || x->sin_port == y->sin_port);
+	}
+	if (a->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0 &&
+		       (!with_port || x->sin6_port == y->sin6_port);
+	}
+	return false;
+}
+
+const char *turn_addr_str(const struct sockaddr *a, char *buf, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)a;
+
+		inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
+		snprintf(buf, cap, "%s:%u", ip, ntohs(s->sin_port));
+	} else if (a->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)a;
+
+		inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
+		snprintf(buf, cap, "[%s]:%u", ip, ntohs(s->sin6_port));
+	} else {
+		snprintf(buf, cap, "?");
+	}
+	return buf;
+}
+
+/* The table is keyed by the client address stored in the allocation itself. */
+guint turn_addr_hash(gconstpointer p)
+{
+	const struct sockaddr *a = p;
+	guint h = a->sa_family;
+
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *s = p;
+
+		h = h * 31 + s->sin_addr.s_addr;
+		h = h * 31 + s->sin_port;
+	} else if (a->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s = p;
+
+		for (int i = 0; i < 16; i++)
+			h = h * 31 + s->sin6_addr.s6_addr[i];
+		h = h * 31 + s->sin6_port;
+	}
+	return h;
+}
+
+gboolean turn_addr_key_equal(gconstpointer a, gconstpointer b)
+{
+	return turn_addr_equal(a, b, true);
+}
+
+struct turn_alloc *turn_alloc_find(struct turn_worker *w, const struct sockaddr *client)
+{
+	return g_hash_table_lookup(w->allocs, client);
+}
+
+/*
+ * The local address a reply to client leaves from: the kernel's route
+ * choice, learnt by connecting a throwaway UDP socket (Allocate only).
+ */
+static int local_address_toward(const struct sockaddr *client, int family,
+                                struct sockaddr_storage *out)
+{
+	struct sockaddr_storage c;
+	socklen_t len = sizeof(*out);
+	int fd, rc = 0;
+
+	stun_addr_unmap(client, &c);
+	if (c.ss_family != family)
+		return EAFNOSUPPORT;
+	fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	if (connect(fd, (struct sockaddr *)&c, turn_addr_len((struct sockaddr *)&c)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)out, &len) != 0)
+		rc = errno;
+	close(fd);
+	return rc;
+}
+
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+static int relay_socket(int family, const struct sockaddr_storage *addr)
+{
+	int tos = DSCP_EF_TOS;
+	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (family == AF_INET)
+		setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
+	else
+		setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos));
+	if (bind(fd, (const struct sockaddr *)addr, turn_addr_len((const struct sockaddr *)addr))) {
+		int err = errno;
+
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+/*
+ * A relay socket on a port of this worker's block of the range (worker i of
+ * n owns the i-th of n contiguous blocks), so workers never race for a port
+ * and an even port's odd neighbour is in the same block. With reserve, the
+ * next port is bound too and returned in *fd2 (RFC 8656 §7.2, EVEN-PORT R).
+ */
+static int bind_relay(struct turn_worker *w, struct sockaddr_storage *addr, bool even, bool reserve,
+                      int *fdout, int *fd2)
+{
+	const struct turn_snapshot *s = w->snap;
+	uint32_t span = (uint32_t)(s->relay_hi - s->relay_lo) + 1;
+	uint32_t block = span / (uint32_t)w->nworkers;
+	uint32_t start = s->relay_lo + (uint32_t)w->index * block;
+	uint32_t len = w->index == w->nworkers - 1 ? s->relay_hi - start + 1 : block;
+
+	for (uint32_t tries = 0; len && tries < len; tries++) {
+		uint32_t port = start + w->port_cursor++ % len;
+		int fd, fd_next = -1;
+
+		if ((even && (port & 1)) || (reserve && port + 1 >= start + len))
+			continue;
+		set_port(addr, (uint16_t)port);
+		fd = relay_socket(addr->ss_family, addr);
+		if (fd == -EADDRINUSE)
+			continue;
+		if (fd < 0)
+			return -fd;
+		if (reserve) {
+			struct sockaddr_storage next = *addr;
+
+			set_port(&next, (uint16_t)(port + 1));
+			fd_next = relay_socket(addr->ss_family, &next);
+			if (fd_next < 0) {
+				close(fd);
+				continue;
+			}
+		}
+		*fdout = fd;
+		*fd2 = fd_next;
+		return 0;
+	}
+	return EADDRINUSE;
+}
+
+/* RFC 8656 §7.2: a reserved port is held for 30 seconds. */
+#define RESERVATION_LIFETIME 30
+
+struct reservation {
+	int fd;
+	struct sockaddr_storage addr;
+	int64_t expires;
+};
+
+static void reservation_free(gpointer p)
+{
+	struct reservation *r = p;
+
+	close(r->fd);
+	g_free(r);
+}
+
+GHashTable *turn_reservations_new(void)
+{
+	return g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, reservation_free);
+}
+
+static void reserve_port(struct turn_worker *w, int fd, const struct sockaddr_storage *relay,
+                         uint8_t token[8])
+{
+	struct reservation *r = g_new0(struct reservation, 1);
+	gint64 *key = g_new(gint64, 1);
+
+	r->fd = fd;
+	r->addr = *relay;
+	set_port(&r->addr, (uint16_t)(ntohs(relay->ss_family == AF_INET
+	                                            ? ((struct sockaddr_in *)relay)->sin_port
+	                                            : ((struct sockaddr_in6 *)relay)->sin6_port) +
+	                              1));
+	r->expires = w->now + RESERVATION_LIFETIME;
+	RAND_bytes(token, 8);
+	memcpy(key, token, 8);
+	g_mutex_lock(&w->shared->lock);
+	g_hash_table_insert(w->shared->reservations, key, r);
+	g_mutex_unlock(&w->shared->lock);
+}
+
+/* Take a reservation made by any worker; its socket moves to this one. */
+static int take_reservation(struct turn_worker *w, const uint8_t token[8], int family, int *fd,
+                            struct sockaddr_storage *addr)
+{
+	gint64 key;
+	gpointer k = NULL, v = NULL;
+	struct reservation *r;
+	int rc = ENOENT;
+
+	memcpy(&key, token, 8);
+	g_mutex_lock(&w->shared->lock);
+	if (g_hash_table_steal_extended(w->shared->reservations, &key, &k, &v)) {
+		r = v;
+		if (r->expires > w->now && r->addr.ss_family == family) {
+			*fd = r->fd;
+			*addr = r->addr;
+			g_free(r);
+			rc = 0;
+		} else {
+			reservation_free(r);
+		}
+		g_free(k);
+	}
+	g_mutex_unlock(&w->shared->lock);
+	return rc;
+}
+
+static gboolean reservation_expired(gpointer k, gpointer v, gpointer now)
+{
+	(void)k;
+	return ((struct reservation *)v)->expires <= *(int64_t *)now;
+}
+
+static bool user_quota_take(struct turn_worker *w, const char *username)
+{
+	struct turn_shared *sh = w->shared;
+	int n;
+	bool ok;
+
+	g_mutex_lock(&sh->lock);
+	n = GPOINTER_TO_INT(g_hash_table_lookup(sh->per_user, username));
+	ok = n < w->snap->max_allocs_per_user;
+	if (ok)
+		g_hash_table_insert(sh->per_user, g_strdup(username), GINT_TO_POINTER(n + 1));
+	g_mutex_unlock(&sh->lock);
+	return ok;
+}
+
+static void user_quota_give(struct turn_worker *w, const char *username)
+{
+	struct turn_shared *sh = w->shared;
+	int n;
+
+	g_mutex_lock(&sh->lock);
+	n = GPOINTER_TO_INT(g_hash_table_lookup(sh->per_user, username));
+	if (n <= 1)
+		g_hash_table_remove(sh->per_user, username);
+	else
+		g_hash_table_insert(sh->per_user, g_strdup(username), GINT_TO_POINTER(n - 1));
+	g_mutex_unlock(&sh->lock);
+}
+
+int turn_alloc_create(struct turn_worker *w, const struct sockaddr *client, socklen_t clen,
+                      int family, struct turn_port_req *pr, const char *username,
+                      struct turn_alloc **out)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct turn_alloc *a;
+	struct sockaddr_storage relay;
+	char cbuf[64], rbuf[64];
+	int fd = -1, fd2 = -1, rc;
+
+	if (atomic_fetch_add(&w->shared->allocs, 1) >= w->snap->max_allocs) {
+		atomic_fetch_sub(&w->shared->allocs, 1);
+		return EDQUOT;
+	}
+	if (!user_quota_take(w, username)) {
+		atomic_fetch_sub(&w->shared->allocs, 1);
+		return EDQUOT;
+	}
+	if (pr->token) {
+		rc = take_reservation(w, pr->token, family, &fd, &relay);
+	} else {
+		rc = local_address_toward(client, family, &relay);
+		if (!rc)
+			rc = bind_relay(w, &relay, pr->even, pr->reserve, &fd, &fd2);
+	}
+	if (rc) {
+		log_info(LOG_TURN, "allocation failed", "worker=%d error=%s", w->index,
+		         g_strerror(rc));
+		user_quota_give(w, username);
+		atomic_fetch_sub(&w->shared->allocs, 1);
+		return rc;
+	}
+	if (fd2 >= 0) {
+		reserve_port(w, fd2, &relay, pr->token_out);
+		pr->reserved = true;
+	}
+	a = g_new0(struct turn_alloc, 1);
+	a->ep = (struct ep_item){ .kind = EP_RELAY, .fd = fd };
+	a->w = w;
+	memcpy(&a->client, client, clen);
+	a->client_len = clen;
+	a->relay = relay;
+	g_strlcpy(a->username, username, sizeof(a->username));
+	a->created = w->now;
+	a->expires = w->now + TURN_DEFAULT_LIFETIME;
+	ev.data.ptr = &a->ep;
+	epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev);
+	g_hash_table_insert(w->allocs, &a->client, a);
+	STAT_ADD(w->stats.allocs_created, 1);
+	log_info(LOG_TURN, "allocation start", "user=%s client=%s relay=%s worker=%d", a->username,
+	         turn_addr_str((struct sockaddr *)&a->client, cbuf, sizeof(cbuf)),
+	         turn_addr_str((struct sockaddr *)&a->relay, rbuf, sizeof(rbuf)), w->index);
+	*out = a;
+	return 0;
+}
+
+void turn_alloc_free(struct turn_alloc *a, const char *why)
+{
+	struct turn_worker *w = a->w;
+	char cbuf[64], rbuf[64];
+
+	log_info(LOG_TURN, "allocation end",
+	         "user=%s client=%s relay=%s reason=%s duration=%" G_GINT64_FORMAT
+	         " to_peer_pkts=%" G_GUINT64_FORMAT " to_peer_bytes=%" G_GUINT64_FORMAT
+	         " from_peer_pkts=%" G_GUINT64_FORMAT " from_peer_bytes=%" G_GUINT64_FORMAT,
+	         a->username, turn_addr_str((struct sockaddr *)&a->client, cbuf, sizeof(cbuf)),
+	         turn_addr_str((struct sockaddr *)&a->relay, rbuf, sizeof(rbuf)), why,
+	         w->now - a->created, a->pkts_to_peer, a->bytes_to_peer, a->pkts_from_peer,
+	         a->bytes_from_peer);
+	epoll_ctl(w->ep, EPOLL_CTL_DEL, a->ep.fd, NULL);
+	close(a->ep.fd);
+	g_hash_table_remove(w->allocs, &a->client);
+	user_quota_give(w, a->username);
+	atomic_fetch_sub(&w->shared->allocs, 1);
+	STAT_ADD(w->stats.allocs_freed, 1);
+	g_free(a);
+}
+
+/* Drop what has expired: whole allocations, then single permissions and channels. */
+void turn_alloc_expire(struct turn_worker *w)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	GPtrArray *dead = g_ptr_array_new();
+
+	g_mutex_lock(&w->shared->lock);
+	g_hash_table_foreach_remove(w->shared->reservations, reservation_expired, &w->now);
+	g_mutex_unlock(&w->shared->lock);
+
+	g_hash_table_iter_init(&it, w->allocs);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct turn_alloc *a = v;
+		size_t n = 0;
+
+		if (a->expires <= w->now) {
+			g_ptr_array_add(dead, a);
+			continue;
+		}
+		for (size_t i = 0; i < a->nperms; i++) {
+			if (a->perms[i].expires > w->now)
+				a->perms[n++] = a->perms[i];
+		}
+		a->nperms = n;
+		n = 0;
+		for (size_t i = 0; i < a->nchans; i++) {
+			if (a->chans[i].expires > w->now)
+				a->chans[n++] = a->chans[i];
+		}
+		a->nchans = n;
+	}
+	for (guint i = 0; i < dead->len; i++) {
+		STAT_ADD(w->stats.allocs_expired, 1);
+		turn_alloc_free(dead->pdata[i], "expired");
+	}
+	g_ptr_array_unref(dead);
+}
+
+bool turn_alloc_permitted(const struct turn_alloc *a, const struct sockaddr *peer, int64_t now)
+{
+	for (size_t i = 0; i < a->nperms; i++) {
+		if (a->perms[i].expires > now &&
+		    turn_addr_equal((const struct sockaddr *)&a->perms[i].peer, peer, false))
+			return true;
+	}
+	return false;
+}
+
+int turn_alloc_permit(struct turn_alloc *a, const struct sockaddr *peer, int64_t now)
+{
+	for (size_t i = 0; i < a->nperms; i++) {
+		if (turn_addr_equal((const struct sockaddr *)&a->perms[i].peer, peer, false)) {
+			a->perms[i].expires = now + TURN_PERMISSION_LIFETIME;
+			return 0;
+		}
+	}
+	if (a->nperms == TURN_MAX_PERMS)
+		return ENOSPC;
+	memset(&a->perms[a->nperms].peer, 0, sizeof(a->perms[a->nperms].peer));
+	memcpy(&a->perms[a->nperms].peer, peer, turn_addr_len(peer));
+	a->perms[a->nperms++].expires = now + TURN_PERMISSION_LIFETIME;
+	return 0;
+}
+
+const struct turn_chan *turn_alloc_chan_by_number(const struct turn_alloc *a, uint16_t n,
+                                                  int64_t now)
+{
+	for (size_t i = 0; i < a->nchans; i++) {
+		if (a->chans[i].number == n && a->chans[i].expires > now)
+			return &a->chans[i];
+	}
+	return NULL;
+}
+
+const struct turn_chan *turn_alloc_chan_by_peer(const struct turn_alloc *a,
+                                                const struct sockaddr *peer, int64_t now)
+{
+	for (size_t i = 0; i < a->nchans; i++) {
+		if (a->chans[i].expires > now &&
+		    turn_addr_equal((const struct sockaddr *)&a->chans[i].peer, peer, true))
+			return &a->chans[i];
+	}
+	return NULL;
+}
+
+/* RFC 8656 §11.2: a number bound to another peer, or a peer bound to another number, is a 400. */
+int turn_alloc_bind_channel(struct turn_alloc *a, uint16_t n, const struct sockaddr *peer,
+                            int64_t now)
+{
+	struct turn_chan *slot = NULL;
+
+	for (size_t i = 0; i < a->nchans; i++) {
+		struct turn_chan *c = &a->chans[i];
+		bool same_peer = turn_addr_equal((struct sockaddr *)&c->peer, peer, true);
+
+		if (c->expires <= now)
+			continue;
+		if ((c->number == n) != same_peer)
+			return EEXIST;
+		if (c->number == n)
+			slot = c;
+	}
+	if (!slot) {
+		if (a->nchans == TURN_MAX_CHANS)
+			return ENOSPC;
+		slot = &a->chans[a->nchans++];
+		memset(slot, 0, sizeof(*slot));
+		slot->number = n;
+		memcpy(&slot->peer, peer, turn_addr_len(peer));
+	}
+	slot->expires = now + TURN_CHANNEL_LIFETIME;
+	return turn_alloc_permit(a, peer, now);
+}
+
+void turn_alloc_send_to_peer(struct turn_alloc *a, const struct sockaddr *peer, const void *data,
+                             size_t len)
+{
+	/* one sendto per packet: each allocation has its own relay socket */
+	if (sendto(a->ep.fd, data, len, MSG_DONTWAIT, peer, turn_addr_len(peer)) < 0)
+		return;
+	a->pkts_to_peer++;
+	a->bytes_to_peer += len;
+	STAT_ADD(a->w->stats.relay_pkts_out, 1);
+	STAT_ADD(a->w->stats.relay_bytes_out, len);
+}
+
+/*
+ * ChannelData (RFC 8656 §12.4) when a channel is bound to the peer, else a
+ * Data indication (§11.6), queued toward the client on the listening socket.
+ */
+static void forward_to_client(struct turn_alloc *a, const struct sockaddr *peer,
+                              const uint8_t *data, size_t len)
+{
+	struct turn_worker *w = a->w;
+	const struct turn_chan *c = turn_alloc_chan_by_peer(a, peer, w->now);
+	uint8_t *out = turn_tx_slot(w);
+	size_t n;
+
+	if (c) {
+		if (len + 4 > TURN_DGRAM_MAX)
+			return;
+		stun_put16(out, c->number);
+		stun_put16(out + 2, (uint16_t)len);
+		memcpy(out + 4, data, len);
+		n = 4 + len;
+	} else {
+		static const uint8_t tid0[STUN_TID_LEN];
+		uint8_t tid[STUN_TID_LEN];
+		struct stun_enc e;
+
+		/* indications need a fresh transaction id; uniqueness, not secrecy, matters */
+		memcpy(tid, tid0, sizeof(tid));
+		stun_put32(tid, (uint32_t)a->pkts_from_peer);
+		stun_put32(tid + 4, (uint32_t)(uintptr_t)a);
+		stun_enc_start(&e, out, TURN_DGRAM_MAX, STUN_DATA, STUN_INDICATION, tid);
+		stun_enc_xaddr(&e, STUN_ATTR_XOR_PEER_ADDRESS, peer);
+		stun_enc_bytes(&e, STUN_ATTR_DATA, data, len);
+		if (stun_enc_end(&e, &n))
+			return;
+	}
+	a->pkts_from_peer++;
+	a->bytes_from_peer += len;
+	STAT_ADD(w->stats.relay_pkts_in, 1);
+	STAT_ADD(w->stats.relay_bytes_in, len);
+	turn_tx_commit(w, n, (struct sockaddr *)&a->client, a->client_len);
+}
+
+void turn_alloc_relay_readable(struct turn_alloc *a)
+{
+	struct turn_worker *w = a->w;
+	int n;
+
+	/* one batch per wake-up: the other sockets of this worker get their turn */
+	for (int i = 0; i < TURN_BATCH; i++)
+		w->rx[i].msg_hdr.msg_namelen = sizeof(w->rx_addr[i]);
+	n = recvmmsg(a->ep.fd, w->rx, TURN_BATCH, MSG_DONTWAIT, NULL);
+	for (int i = 0; i < n; i++) {
+		const struct sockaddr *peer = (const struct sockaddr *)&w->rx_addr[i];
+
+		if (!turn_alloc_permitted(a, peer, w->now)) {
+			STAT_ADD(w->stats.no_permission, 1);
+			continue;
+		}
+		forward_to_client(a, peer, w->rx_buf[i], w->rx[i].msg_len);
+	}
+	turn_tx_flush(w);
+}

@@ -1,0 +1,191 @@
+/* Internals shared by the TURN worker loop, allocations and request handlers (RFC 8656). */
+#pragma once
+
+#include <glib.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "relay/peer_policy.h"
+#include "relay/stun_msg.h"
+#include "relay/stun_server.h"
+#include "relay/turn_auth.h"
+
+#define TURN_BATCH               32
+#define TURN_DGRAM_MAX           2048
+#define TURN_MAX_PERMS           32 /* per allocation; more get 508 */
+#define TURN_MAX_CHANS           16
+#define TURN_DEFAULT_LIFETIME    600 /* RFC 8656 §7.2 */
+#define TURN_PERMISSION_LIFETIME 300 /* §9 */
+#define TURN_CHANNEL_LIFETIME    600 /* §12 */
+/*
+ * RFC 8656 §12 narrows channels to 0x4000-0x4FFF for RFC 7983 demultiplexing;
+ * RFC 5766 clients (coturn's among them) still use up to 0x7FFF. Only STUN and
+ * ChannelData reach the TURN port, so the old range is accepted.
+ */
+#define TURN_CHANNEL_MIN 0x4000
+#define TURN_CHANNEL_MAX 0x7fff
+
+/* Immutable after start; shared read-only by every worker. */
+struct turn_snapshot {
+	char *realm;
+	GHashTable *users; /* username → password */
+	char **secrets;    /* TURN REST */
+	uint8_t nonce_key[TURN_NONCE_KEY_LEN];
+	uint32_t nonce_ttl, max_lifetime;
+	uint16_t relay_lo, relay_hi;
+	struct peer_rule *allow, *deny, *self;
+	struct peer_policy policy;
+	int max_allocs, max_allocs_per_user;
+	const char *software;
+};
+
+/* What is shared and mutable across workers: only touched on Allocate and on free. */
+struct turn_shared {
+	atomic_int allocs;
+	GMutex lock;
+	GHashTable *per_user;     /* username → count */
+	GHashTable *reservations; /* 8-byte token → reserved relay socket */
+};
+
+/* How the relay port of a new allocation is chosen (EVEN-PORT, RESERVATION-TOKEN). */
+struct turn_port_req {
+	bool even;
+	bool reserve;         /* EVEN-PORT with R: hold the next port too */
+	const uint8_t *token; /* RESERVATION-TOKEN: use the port held under it */
+	uint8_t token_out[8]; /* set when reserved */
+	bool reserved;
+};
+
+/* Auth failures, by reason; keep turn_auth_fail_names in step. */
+enum turn_auth_fail {
+	AUTH_FAIL_MISSING,
+	AUTH_FAIL_BAD_REQUEST,
+	AUTH_FAIL_STALE_NONCE,
+	AUTH_FAIL_WRONG_REALM,
+	AUTH_FAIL_UNKNOWN_USER,
+	AUTH_FAIL_EXPIRED,
+	AUTH_FAIL_BAD_INTEGRITY,
+	AUTH_FAIL_COUNT,
+};
+extern const char *const turn_auth_fail_names[AUTH_FAIL_COUNT];
+
+/*
+ * Counters: written by their worker only, read by the control thread at
+ * scrape time with relaxed loads; no read-modify-write on the packet path.
+ */
+struct turn_stats {
+	atomic_uint_fast64_t pkts_in, bytes_in, pkts_out, bytes_out;
+	atomic_uint_fast64_t relay_pkts_in, relay_bytes_in, relay_pkts_out, relay_bytes_out;
+	atomic_uint_fast64_t results[STUN_RES_COUNT];
+	atomic_uint_fast64_t allocs_created, allocs_freed, allocs_expired;
+	atomic_uint_fast64_t auth_fail[AUTH_FAIL_COUNT];
+	atomic_uint_fast64_t peer_denied, quota_hits, no_permission, no_channel;
+};
+
+#define STAT_ADD(field, n)                                                                \
+	atomic_store_explicit(&(field),                                                   \
+	                      atomic_load_explicit(&(field), memory_order_relaxed) + (n), \
+	                      memory_order_relaxed)
+
+enum ep_kind { EP_LISTEN, EP_RELAY, EP_STOP, EP_TIMER };
+
+/* First member of everything registered in a worker's epoll set. */
+struct ep_item {
+	enum ep_kind kind;
+	int fd;
+};
+
+struct turn_perm {
+	struct sockaddr_storage peer; /* address only; the port is ignored */
+	int64_t expires;
+};
+
+struct turn_chan {
+	uint16_t number;
+	struct sockaddr_storage peer;
+	int64_t expires;
+};
+
+struct turn_worker;
+
+struct turn_alloc {
+	struct ep_item ep; /* EP_RELAY: the relay socket */
+	struct turn_worker *w;
+	struct sockaddr_storage client;
+	socklen_t client_len;
+	struct sockaddr_storage relay;
+	char username[STUN_MAX_USERNAME + 1];
+	uint8_t key[32];
+	size_t keylen;
+	uint8_t tid[STUN_TID_LEN]; /* of the Allocate, to spot retransmissions */
+	int64_t created, expires;  /* monotonic seconds */
+	struct turn_perm perms[TURN_MAX_PERMS];
+	size_t nperms;
+	struct turn_chan chans[TURN_MAX_CHANS];
+	size_t nchans;
+	uint64_t pkts_to_peer, bytes_to_peer, pkts_from_peer, bytes_from_peer;
+};
+
+struct turn_worker {
+	int index, nworkers;
+	struct ep_item listen, stop, timer;
+	int ep;
+	GThread *thread;
+	const struct turn_snapshot *snap;
+	struct turn_shared *shared;
+	struct stun_server_conf stun;
+	struct turn_stats stats;
+	GHashTable *allocs; /* client address bytes → struct turn_alloc */
+	uint32_t port_cursor;
+	int64_t now;       /* monotonic seconds, per batch */
+	uint64_t now_real; /* unix seconds, per batch */
+	/* batch buffers, owned by the worker thread */
+	struct mmsghdr rx[TURN_BATCH], tx[TURN_BATCH];
+	struct iovec rx_iov[TURN_BATCH], tx_iov[TURN_BATCH];
+	struct sockaddr_storage rx_addr[TURN_BATCH], tx_addr[TURN_BATCH];
+	uint8_t rx_buf[TURN_BATCH][TURN_DGRAM_MAX], tx_buf[TURN_BATCH][TURN_DGRAM_MAX];
+	int ntx;
+};
+
+/* Transmit queue toward clients (the listening socket), flushed with sendmmsg. */
+uint8_t *turn_tx_slot(struct turn_worker *w);
+void turn_tx_commit(struct turn_worker *w, size_t len, const struct sockaddr *to, socklen_t tolen);
+void turn_tx_flush(struct turn_worker *w);
+
+/* Allocations (turn_alloc.c) */
+struct turn_alloc *turn_alloc_find(struct turn_worker *w, const struct sockaddr *client);
+int turn_alloc_create(struct turn_worker *w, const struct sockaddr *client, socklen_t clen,
+                      int family, struct turn_port_req *pr, const char *username,
+                      struct turn_alloc **out);
+GHashTable *turn_reservations_new(void);
+void turn_alloc_free(struct turn_alloc *a, const char *why);
+void turn_alloc_expire(struct turn_worker *w);
+bool turn_alloc_permitted(const struct turn_alloc *a, const struct sockaddr *peer, int64_t now);
+int turn_alloc_permit(struct turn_alloc *a, const struct sockaddr *peer, int64_t now);
+const struct turn_chan *turn_alloc_chan_by_number(const struct turn_alloc *a, uint16_t n,
+                                                  int64_t now);
+const struct turn_chan *turn_alloc_chan_by_peer(const struct turn_alloc *a,
+                                                const struct sockaddr *peer, int64_t now);
+int turn_alloc_bind_channel(struct turn_alloc *a, uint16_t n, const struct sockaddr *peer,
+                            int64_t now);
+void turn_alloc_relay_readable(struct turn_alloc *a);
+void turn_alloc_send_to_peer(struct turn_alloc *a, const struct sockaddr *peer, const void *data,
+                             size_t len);
+
+/* Requests (turn_req.c): a TURN-method request or indication from a client. */
+void turn_handle_message(struct turn_worker *w, const struct stun_msg *m,
+                         const struct sockaddr *from, socklen_t fromlen);
+/* ChannelData from a client (RFC 8656 §12.4). */
+void turn_handle_channel_data(struct turn_worker *w, const uint8_t *in, size_t len,
+                              const struct sockaddr *from);
+
+/* Hash and equality of client addresses, for the allocation table. */
+guint turn_addr_hash(gconstpointer p);
+gboolean turn_addr_key_equal(gconstpointer a, gconstpointer b);
+
+/* Same address family and address (and port, when with_port)? */
+bool turn_addr_equal(const struct sockaddr *a, const struct sockaddr *b, bool with_port);
+socklen_t turn_addr_len(const struct sockaddr *a);
+const char *turn_addr_str(const struct sockaddr *a, char *buf, size_t cap);

@@ -1,0 +1,491 @@
+/* TURN requests: long-term authentication and Allocate, Refresh, CreatePermission,
+ * ChannelBind, Send (RFC 8656 §7-§12, RFC 8489 §9.2). */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "relay/stun_priv.h"
+#include "relay/turn_priv.h"
+
+#define TRANSPORT_UDP 17
+
+const char *const turn_auth_fail_names[AUTH_FAIL_COUNT] = {
+	[AUTH_FAIL_MISSING] = "no_credentials",       [AUTH_FAIL_BAD_REQUEST] = "bad_request",
+	[AUTH_FAIL_STALE_NONCE] = "stale_nonce",      [AUTH_FAIL_WRONG_REALM] = "wrong_realm",
+	[AUTH_FAIL_UNKNOWN_USER] = "unknown_user",    [AUTH_FAIL_EXPIRED] = "expired_credential",
+	[AUTH_FAIL_BAD_INTEGRITY] = "wrong_password",
+};
+
+/* One request being answered: where it came from and how to sign the answer. */
+struct req {
+	struct turn_worker *w;
+	const struct stun_msg *m;
+	const struct sockaddr *from;
+	socklen_t fromlen;
+	char username[STUN_MAX_USERNAME + 1];
+	uint8_t key[32];
+	size_t keylen; /* 0 until authenticated */
+};
+
+static void begin(const struct req *r, struct stun_enc *e, uint16_t cls)
+{
+	stun_enc_start(e, turn_tx_slot(r->w), TURN_DGRAM_MAX, r->m->method, cls, r->m->tid);
+}
+
+/* Sign with the request's key (MESSAGE-INTEGRITY), add FINGERPRINT if the request had it, queue. */
+static void finish(const struct req *r, struct stun_enc *e)
+{
+	size_t len;
+
+	if (r->keylen)
+		stun_enc_integrity(e, r->key, r->keylen);
+	if (r->m->fp_off)
+		stun_enc_fingerprint(e);
+	if (stun_enc_end(e, &len) == 0)
+		turn_tx_commit(r->w, len, r->from, r->fromlen);
+}
+
+static void reply_error(const struct req *r, int code, const char *reason)
+{
+	struct stun_enc e;
+
+	begin(r, &e, STUN_ERROR);
+	stun_enc_error(&e, code, reason);
+	finish(r, &e);
+}
+
+/* 401 and 438 carry REALM and a fresh NONCE bound to the client's address (§9.2.1). */
+static void reply_challenge(const struct req *r, int code, const char *reason)
+{
+	const struct turn_snapshot *s = r->w->snap;
+	char nonce[TURN_NONCE_LEN + 1];
+	static const uint8_t algs[] = { 0, STUN_PW_MD5, 0, 0, 0, STUN_PW_SHA256, 0, 0 };
+	struct stun_enc e;
+
+	if (turn_nonce_make(s->nonce_key, r->w->now_real, s->nonce_ttl,
+	                    TURN_NONCE_FEATURE_PASSWORD_ALGORITHMS, r->from, nonce, sizeof(nonce)))
+		return;
+	begin(r, &e, STUN_ERROR);
+	stun_enc_error(&e, code, reason);
+	stun_enc_bytes(&e, STUN_ATTR_REALM, s->realm, strlen(s->realm));
+	stun_enc_bytes(&e, STUN_ATTR_NONCE, nonce, TURN_NONCE_LEN);
+	stun_enc_bytes(&e, STUN_ATTR_PASSWORD_ALGORITHMS, algs, sizeof(algs));
+	finish(r, &e);
+}
+
+static bool attr_str(const struct stun_attr *a, char *out, size_t cap)
+{
+	if (!a || a->len >= cap)
+		return false;
+	memcpy(out, a->val, a->len);
+	out[a->len] = '\0';
+	return strlen(out) == a->len; /* no NUL inside */
+}
+
+/* Key for user from the static list or, for a REST username, from the first secret that fits. */
+static enum turn_auth_fail find_key(struct req *r, const char *realm)
+{
+	const struct turn_snapshot *s = r->w->snap;
+	const char *pw = g_hash_table_lookup(s->users, r->username);
+	const char *user = NULL;
+	uint64_t expiry;
+	int rc;
+
+	if (pw) {
+		stun_key_long_term(STUN_PW_MD5, r->username, realm, pw, r->key, &r->keylen);
+		return stun_msg_check_integrity(r->m, r->key, r->keylen) ? AUTH_FAIL_BAD_INTEGRITY
+		                                                         : AUTH_FAIL_COUNT;
+	}
+	rc = turn_rest_check(r->username, r->w->now_real, &expiry, &user);
+	if (rc == ETIME)
+		return AUTH_FAIL_EXPIRED;
+	if (rc || !s->secrets[0])
+		return AUTH_FAIL_UNKNOWN_USER;
+	for (char **sec = s->secrets; *sec; sec++) {
+		char rest_pw[TURN_REST_PASSWORD_LEN + 1];
+
+		if (turn_rest_password((const uint8_t *)*sec, strlen(*sec), r->username, rest_pw,
+		                       sizeof(rest_pw)))
+			continue;
+		stun_key_long_term(STUN_PW_MD5, r->username, realm, rest_pw, r->key, &r->keylen);
+		if (stun_msg_check_integrity(r->m, r->key, r->keylen) == 0)
+			return AUTH_FAIL_COUNT;
+	}
+	return AUTH_FAIL_BAD_INTEGRITY;
+}
+
+/*
+ * RFC 8489 §9.2.4 for one request. On success r->username and r->key are
+ * set and true is returned; otherwise the error answer is queued.
+ */
+static bool authenticate(struct req *r)
+{
+	const struct turn_snapshot *s = r->w->snap;
+	const struct stun_attr *nonce = stun_msg_attr(r->m, STUN_ATTR_NONCE);
+	char realm[764];
+	enum turn_auth_fail fail = AUTH_FAIL_COUNT;
+
+	if (!r->m->mi_off) {
+		fail = AUTH_FAIL_MISSING;
+		reply_challenge(r, STUN_ERR_UNAUTHORIZED, "Unauthorized");
+	} else if (!attr_str(stun_msg_attr(r->m, STUN_ATTR_USERNAME), r->username,
+	                     sizeof(r->username)) ||
+	           !attr_str(stun_msg_attr(r->m, STUN_ATTR_REALM), realm, sizeof(realm)) ||
+	           !nonce) {
+		fail = AUTH_FAIL_BAD_REQUEST;
+		reply_error(r, STUN_ERR_BAD_REQUEST, "USERNAME, REALM and NONCE required");
+	} else if (turn_nonce_check(s->nonce_key, r->w->now_real, (const char *)nonce->val,
+	                            nonce->len, r->from) != 0) {
+		fail = AUTH_FAIL_STALE_NONCE;
+		reply_challenge(r, STUN_ERR_STALE_NONCE, "Stale Nonce");
+	} else if (strcmp(realm, s->realm) != 0) {
+		fail = AUTH_FAIL_WRONG_REALM;
+		reply_challenge(r, STUN_ERR_UNAUTHORIZED, "Unauthorized");
+	} else {
+		fail = find_key(r, realm);
+		if (fail != AUTH_FAIL_COUNT) {
+			r->keylen = 0; /* never sign with a key that did not verify */
+			reply_challenge(r, STUN_ERR_UNAUTHORIZED, "Unauthorized");
+		}
+	}
+	if (fail == AUTH_FAIL_COUNT)
+		return true;
+	STAT_ADD(r->w->stats.auth_fail[fail], 1);
+	log_debug(LOG_TURN, "auth failed", "reason=%s", turn_auth_fail_names[fail]);
+	return false;
+}
+
+static uint32_t granted_lifetime(const struct req *r, bool allocate)
+{
+	uint32_t want = TURN_DEFAULT_LIFETIME;
+
+	if (stun_attr_u32(stun_msg_attr(r->m, STUN_ATTR_LIFETIME), &want) != 0)
+		want = TURN_DEFAULT_LIFETIME;
+	if (allocate && want < TURN_DEFAULT_LIFETIME)
+		want = TURN_DEFAULT_LIFETIME;
+	return want < r->w->snap->max_lifetime ? want : r->w->snap->max_lifetime;
+}
+
+static void reply_allocated(const struct req *r, const struct turn_alloc *a, const uint8_t *token)
+{
+	struct stun_enc e;
+	struct sockaddr_storage mapped;
+
+	stun_addr_unmap(r->from, &mapped);
+	begin(r, &e, STUN_SUCCESS);
+	stun_enc_xaddr(&e, STUN_ATTR_XOR_RELAYED_ADDRESS, (const struct sockaddr *)&a->relay);
+	stun_enc_u32(&e, STUN_ATTR_LIFETIME, (uint32_t)(a->expires - r->w->now));
+	stun_enc_xaddr(&e, STUN_ATTR_XOR_MAPPED_ADDRESS, (const struct sockaddr *)&mapped);
+	if (token)
+		stun_enc_bytes(&e, STUN_ATTR_RESERVATION_TOKEN, token, 8);
+	finish(r, &e);
+}
+
+/* REQUESTED-ADDRESS-FAMILY: 0 when absent (IPv4), AF_INET/AF_INET6, or -1 when unknown. */
+static int requested_family(const struct stun_msg *m)
+{
+	const struct stun_attr *a = stun_msg_attr(m, STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
+
+	if (!a)
+		return 0;
+	return a->val[0] == 0x01 ? AF_INET : a->val[0] == 0x02 ? AF_INET6 : -1;
+}
+
+static void do_allocate(struct req *r)
+{
+	struct turn_worker *w = r->w;
+	struct turn_alloc *a = turn_alloc_find(w, r->from);
+	const struct stun_attr *transport = stun_msg_attr(r->m, STUN_ATTR_REQUESTED_TRANSPORT);
+	const struct stun_attr *even = stun_msg_attr(r->m, STUN_ATTR_EVEN_PORT);
+	const struct stun_attr *token = stun_msg_attr(r->m, STUN_ATTR_RESERVATION_TOKEN);
+	struct turn_port_req pr = { 0 };
+	int family = requested_family(r->m), rc;
+
+	if (a) {
+		/* a retransmitted Allocate gets the same answer; any other is a mismatch */
+		if (memcmp(a->tid, r->m->tid, STUN_TID_LEN) == 0 &&
+		    strcmp(a->username, r->username) == 0)
+			reply_allocated(r, a, NULL);
+		else
+			reply_error(r, STUN_ERR_ALLOCATION_MISMATCH, "Allocation Mismatch");
+		return;
+	}
+	if (!transport) {
+		reply_error(r, STUN_ERR_BAD_REQUEST, "REQUESTED-TRANSPORT required");
+		return;
+	}
+	if (transport->val[0] != TRANSPORT_UDP) {
+		reply_error(r, STUN_ERR_UNSUPPORTED_TRANSPORT, "Unsupported Transport Protocol");
+		return;
+	}
+	if (token && (token->len != 8 || even || family)) {
+		reply_error(r, STUN_ERR_BAD_REQUEST,
+		            "RESERVATION-TOKEN with EVEN-PORT or a family");
+		return;
+	}
+	if (even) {
+		pr.even = true;
+		pr.reserve = (even->val[0] & 0x80) != 0;
+	}
+	if (token)
+		pr.token = token->val;
+	if (family < 0) {
+		reply_error(r, STUN_ERR_ADDRESS_FAMILY_NOT_SUPPORTED,
+		            "Address Family not Supported");
+		return;
+	}
+	rc = turn_alloc_create(w, r->from, r->fromlen, family ? family : AF_INET, &pr, r->username,
+	                       &a);
+	if (rc == EDQUOT) {
+		STAT_ADD(w->stats.quota_hits, 1);
+		reply_error(r, STUN_ERR_ALLOCATION_QUOTA, "Allocation Quota Reached");
+		return;
+	}
+	if (rc == ENOENT) {
+		reply_error(r, STUN_ERR_INSUFFICIENT_CAPACITY, "No such reservation");
+		return;
+	}
+	if (rc == EAFNOSUPPORT) {
+		reply_error(r, STUN_ERR_ADDRESS_FAMILY_NOT_SUPPORTED,
+		            "Address Family not Supported");
+		return;
+	}
+	if (rc) {
+		reply_error(r, STUN_ERR_INSUFFICIENT_CAPACITY, "Insufficient Capacity");
+		return;
+	}
+	memcpy(a->tid, r->m->tid, STUN_TID_LEN);
+	memcpy(a->key, r->key, r->keylen);
+	a->keylen = r->keylen;
+	a->expires = w->now + granted_lifetime(r, true);
+	reply_allocated(r, a, pr.reserved ? pr.token_out : NULL);
+}
+
+/* The allocation of this 5-tuple, used by the same user; else the error is queued. */
+static struct turn_alloc *own_allocation(const struct req *r)
+{
+	struct turn_alloc *a = turn_alloc_find(r->w, r->from);
+
+	if (!a)
+		reply_error(r, STUN_ERR_ALLOCATION_MISMATCH, "Allocation Mismatch");
+	else if (strcmp(a->username, r->username) != 0)
+		reply_error(r, STUN_ERR_WRONG_CREDENTIALS, "Wrong Credentials");
+	else
+		return a;
+	return NULL;
+}
+
+static void do_refresh(struct req *r)
+{
+	struct turn_alloc *a = own_allocation(r);
+	int family = requested_family(r->m);
+	uint32_t lifetime;
+	struct stun_enc e;
+
+	if (!a)
+		return;
+	if (family && family != a->relay.ss_family) {
+		reply_error(r, STUN_ERR_PEER_ADDRESS_FAMILY_MISMATCH,
+		            "Peer Address Family Mismatch");
+		return;
+	}
+	lifetime = granted_lifetime(r, false);
+	if (lifetime == 0)
+		turn_alloc_free(a, "refresh_zero");
+	else
+		a->expires = r->w->now + lifetime;
+	begin(r, &e, STUN_SUCCESS);
+	stun_enc_u32(&e, STUN_ATTR_LIFETIME, lifetime);
+	finish(r, &e);
+}
+
+/* Decode a XOR-PEER-ADDRESS and check family and policy; 0 or the STUN error code. */
+static int check_peer(const struct req *r, const struct turn_alloc *a, const struct stun_attr *pa,
+                      struct sockaddr_storage *peer)
+{
+	if (!pa || stun_attr_xaddr(r->m, pa, peer) != 0)
+		return STUN_ERR_BAD_REQUEST;
+	if (peer->ss_family != a->relay.ss_family)
+		return STUN_ERR_PEER_ADDRESS_FAMILY_MISMATCH;
+	if (peer_policy_check(&r->w->snap->policy, (struct sockaddr *)peer) != PEER_ALLOWED) {
+		char buf[64];
+
+		STAT_ADD(r->w->stats.peer_denied, 1);
+		log_info(LOG_TURN, "peer denied", "user=%s peer=%s", r->username,
+		         turn_addr_str((struct sockaddr *)peer, buf, sizeof(buf)));
+		return STUN_ERR_FORBIDDEN;
+	}
+	return 0;
+}
+
+static const char *error_reason(int code)
+{
+	switch (code) {
+	case STUN_ERR_FORBIDDEN: return "Forbidden";
+	case STUN_ERR_PEER_ADDRESS_FAMILY_MISMATCH: return "Peer Address Family Mismatch";
+	case STUN_ERR_INSUFFICIENT_CAPACITY: return "Insufficient Capacity";
+	default: return "Bad Request";
+	}
+}
+
+static void do_create_permission(struct req *r)
+{
+	struct turn_alloc *a = own_allocation(r);
+	struct sockaddr_storage peers[TURN_MAX_PERMS];
+	size_t n = 0;
+	struct stun_enc e;
+
+	if (!a)
+		return;
+	/* all or nothing: every XOR-PEER-ADDRESS must pass before any is installed (§9.2) */
+	for (size_t i = 0; i < r->m->nattrs; i++) {
+		int code;
+
+		if (r->m->attrs[i].type != STUN_ATTR_XOR_PEER_ADDRESS)
+			continue;
+		if (n == TURN_MAX_PERMS) {
+			reply_error(r, STUN_ERR_INSUFFICIENT_CAPACITY, "Too many peers");
+			return;
+		}
+		code = check_peer(r, a, &r->m->attrs[i], &peers[n]);
+		if (code) {
+			reply_error(r, code, error_reason(code));
+			return;
+		}
+		n++;
+	}
+	if (n == 0) {
+		reply_error(r, STUN_ERR_BAD_REQUEST, "XOR-PEER-ADDRESS required");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (turn_alloc_permit(a, (struct sockaddr *)&peers[i], r->w->now)) {
+			reply_error(r, STUN_ERR_INSUFFICIENT_CAPACITY, "Too many permissions");
+			return;
+		}
+	}
+	begin(r, &e, STUN_SUCCESS);
+	finish(r, &e);
+}
+
+static void do_channel_bind(struct req *r)
+{
+	struct turn_alloc *a = own_allocation(r);
+	const struct stun_attr *cn = stun_msg_attr(r->m, STUN_ATTR_CHANNEL_NUMBER);
+	struct sockaddr_storage peer;
+	struct stun_enc e;
+	uint16_t number;
+	int code, rc;
+
+	if (!a)
+		return;
+	if (!cn) {
+		reply_error(r, STUN_ERR_BAD_REQUEST, "CHANNEL-NUMBER required");
+		return;
+	}
+	number = stun_get16(cn->val);
+	if (number < TURN_CHANNEL_MIN || number > TURN_CHANNEL_MAX) {
+		reply_error(r, STUN_ERR_BAD_REQUEST, "Channel number out of range");
+		return;
+	}
+	code = check_peer(r, a, stun_msg_attr(r->m, STUN_ATTR_XOR_PEER_ADDRESS), &peer);
+	if (code) {
+		reply_error(r, code, error_reason(code));
+		return;
+	}
+	rc = turn_alloc_bind_channel(a, number, (struct sockaddr *)&peer, r->w->now);
+	if (rc == EEXIST) {
+		reply_error(r, STUN_ERR_BAD_REQUEST, "Channel or peer bound otherwise");
+		return;
+	}
+	if (rc) {
+		reply_error(r, STUN_ERR_INSUFFICIENT_CAPACITY, "Too many channels");
+		return;
+	}
+	begin(r, &e, STUN_SUCCESS);
+	finish(r, &e);
+}
+
+/* Send indication (§10.2): no answer ever; dropped without a permission. */
+static void do_send(struct turn_worker *w, const struct stun_msg *m, const struct sockaddr *from)
+{
+	struct turn_alloc *a = turn_alloc_find(w, from);
+	const struct stun_attr *data = stun_msg_attr(m, STUN_ATTR_DATA);
+	struct sockaddr_storage peer;
+
+	if (!a || !data ||
+	    stun_attr_xaddr(m, stun_msg_attr(m, STUN_ATTR_XOR_PEER_ADDRESS), &peer) != 0)
+		return;
+	if (!turn_alloc_permitted(a, (struct sockaddr *)&peer, w->now)) {
+		STAT_ADD(w->stats.no_permission, 1);
+		return;
+	}
+	turn_alloc_send_to_peer(a, (struct sockaddr *)&peer, data->val, data->len);
+}
+
+void turn_handle_message(struct turn_worker *w, const struct stun_msg *m,
+                         const struct sockaddr *from, socklen_t fromlen)
+{
+	struct req r = { .w = w, .m = m, .from = from, .fromlen = fromlen };
+
+	if (m->cls == STUN_INDICATION) {
+		if (m->method == STUN_SEND)
+			do_send(w, m, from);
+		return;
+	}
+	if (m->cls != STUN_REQUEST)
+		return;
+	if (m->method != STUN_ALLOCATE && m->method != STUN_REFRESH &&
+	    m->method != STUN_CREATE_PERMISSION && m->method != STUN_CHANNEL_BIND) {
+		reply_error(&r, STUN_ERR_BAD_REQUEST, "Unknown method");
+		return;
+	}
+	if (m->nunknown) {
+		struct stun_enc e;
+
+		begin(&r, &e, STUN_ERROR);
+		stun_enc_error(&e, STUN_ERR_UNKNOWN_ATTRIBUTE, "Unknown Attribute");
+		stun_enc_unknown(&e, m->unknown, m->nunknown);
+		finish(&r, &e);
+		return;
+	}
+	if (!authenticate(&r))
+		return;
+	switch (m->method) {
+	case STUN_ALLOCATE: do_allocate(&r); break;
+	case STUN_REFRESH: do_refresh(&r); break;
+	case STUN_CREATE_PERMISSION: do_create_permission(&r); break;
+	case STUN_CHANNEL_BIND: do_channel_bind(&r); break;
+	default: break;
+	}
+}
+
+/*
+ *  0                   1                   2                   3
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |         Channel Number        |            Length             |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * /                       Application Data                        /
+ */
+void turn_handle_channel_data(struct turn_worker *w, const uint8_t *in, size_t len,
+                              const struct sockaddr *from)
+{
+	struct turn_alloc *a;
+	const struct turn_chan *c;
+	uint16_t n, dlen;
+
+	n = stun_get16(in);
+	dlen = stun_get16(in + 2);
+	/* over UDP the datagram may carry padding, never less than the length says */
+	if ((size_t)dlen + 4 > len) {
+		STAT_ADD(w->stats.no_channel, 1);
+		return;
+	}
+	a = turn_alloc_find(w, from);
+	c = a ? turn_alloc_chan_by_number(a, n, w->now) : NULL;
+	if (c)
+		turn_alloc_send_to_peer(a, (const struct sockaddr *)&c->peer, in + 4, dlen);
+	else
+		STAT_ADD(w->stats.no_channel, 1);
+}
