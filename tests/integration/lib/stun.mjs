@@ -16,20 +16,33 @@ export function crc32(buf) {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/** Build a message: type (e.g. 0x0001 Binding request), attrs [[type, Buffer]], optional FINGERPRINT. */
-export function build(type, attrs = [], { fingerprint = false, tid = crypto.randomBytes(12) } = {}) {
-  const parts = [];
-  for (const [t, v] of attrs) {
-    const h = Buffer.alloc(4);
-    h.writeUInt16BE(t, 0);
-    h.writeUInt16BE(v.length, 2);
-    parts.push(h, v, Buffer.alloc((4 - (v.length % 4)) % 4));
-  }
-  let body = Buffer.concat(parts);
+function tlv(t, v) {
+  const h = Buffer.alloc(4);
+  h.writeUInt16BE(t, 0);
+  h.writeUInt16BE(v.length, 2);
+  return Buffer.concat([h, v, Buffer.alloc((4 - (v.length % 4)) % 4)]);
+}
+
+/**
+ * Build a message: type (e.g. 0x0001 Binding request), attrs [[type, Buffer]], then
+ * MESSAGE-INTEGRITY with key (RFC 8489 §14.5), then attrs after it (`after`), then FINGERPRINT.
+ */
+export function build(
+  type,
+  attrs = [],
+  { fingerprint = false, tid = crypto.randomBytes(12), key = null, after = [] } = {},
+) {
+  let body = Buffer.concat(attrs.map(([t, v]) => tlv(t, v)));
   const header = Buffer.alloc(20);
   header.writeUInt16BE(type, 0);
   header.writeUInt32BE(COOKIE, 4);
   tid.copy(header, 8);
+  if (key) {
+    header.writeUInt16BE(body.length + 24, 2);
+    const mac = crypto.createHmac('sha1', key).update(Buffer.concat([header, body])).digest();
+    body = Buffer.concat([body, tlv(0x0008, mac)]);
+  }
+  body = Buffer.concat([body, ...after.map(([t, v]) => tlv(t, v))]);
   if (fingerprint) {
     header.writeUInt16BE(body.length + 8, 2);
     const fp = Buffer.alloc(8);
@@ -78,4 +91,45 @@ export function xorAddress(value, tid) {
 /** ERROR-CODE value → number. */
 export function errorCode(value) {
   return (value[2] & 7) * 100 + value[3];
+}
+
+/** XOR-*-ADDRESS value for ip (IPv4 dotted or IPv6 text) and port, under tid. */
+export function xorAddressValue(ip, port, tid) {
+  const v6 = ip.includes(':');
+  const addr = v6 ? ipv6Bytes(ip) : Buffer.from(ip.split('.').map(Number));
+  const mask = Buffer.concat([Buffer.from([0x21, 0x12, 0xa4, 0x42]), tid]);
+  const out = Buffer.alloc(4 + addr.length);
+  out[1] = v6 ? 2 : 1;
+  out.writeUInt16BE(port ^ (COOKIE >>> 16), 2);
+  for (let i = 0; i < addr.length; i++) out[4 + i] = addr[i] ^ mask[i];
+  return out;
+}
+
+function ipv6Bytes(ip) {
+  let [head, tail] = ip.split('::');
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  let words = [];
+  const parse = (s) => (s ? s.split(':') : []);
+  if (v4) {
+    const b = v4[1].split('.').map(Number);
+    const hex = [((b[0] << 8) | b[1]).toString(16), ((b[2] << 8) | b[3]).toString(16)];
+    if (tail !== undefined) tail = tail.replace(v4[1], hex.join(':'));
+    else head = head.replace(v4[1], hex.join(':'));
+  }
+  const h = parse(head);
+  const t = tail === undefined ? [] : parse(tail);
+  words = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const out = Buffer.alloc(16);
+  words.forEach((w, i) => out.writeUInt16BE(parseInt(w, 16), 2 * i));
+  return out;
+}
+
+/** Long-term credential key: MD5(user:realm:password), RFC 8489 §9.2.2. */
+export function longTermKey(user, realm, password) {
+  return crypto.createHash('md5').update(`${user}:${realm}:${password}`).digest();
+}
+
+/** TURN REST password: base64(HMAC-SHA1(secret, username)). */
+export function restPassword(secret, username) {
+  return crypto.createHmac('sha1', secret).update(username).digest('base64');
 }

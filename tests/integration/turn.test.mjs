@@ -1,0 +1,153 @@
+// TURN over UDP against real peers: coturn's turnutils_uclient (long-term and REST credentials)
+// relaying to turnutils_peer, then hostile and wrong requests from an independent client, and the
+// relaying still working afterwards.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { freeUdpPort, metrics, run, startRtcgate } from './lib/rtcgate.mjs';
+import { restPassword } from './lib/stun.mjs';
+import { ALLOCATE, ATTR, REFRESH, SUCCESS, TurnClient, lifetime } from './lib/turnclient.mjs';
+
+let gw;
+let peerPort;
+let peer;
+
+before(async () => {
+  peerPort = await freeUdpPort();
+  peer = spawn('turnutils_peer', ['-p', String(peerPort), '-L', '127.0.0.1'], { stdio: 'ignore' });
+  gw = await startRtcgate({
+    turn: true,
+    overrides: [
+      'turn.users=alice:wonderland,quota:quota',
+      'turn.secrets=northsecret,oldsecret',
+      // the peer and its RTCP neighbour; the port after them is allowed and then denied
+      `turn.allowed_peers=127.0.0.1:${peerPort}-${peerPort + 2}`,
+      `turn.denied_peers=127.0.0.1:${peerPort + 2}`,
+      'turn.max_allocations_per_user=30',
+    ],
+  });
+});
+after(async () => {
+  peer?.kill();
+  await gw?.stopClean();
+});
+
+/** turnutils_uclient against the peer; resolves {sent, received, lost}. */
+async function uclient(auth, { clients = 4, messages = 50 } = {}) {
+  const args = [...auth, '-e', '127.0.0.1', '-r', String(peerPort), '-p', String(gw.turnPort)];
+  args.push('-n', String(messages), '-m', String(clients), '-l', '172', '127.0.0.1');
+  const r = await run('turnutils_uclient', args, 60_000);
+  const out = r.stdout + r.stderr;
+  const totals = [...out.matchAll(/tot_send_msgs=(\d+), tot_recv_msgs=(\d+)/g)].pop();
+  const lost = /Total lost packets (\d+)/.exec(out);
+  assert.ok(totals && lost, `no summary from turnutils_uclient:\n${out.slice(-2000)}`);
+  return { sent: Number(totals[1]), received: Number(totals[2]), lost: Number(lost[1]) };
+}
+
+describe('turnutils_uclient relays through rtcgate to turnutils_peer', () => {
+  test('long-term credentials (-u/-w): no loss on a paced run', async () => {
+    const r = await uclient(['-u', 'alice', '-w', 'wonderland']);
+    assert.equal(r.sent, 200);
+    assert.equal(r.received, r.sent);
+    assert.equal(r.lost, 0);
+  });
+
+  test('TURN REST shared secret (-W), the second of two secrets: no loss', async () => {
+    const r = await uclient(['-W', 'oldsecret', '-u', 'bob'], { clients: 2 });
+    assert.equal(r.sent, 100);
+    assert.equal(r.received, r.sent);
+    assert.equal(r.lost, 0);
+  });
+});
+
+describe('refusals', () => {
+  const clients = [];
+  const open = async (family = 4) => {
+    const c = await TurnClient.open(gw.turnPort, family);
+    clients.push(c);
+    return c;
+  };
+  after(() => clients.forEach((c) => c.close()));
+
+  test('no credentials: 401 with REALM and a NONCE carrying the RFC 8489 cookie', async () => {
+    const c = await open();
+    const a = await c.allocate('alice', 'wonderland');
+    assert.equal(c.challenge.code, 401);
+    assert.equal(c.challenge.attrs.get(ATTR.REALM).toString(), 'rtcgate');
+    assert.match(c.challenge.attrs.get(ATTR.NONCE).toString(), /^obMatJos2/);
+    assert.equal(a.cls, SUCCESS, `code ${a.code}`);
+  });
+
+  test('wrong password: 401', async () => {
+    const c = await open();
+    const a = await c.allocate('alice', 'not-the-password');
+    assert.equal(a.code, 401);
+  });
+
+  test('expired REST credential: 401, counted as expired_credential', async () => {
+    const c = await open();
+    const user = `${Math.floor(Date.now() / 1000) - 60}:carol`;
+    const a = await c.allocate(user, restPassword('northsecret', user));
+    assert.equal(a.code, 401);
+    const m = await metrics(gw);
+    assert.ok(m.sample('rtcgate_turn_auth_failures_total', { reason: 'expired_credential' }) >= 1);
+  });
+
+  test('a nonce issued to another client address: 438 Stale Nonce with a fresh one', async () => {
+    const c1 = await open();
+    const c2 = await open();
+    await c1.allocate('alice', 'wonderland');
+    Object.assign(c2, { user: c1.user, realm: c1.realm, key: c1.key });
+    const a = await c2.signed(ALLOCATE, [[ATTR.REQUESTED_TRANSPORT, Buffer.from([17, 0, 0, 0])]], {
+      nonce: c1.nonce,
+    });
+    assert.equal(a.code, 438);
+    assert.notDeepEqual(a.attrs.get(ATTR.NONCE), c1.nonce);
+  });
+
+  const peers = () => [
+    ['loopback outside the allowed ports', '127.0.0.1', peerPort + 5, 4],
+    ['0.0.0.0 (CVE-2020-26262)', '0.0.0.0', peerPort, 4],
+    ['a denied CIDR inside the allowed range', '127.0.0.1', peerPort + 2, 4],
+    ['IPv4-mapped loopback on an IPv6 relay', '::ffff:127.0.0.1', peerPort + 5, 6],
+    ['IPv6 loopback', '::1', peerPort, 6],
+  ];
+  for (const [what, ip, port, family] of peers()) {
+    test(`peer ${what}: 403, and counted`, async () => {
+      const before = (await metrics(gw)).sample('rtcgate_turn_denied_total', { reason: 'peer_policy' });
+      const c = await open(family);
+      const extra = family === 6 ? [[ATTR.REQUESTED_ADDRESS_FAMILY, Buffer.from([2, 0, 0, 0])]] : [];
+      const a = await c.allocate('alice', 'wonderland', extra);
+      assert.equal(a.cls, SUCCESS, `allocate: ${a.code}`);
+      const p = await c.createPermission(ip, port);
+      assert.equal(p.code, 403);
+      const now = (await metrics(gw)).sample('rtcgate_turn_denied_total', { reason: 'peer_policy' });
+      assert.equal(now - before, 1);
+    });
+  }
+
+  test('quota: the 31st allocation of one user gets 486', async () => {
+    for (let i = 0; i < 30; i++) {
+      const c = await open();
+      assert.equal((await c.allocate('quota', 'quota')).cls, SUCCESS, `allocation ${i + 1}`);
+    }
+    const c = await open();
+    assert.equal((await c.allocate('quota', 'quota')).code, 486);
+  });
+
+  test('an attribute after MESSAGE-INTEGRITY is ignored: LIFETIME 0 there frees nothing', async () => {
+    const c = await open();
+    assert.equal((await c.allocate('alice', 'wonderland')).cls, SUCCESS);
+    const r = await c.signed(REFRESH, [], { after: [lifetime(0)] });
+    assert.equal(r.cls, SUCCESS);
+    assert.ok(r.attrs.get(ATTR.LIFETIME).readUInt32BE(0) >= 600);
+    const again = await c.signed(REFRESH, [lifetime(0)]);
+    assert.equal(again.attrs.get(ATTR.LIFETIME).readUInt32BE(0), 0);
+  });
+});
+
+test('after all of that, relaying still works: no loss', async () => {
+  const r = await uclient(['-u', 'alice', '-w', 'wonderland'], { clients: 2, messages: 20 });
+  assert.equal(r.received, r.sent);
+  assert.equal(r.lost, 0);
+});
