@@ -43,6 +43,7 @@ struct turn_conf {
 	int nonce_lifetime;
 	int max_allocations;
 	int max_allocations_per_user;
+	int credential_lifetime; /* seconds a /config TURN credential is valid */
 };
 
 struct media_conf {

@@ -204,6 +204,9 @@ const struct conf_key conf_keys[] = {
 	{ "turn", "max_allocations_per_user", CONF_INT, "10", 1, 100000,
 	  OFF(turn.max_allocations_per_user), 0, NULL,
 	  "Most allocations at once for one username; more get 486." },
+	{ "turn", "credential_lifetime", CONF_INT, "86400", 60, 604800,
+	  OFF(turn.credential_lifetime), CONF_LIVE, NULL,
+	  "Seconds the TURN credentials handed out by /config stay valid." },
 	{ "turn", "workers", CONF_INT, "0", 0, 64, OFF(turn.workers), 0, NULL,
 	  "TURN worker threads, each with its own socket; 0 for one per core." },
 

@@ -9,6 +9,7 @@
 #include "core/http_priv.h"
 #include "core/log.h"
 #include "core/webpath.h"
+#include "relay/turn_auth.h"
 #include "rtcgate-config.h"
 
 static const char *phrase(int status)
@@ -153,25 +154,57 @@ static bool host_ok(const char *h)
 	return true;
 }
 
-/* {"urls": ["stun:<host>:<port>"]}, the host as the client named us, without its port */
-static void add_stun_server(JsonBuilder *b, const char *host, int port)
+static void add_server(JsonBuilder *b, const char *url, const char *user, const char *cred)
 {
-	const char *end = host[0] == '[' ? strchr(host, ']') : strrchr(host, ':');
-	gchar *url;
-
-	if (host[0] == '[' && end)
-		end++; /* keep the brackets of an IPv6 literal */
-	else if (host[0] != '[' && end && strchr(host, ':') != end)
-		end = NULL; /* a bare IPv6 address: no port in it */
-	url = g_strdup_printf("stun:%.*s:%d", end ? (int)(end - host) : (int)strlen(host), host,
-	                      port);
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "urls");
 	json_builder_begin_array(b);
 	json_builder_add_string_value(b, url);
 	json_builder_end_array(b);
+	if (user) {
+		json_builder_set_member_name(b, "username");
+		json_builder_add_string_value(b, user);
+		json_builder_set_member_name(b, "credential");
+		json_builder_add_string_value(b, cred);
+	}
 	json_builder_end_object(b);
+}
+
+/*
+ * RTCConfiguration.iceServers for our STUN/TURN port, the host as the client
+ * named us (without its port). With TURN REST secrets configured, a TURN
+ * entry with a fresh credential: username "<expiry>:webrtc", password
+ * base64(HMAC-SHA1(first secret, username)). Per-user names and gating
+ * arrive with the device registry.
+ */
+static void add_ice_servers(JsonBuilder *b, const char *host, const struct conf *c)
+{
+	const char *end = host[0] == '[' ? strchr(host, ']') : strrchr(host, ':');
+	int hlen;
+	gchar *url, *user;
+	char cred[TURN_REST_PASSWORD_LEN + 1];
+
+	if (!c->turn.port)
+		return;
+	if (host[0] == '[' && end)
+		end++; /* keep the brackets of an IPv6 literal */
+	else if (host[0] != '[' && end && strchr(host, ':') != end)
+		end = NULL; /* a bare IPv6 address: no port in it */
+	hlen = end ? (int)(end - host) : (int)strlen(host);
+	url = g_strdup_printf("stun:%.*s:%d", hlen, host, c->turn.port);
+	add_server(b, url, NULL, NULL);
 	g_free(url);
+	if (!c->turn.secrets[0])
+		return;
+	user = g_strdup_printf("%" G_GINT64_FORMAT ":webrtc",
+	                       g_get_real_time() / G_USEC_PER_SEC + c->turn.credential_lifetime);
+	if (turn_rest_password((const uint8_t *)c->turn.secrets[0], strlen(c->turn.secrets[0]),
+	                       user, cred, sizeof(cred)) == 0) {
+		url = g_strdup_printf("turn:%.*s:%d?transport=udp", hlen, host, c->turn.port);
+		add_server(b, url, user, cred);
+		g_free(url);
+	}
+	g_free(user);
 }
 
 void http_route_config(const struct http_req *req, struct http_resp *resp)
@@ -189,11 +222,9 @@ void http_route_config(const struct http_req *req, struct http_resp *resp)
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "websocket_url");
 	json_builder_add_string_value(b, url);
-	/* RTCConfiguration.iceServers: our STUN now; TURN with credentials once it relays */
 	json_builder_set_member_name(b, "iceServers");
 	json_builder_begin_array(b);
-	if (req->srv->conf->turn.port)
-		add_stun_server(b, host, req->srv->conf->turn.port);
+	add_ice_servers(b, host, req->srv->conf);
 	json_builder_end_array(b);
 	json_builder_end_object(b);
 	g_free(url);

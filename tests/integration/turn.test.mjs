@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { freeUdpPort, metrics, run, startRtcgate } from './lib/rtcgate.mjs';
+import { freeUdpPort, getJson, metrics, run, startRtcgate } from './lib/rtcgate.mjs';
 import { restPassword } from './lib/stun.mjs';
 import { ALLOCATE, ATTR, REFRESH, SUCCESS, TurnClient, lifetime } from './lib/turnclient.mjs';
 
@@ -144,6 +144,22 @@ describe('refusals', () => {
     const again = await c.signed(REFRESH, [lifetime(0)]);
     assert.equal(again.attrs.get(ATTR.LIFETIME).readUInt32BE(0), 0);
   });
+});
+
+test('/config hands out a TURN REST credential that expires in a day and works', async () => {
+  const r = await getJson(gw, '/config');
+  const turn = r.json.iceServers.find((s) => s.urls[0].startsWith('turn:'));
+  assert.deepEqual(turn.urls, [`turn:127.0.0.1:${gw.turnPort}?transport=udp`]);
+  const expiry = Number(turn.username.split(':')[0]);
+  const inDay = Math.floor(Date.now() / 1000) + 86400;
+  assert.ok(Math.abs(expiry - inDay) < 60, `expiry ${expiry}`);
+  assert.equal(turn.credential, restPassword('northsecret', turn.username));
+  const c = await TurnClient.open(gw.turnPort);
+  try {
+    assert.equal((await c.allocate(turn.username, turn.credential)).cls, SUCCESS);
+  } finally {
+    c.close();
+  }
 });
 
 test('after all of that, relaying still works: no loss', async () => {
