@@ -10,7 +10,7 @@ say() { printf '==> %s\n' "$*"; }
 
 RUN_DEBS=(meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libwebsockets-dev
 	libwebsockets-evlib-glib libssl-dev libsqlite3-dev libjson-glib-dev)
-TEST_DEBS=(clang libclang-rt-14-dev clang-format binutils git python3 curl coturn)
+TEST_DEBS=(clang libclang-rt-14-dev clang-format binutils git python3 curl coturn chromium)
 
 apt_updated=0
 install_debs() {

@@ -91,15 +91,28 @@ struct turn_alloc *turn_alloc_find(struct turn_worker *w, const struct sockaddr 
 }
 
 /*
- * The local address a reply to client leaves from: the kernel's route
- * choice, learnt by connecting a throwaway UDP socket (Allocate only).
+ * The relay address: the address the client reached us at when it is of the
+ * wanted family, else the kernel's route choice toward the client, learnt by
+ * connecting a throwaway UDP socket (Allocate only).
  */
-static int local_address_toward(const struct sockaddr *client, int family,
-                                struct sockaddr_storage *out)
+static int local_address_toward(const struct sockaddr *client, const struct in6_addr *dst,
+                                int family, struct sockaddr_storage *out)
 {
 	struct sockaddr_storage c;
 	socklen_t len = sizeof(*out);
 	int fd, rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (dst && family == AF_INET && IN6_IS_ADDR_V4MAPPED(dst)) {
+		((struct sockaddr_in *)out)->sin_family = AF_INET;
+		memcpy(&((struct sockaddr_in *)out)->sin_addr, dst->s6_addr + 12, 4);
+		return 0;
+	}
+	if (dst && family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(dst)) {
+		((struct sockaddr_in6 *)out)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)out)->sin6_addr = *dst;
+		return 0;
+	}
 
 	stun_addr_unmap(client, &c);
 	if (c.ss_family != family)
@@ -311,7 +324,7 @@ int turn_alloc_create(struct turn_worker *w, const struct sockaddr *client, sock
 	if (pr->token) {
 		rc = take_reservation(w, pr->token, family, &fd, &relay);
 	} else {
-		rc = local_address_toward(client, family, &relay);
+		rc = local_address_toward(client, w->cur_src, family, &relay);
 		if (!rc)
 			rc = bind_relay(w, &relay, pr->even, pr->reserve, &fd, &fd2);
 	}
@@ -332,6 +345,8 @@ int turn_alloc_create(struct turn_worker *w, const struct sockaddr *client, sock
 	memcpy(&a->client, client, clen);
 	a->client_len = clen;
 	a->relay = relay;
+	if (w->cur_src)
+		a->server_addr = *w->cur_src;
 	g_strlcpy(a->username, username, sizeof(a->username));
 	a->created = w->now;
 	a->expires = w->now + TURN_DEFAULT_LIFETIME;
@@ -507,6 +522,7 @@ static void forward_to_client(struct turn_alloc *a, const struct sockaddr *peer,
 	uint8_t *out = turn_tx_slot(w);
 	size_t n;
 
+	w->cur_src = IN6_IS_ADDR_UNSPECIFIED(&a->server_addr) ? NULL : &a->server_addr;
 	if (c) {
 		if (len + 4 > TURN_DGRAM_MAX)
 			return;
@@ -542,8 +558,11 @@ void turn_alloc_relay_readable(struct turn_alloc *a)
 	int n;
 
 	/* one batch per wake-up: the other sockets of this worker get their turn */
-	for (int i = 0; i < TURN_BATCH; i++)
+	for (int i = 0; i < TURN_BATCH; i++) {
 		w->rx[i].msg_hdr.msg_namelen = sizeof(w->rx_addr[i]);
+		w->rx[i].msg_hdr.msg_control = NULL;
+		w->rx[i].msg_hdr.msg_controllen = 0;
+	}
 	n = recvmmsg(a->ep.fd, w->rx, TURN_BATCH, MSG_DONTWAIT, NULL);
 	for (int i = 0; i < n; i++) {
 		const struct sockaddr *peer = (const struct sockaddr *)&w->rx_addr[i];
@@ -555,4 +574,5 @@ void turn_alloc_relay_readable(struct turn_alloc *a)
 		forward_to_client(a, peer, w->rx_buf[i], w->rx[i].msg_len);
 	}
 	turn_tx_flush(w);
+	w->cur_src = NULL;
 }

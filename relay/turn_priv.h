@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "relay/peer_policy.h"
@@ -116,6 +117,7 @@ struct turn_alloc {
 	struct sockaddr_storage client;
 	socklen_t client_len;
 	struct sockaddr_storage relay;
+	struct in6_addr server_addr; /* where the client reaches us: source of our packets */
 	char username[STUN_MAX_USERNAME + 1];
 	uint8_t key[32];
 	size_t keylen;
@@ -145,11 +147,22 @@ struct turn_worker {
 	struct mmsghdr rx[TURN_BATCH], tx[TURN_BATCH];
 	struct iovec rx_iov[TURN_BATCH], tx_iov[TURN_BATCH];
 	struct sockaddr_storage rx_addr[TURN_BATCH], tx_addr[TURN_BATCH];
+	/*
+	 * The listening socket is bound to a wildcard: each datagram's own
+	 * destination address (IPV6_PKTINFO) becomes the source of what we send
+	 * back, or a client behind a connected socket would drop our answers.
+	 */
+	uint8_t rx_ctl[TURN_BATCH][64], tx_ctl[TURN_BATCH][64];
+	struct in6_addr rx_dst[TURN_BATCH];
+	const struct in6_addr *cur_src; /* for turn_tx_commit; NULL: kernel's choice */
 	uint8_t rx_buf[TURN_BATCH][TURN_DGRAM_MAX], tx_buf[TURN_BATCH][TURN_DGRAM_MAX];
 	int ntx;
 };
 
-/* Transmit queue toward clients (the listening socket), flushed with sendmmsg. */
+/*
+ * Transmit queue toward clients (the listening socket), flushed with
+ * sendmmsg. Each packet leaves from w->cur_src as it was at commit time.
+ */
 uint8_t *turn_tx_slot(struct turn_worker *w);
 void turn_tx_commit(struct turn_worker *w, size_t len, const struct sockaddr *to, socklen_t tolen);
 void turn_tx_flush(struct turn_worker *w);

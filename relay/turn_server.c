@@ -43,10 +43,43 @@ uint8_t *turn_tx_slot(struct turn_worker *w)
 
 void turn_tx_commit(struct turn_worker *w, size_t len, const struct sockaddr *to, socklen_t tolen)
 {
+	struct msghdr *h = &w->tx[w->ntx].msg_hdr;
+
 	memcpy(&w->tx_addr[w->ntx], to, tolen);
-	w->tx[w->ntx].msg_hdr.msg_namelen = tolen;
+	h->msg_namelen = tolen;
 	w->tx_iov[w->ntx].iov_len = len;
+	h->msg_control = NULL;
+	h->msg_controllen = 0;
+	if (w->cur_src && to->sa_family == AF_INET6) {
+		struct cmsghdr *c;
+		struct in6_pktinfo pi = { .ipi6_addr = *w->cur_src };
+
+		h->msg_control = w->tx_ctl[w->ntx];
+		h->msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(h);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
 	w->ntx++;
+}
+
+/* The destination address of received datagram i, from its IPV6_PKTINFO. */
+static const struct in6_addr *rx_destination(struct turn_worker *w, int i)
+{
+	struct msghdr *h = &w->rx[i].msg_hdr;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			w->rx_dst[i] = pi.ipi6_addr;
+			return &w->rx_dst[i];
+		}
+	}
+	return NULL;
 }
 
 /* UDP: what the socket buffer cannot take now is dropped, never queued. */
@@ -89,6 +122,7 @@ static void client_datagram(struct turn_worker *w, int i)
 
 	STAT_ADD(w->stats.pkts_in, 1);
 	STAT_ADD(w->stats.bytes_in, len);
+	w->cur_src = rx_destination(w, i);
 	if (len >= 4 && in[0] >= 0x40 && in[0] <= 0x7f) {
 		turn_handle_channel_data(w, in, len, from);
 		return;
@@ -109,14 +143,18 @@ static void listen_readable(struct turn_worker *w)
 	for (int round = 0; round < ROUNDS_PER_WAKE; round++) {
 		int n;
 
-		for (int i = 0; i < TURN_BATCH; i++)
+		for (int i = 0; i < TURN_BATCH; i++) {
 			w->rx[i].msg_hdr.msg_namelen = sizeof(w->rx_addr[i]);
+			w->rx[i].msg_hdr.msg_control = w->rx_ctl[i];
+			w->rx[i].msg_hdr.msg_controllen = sizeof(w->rx_ctl[i]);
+		}
 		n = recvmmsg(w->listen.fd, w->rx, TURN_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
 		for (int i = 0; i < n; i++)
 			client_datagram(w, i);
 		turn_tx_flush(w);
+		w->cur_src = NULL;
 		if (n < TURN_BATCH)
 			break;
 	}
@@ -197,8 +235,10 @@ static int bind_udp(const char *address, int port)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6)
+	if (ss.ss_family == AF_INET6) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	}
 	if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
 		err = errno;
 		close(fd);
