@@ -172,8 +172,8 @@ static void add_server(JsonBuilder *b, const char *url, const char *user, const 
 
 /*
  * RTCConfiguration.iceServers for our STUN/TURN port, the host as the client
- * named us (without its port). With TURN REST secrets configured, a TURN
- * entry with a fresh credential: username "<expiry>:webrtc", password
+ * named us (without its port). With TURN REST secrets configured, TURN
+ * entries (UDP, TCP) with a fresh credential: username "<expiry>:webrtc", password
  * base64(HMAC-SHA1(first secret, username)). Per-user names and gating
  * arrive with the device registry.
  */
@@ -200,9 +200,12 @@ static void add_ice_servers(JsonBuilder *b, const char *host, const struct conf 
 	                       g_get_real_time() / G_USEC_PER_SEC + c->turn.credential_lifetime);
 	if (turn_rest_password((const uint8_t *)c->turn.secrets[0], strlen(c->turn.secrets[0]),
 	                       user, cred, sizeof(cred)) == 0) {
-		url = g_strdup_printf("turn:%.*s:%d?transport=udp", hlen, host, c->turn.port);
-		add_server(b, url, user, cred);
-		g_free(url);
+		for (int t = 0; t < 2; t++) {
+			url = g_strdup_printf("turn:%.*s:%d?transport=%s", hlen, host, c->turn.port,
+			                      t ? "tcp" : "udp");
+			add_server(b, url, user, cred);
+			g_free(url);
+		}
 	}
 	g_free(user);
 }

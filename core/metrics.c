@@ -61,6 +61,10 @@ static const struct family families[METRIC_COUNT] = {
 	                         "TURN requests or packets refused: peer_policy, quota, "
 	                         "no_permission.",
 	                         { "reason", NULL } },
+	[METRIC_TURN_TCP_CONNECTIONS] = { "rtcgate_turn_tcp_connections",
+	                                  "gauge",
+	                                  "TURN clients connected over TCP now.",
+	                                  { NULL } },
 };
 
 struct series {

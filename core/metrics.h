@@ -18,6 +18,7 @@ enum metric {
 	METRIC_TURN_ALLOCATIONS_ACTIVE, /* gauge */
 	METRIC_TURN_AUTH_FAILURES,      /* counter {reason} */
 	METRIC_TURN_DENIED,             /* counter {reason} */
+	METRIC_TURN_TCP_CONNECTIONS,    /* gauge */
 	METRIC_COUNT,
 };
 

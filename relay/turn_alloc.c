@@ -85,8 +85,11 @@ gboolean turn_addr_key_equal(gconstpointer a, gconstpointer b)
 	return turn_addr_equal(a, b, true);
 }
 
+/* Over TCP the connection is the 5-tuple; over UDP the client's address is. */
 struct turn_alloc *turn_alloc_find(struct turn_worker *w, const struct sockaddr *client)
 {
+	if (w->cur_conn)
+		return w->cur_conn->alloc;
 	return g_hash_table_lookup(w->allocs, client);
 }
 
@@ -352,7 +355,12 @@ int turn_alloc_create(struct turn_worker *w, const struct sockaddr *client, sock
 	a->expires = w->now + TURN_DEFAULT_LIFETIME;
 	ev.data.ptr = &a->ep;
 	epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev);
-	g_hash_table_insert(w->allocs, &a->client, a);
+	if (w->cur_conn) {
+		a->conn = w->cur_conn;
+		a->conn->alloc = a;
+	} else {
+		g_hash_table_insert(w->allocs, &a->client, a);
+	}
 	STAT_ADD(w->stats.allocs_created, 1);
 	log_info(LOG_TURN, "allocation start", "user=%s client=%s relay=%s worker=%d", a->username,
 	         turn_addr_str((struct sockaddr *)&a->client, cbuf, sizeof(cbuf)),
@@ -376,7 +384,10 @@ void turn_alloc_free(struct turn_alloc *a, const char *why)
 	         a->bytes_from_peer);
 	epoll_ctl(w->ep, EPOLL_CTL_DEL, a->ep.fd, NULL);
 	close(a->ep.fd);
-	g_hash_table_remove(w->allocs, &a->client);
+	if (a->conn)
+		a->conn->alloc = NULL;
+	else
+		g_hash_table_remove(w->allocs, &a->client);
 	user_quota_give(w, a->username);
 	atomic_fetch_sub(&w->shared->allocs, 1);
 	STAT_ADD(w->stats.allocs_freed, 1);
@@ -524,12 +535,16 @@ static void forward_to_client(struct turn_alloc *a, const struct sockaddr *peer,
 
 	w->cur_src = IN6_IS_ADDR_UNSPECIFIED(&a->server_addr) ? NULL : &a->server_addr;
 	if (c) {
-		if (len + 4 > TURN_DGRAM_MAX)
+		/* over a stream ChannelData is padded to a multiple of 4 (RFC 8656 §12.5) */
+		size_t pad = a->conn ? (4 - (len & 3)) & 3 : 0;
+
+		if (len + 4 + pad > TURN_DGRAM_MAX)
 			return;
 		stun_put16(out, c->number);
 		stun_put16(out + 2, (uint16_t)len);
 		memcpy(out + 4, data, len);
-		n = 4 + len;
+		memset(out + 4 + len, 0, pad);
+		n = 4 + len + pad;
 	} else {
 		static const uint8_t tid0[STUN_TID_LEN];
 		uint8_t tid[STUN_TID_LEN];
@@ -549,7 +564,9 @@ static void forward_to_client(struct turn_alloc *a, const struct sockaddr *peer,
 	a->bytes_from_peer += len;
 	STAT_ADD(w->stats.relay_pkts_in, 1);
 	STAT_ADD(w->stats.relay_bytes_in, len);
+	w->cur_conn = a->conn; /* toward a TCP client, the commit writes to its connection */
 	turn_tx_commit(w, n, (struct sockaddr *)&a->client, a->client_len);
+	w->cur_conn = NULL;
 }
 
 void turn_alloc_relay_readable(struct turn_alloc *a)

@@ -83,6 +83,7 @@ struct turn_stats {
 	atomic_uint_fast64_t allocs_created, allocs_freed, allocs_expired;
 	atomic_uint_fast64_t auth_fail[AUTH_FAIL_COUNT];
 	atomic_uint_fast64_t peer_denied, quota_hits, no_permission, no_channel;
+	atomic_uint_fast64_t tcp_accepted, tcp_closed, tcp_dropped;
 };
 
 #define STAT_ADD(field, n)                                                                \
@@ -90,7 +91,7 @@ struct turn_stats {
 	                      atomic_load_explicit(&(field), memory_order_relaxed) + (n), \
 	                      memory_order_relaxed)
 
-enum ep_kind { EP_LISTEN, EP_RELAY, EP_STOP, EP_TIMER };
+enum ep_kind { EP_LISTEN, EP_RELAY, EP_STOP, EP_TIMER, EP_TCP_LISTEN, EP_TCP };
 
 /* First member of everything registered in a worker's epoll set. */
 struct ep_item {
@@ -110,6 +111,31 @@ struct turn_chan {
 };
 
 struct turn_worker;
+struct turn_alloc;
+
+#define TURN_TCP_IN_MAX    (4 + 65535 + 3) /* the largest frame: ChannelData, padded */
+#define TURN_TCP_OUT_MAX   (256 * 1024)    /* beyond this, packets toward the client are dropped */
+#define TURN_TCP_IDLE      30              /* seconds a connection may live without an allocation */
+#define TURN_TCP_MAX_CONNS 10000           /* per worker */
+
+/*
+ * A TCP (RFC 8656 §3.1) client connection: STUN messages and ChannelData
+ * framed on a byte stream. The connection is the 5-tuple: its allocation
+ * hangs off it instead of the UDP table.
+ */
+struct turn_conn {
+	struct ep_item ep; /* EP_TCP */
+	struct turn_worker *w;
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	struct in6_addr local; /* where the client reached us */
+	struct turn_alloc *alloc;
+	int64_t created;
+	bool want_out;
+	size_t inlen, outlen;
+	uint8_t *in;  /* TURN_TCP_IN_MAX */
+	uint8_t *out; /* TURN_TCP_OUT_MAX */
+};
 
 struct turn_alloc {
 	struct ep_item ep; /* EP_RELAY: the relay socket */
@@ -118,6 +144,7 @@ struct turn_alloc {
 	socklen_t client_len;
 	struct sockaddr_storage relay;
 	struct in6_addr server_addr; /* where the client reaches us: source of our packets */
+	struct turn_conn *conn;      /* TCP clients: the connection; NULL over UDP */
 	char username[STUN_MAX_USERNAME + 1];
 	uint8_t key[32];
 	size_t keylen;
@@ -155,6 +182,9 @@ struct turn_worker {
 	uint8_t rx_ctl[TURN_BATCH][64], tx_ctl[TURN_BATCH][64];
 	struct in6_addr rx_dst[TURN_BATCH];
 	const struct in6_addr *cur_src; /* for turn_tx_commit; NULL: kernel's choice */
+	struct turn_conn *cur_conn;     /* TCP: turn_tx_commit writes to this connection */
+	struct ep_item tcp_listen;
+	GHashTable *conns; /* struct turn_conn * set */
 	uint8_t rx_buf[TURN_BATCH][TURN_DGRAM_MAX], tx_buf[TURN_BATCH][TURN_DGRAM_MAX];
 	int ntx;
 };
@@ -197,6 +227,20 @@ void turn_handle_channel_data(struct turn_worker *w, const uint8_t *in, size_t l
 /* Hash and equality of client addresses, for the allocation table. */
 guint turn_addr_hash(gconstpointer p);
 gboolean turn_addr_key_equal(gconstpointer a, gconstpointer b);
+
+int turn_listen_socket(int type, const char *address, int port);
+
+/* TCP (turn_tcp.c) */
+int turn_tcp_listen(const char *address, int port);
+void turn_tcp_accept(struct turn_worker *w);
+void turn_tcp_event(struct turn_conn *c, uint32_t events);
+/* Queue bytes toward a TCP client; dropped (and counted) when its buffer is full. */
+void turn_tcp_send(struct turn_conn *c, const void *data, size_t len);
+void turn_tcp_close(struct turn_conn *c, const char *why);
+void turn_tcp_expire(struct turn_worker *w);
+/* What the worker does with one message from a client, on either transport. */
+void turn_client_message(struct turn_worker *w, const uint8_t *in, size_t len,
+                         const struct sockaddr *from, socklen_t fromlen);
 
 /* Same address family and address (and port, when with_port)? */
 bool turn_addr_equal(const struct sockaddr *a, const struct sockaddr *b, bool with_port);

@@ -45,6 +45,11 @@ void turn_tx_commit(struct turn_worker *w, size_t len, const struct sockaddr *to
 {
 	struct msghdr *h = &w->tx[w->ntx].msg_hdr;
 
+	if (w->cur_conn) {
+		/* the slot was not taken: it is reused by the next one */
+		turn_tcp_send(w->cur_conn, w->tx_buf[w->ntx], len);
+		return;
+	}
 	memcpy(&w->tx_addr[w->ntx], to, tolen);
 	h->msg_namelen = tolen;
 	w->tx_iov[w->ntx].iov_len = len;
@@ -111,31 +116,30 @@ static void tick_clock(struct turn_worker *w)
 /*
  * What a client sends: first byte 0-3 STUN, 64-127 ChannelData (RFC 7983, RFC 5766).
  * Binding is answered by the pure STUN server; TURN methods go to turn_req.c.
+ * Answers go out through turn_tx_commit: UDP batch, or w->cur_conn over TCP.
  */
-static void client_datagram(struct turn_worker *w, int i)
+void turn_client_message(struct turn_worker *w, const uint8_t *in, size_t len,
+                         const struct sockaddr *from, socklen_t fromlen)
 {
-	const uint8_t *in = w->rx_buf[i];
-	size_t len = w->rx[i].msg_len, outlen = 0;
-	const struct sockaddr *from = (const struct sockaddr *)&w->rx_addr[i];
+	size_t outlen = 0;
 	struct stun_msg m;
 	enum stun_result r;
 
 	STAT_ADD(w->stats.pkts_in, 1);
 	STAT_ADD(w->stats.bytes_in, len);
-	w->cur_src = rx_destination(w, i);
 	if (len >= 4 && in[0] >= 0x40 && in[0] <= 0x7f) {
 		turn_handle_channel_data(w, in, len, from);
 		return;
 	}
 	if (stun_msg_decode(&m, in, len) == 0 && m.method != STUN_BINDING &&
 	    (m.fp_off == 0 || stun_msg_check_fingerprint(&m) == 0)) {
-		turn_handle_message(w, &m, from, w->rx[i].msg_hdr.msg_namelen);
+		turn_handle_message(w, &m, from, fromlen);
 		return;
 	}
 	r = stun_server_handle(&w->stun, in, len, from, turn_tx_slot(w), TURN_DGRAM_MAX, &outlen);
 	STAT_ADD(w->stats.results[r], 1);
 	if (outlen)
-		turn_tx_commit(w, outlen, from, w->rx[i].msg_hdr.msg_namelen);
+		turn_tx_commit(w, outlen, from, fromlen);
 }
 
 static void listen_readable(struct turn_worker *w)
@@ -151,8 +155,12 @@ static void listen_readable(struct turn_worker *w)
 		n = recvmmsg(w->listen.fd, w->rx, TURN_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
-		for (int i = 0; i < n; i++)
-			client_datagram(w, i);
+		for (int i = 0; i < n; i++) {
+			w->cur_src = rx_destination(w, i);
+			turn_client_message(w, w->rx_buf[i], w->rx[i].msg_len,
+			                    (const struct sockaddr *)&w->rx_addr[i],
+			                    w->rx[i].msg_hdr.msg_namelen);
+		}
 		turn_tx_flush(w);
 		w->cur_src = NULL;
 		if (n < TURN_BATCH)
@@ -179,9 +187,13 @@ static gpointer worker_main(gpointer data)
 			case EP_STOP: return NULL;
 			case EP_LISTEN: listen_readable(w); break;
 			case EP_RELAY: turn_alloc_relay_readable((struct turn_alloc *)it); break;
+			case EP_TCP_LISTEN: turn_tcp_accept(w); break;
+			case EP_TCP: turn_tcp_event((struct turn_conn *)it, ev[i].events); break;
 			case EP_TIMER:
-				if (read(it->fd, &ticks, sizeof(ticks)) > 0)
+				if (read(it->fd, &ticks, sizeof(ticks)) > 0) {
 					turn_alloc_expire(w);
+					turn_tcp_expire(w);
+				}
 				break;
 			}
 		}
@@ -205,8 +217,11 @@ static void setup_batches(struct turn_worker *w)
 	}
 }
 
-/* One dual-stack UDP socket on address:port with SO_REUSEPORT. Returns the fd or -errno. */
-static int bind_udp(const char *address, int port)
+/*
+ * One dual-stack socket of type on address:port with SO_REUSEPORT (one per
+ * worker, so the kernel spreads clients by 5-tuple). Returns the fd or -errno.
+ */
+int turn_listen_socket(int type, const char *address, int port)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -231,13 +246,14 @@ static int bind_udp(const char *address, int port)
 			return -EINVAL;
 		sl = sizeof(*s6);
 	}
-	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+		if (type == SOCK_DGRAM)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 	}
 	if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
 		err = errno;
@@ -257,6 +273,15 @@ static void worker_free(struct turn_worker *w)
 		(void)!write(w->stop.fd, &one, sizeof(one));
 		g_thread_join(w->thread);
 	}
+	if (w->conns) {
+		GList *all = g_hash_table_get_keys(w->conns);
+
+		tick_clock(w);
+		for (GList *l = all; l; l = l->next)
+			turn_tcp_close(l->data, "shutdown");
+		g_list_free(all);
+		g_hash_table_destroy(w->conns);
+	}
 	if (w->allocs) {
 		GList *all = g_hash_table_get_values(w->allocs);
 
@@ -266,7 +291,9 @@ static void worker_free(struct turn_worker *w)
 		g_list_free(all);
 		g_hash_table_destroy(w->allocs);
 	}
-	for (int *fd = (int[]){ w->listen.fd, w->ep, w->stop.fd, w->timer.fd }, i = 0; i < 4; i++) {
+	for (int *fd = (int[]){ w->listen.fd, w->tcp_listen.fd, w->ep, w->stop.fd, w->timer.fd },
+	         i = 0;
+	     i < 5; i++) {
 		if (fd[i] >= 0)
 			close(fd[i]);
 	}
@@ -293,21 +320,29 @@ static struct turn_worker *worker_new(struct turn_server *ts, int index,
 	w->shared = &ts->shared;
 	w->stun.software = "rtcgate " RTCGATE_VERSION;
 	w->allocs = g_hash_table_new(turn_addr_hash, turn_addr_key_equal);
+	w->conns = g_hash_table_new(g_direct_hash, g_direct_equal);
+	w->tcp_listen = (struct ep_item){ .kind = EP_TCP_LISTEN,
+		                          .fd = turn_tcp_listen(conf->address, conf->port) };
 	w->listen =
-	        (struct ep_item){ .kind = EP_LISTEN, .fd = bind_udp(conf->address, conf->port) };
+	        (struct ep_item){ .kind = EP_LISTEN,
+		                  .fd = turn_listen_socket(SOCK_DGRAM, conf->address, conf->port) };
 	w->stop = (struct ep_item){ .kind = EP_STOP, .fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
 	w->timer = (struct ep_item){
 		.kind = EP_TIMER, .fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)
 	};
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (w->listen.fd < 0 || w->stop.fd < 0 || w->timer.fd < 0 || w->ep < 0) {
-		*err = w->listen.fd < 0 ? -w->listen.fd : errno;
+	if (w->listen.fd < 0 || w->tcp_listen.fd < 0 || w->stop.fd < 0 || w->timer.fd < 0 ||
+	    w->ep < 0) {
+		*err = w->listen.fd < 0       ? -w->listen.fd
+		       : w->tcp_listen.fd < 0 ? -w->tcp_listen.fd
+		                              : errno;
 		worker_free(w);
 		return NULL;
 	}
 	setup_batches(w);
 	timerfd_settime(w->timer.fd, 0, &tick, NULL);
 	add_ep(w, &w->listen);
+	add_ep(w, &w->tcp_listen);
 	add_ep(w, &w->stop);
 	add_ep(w, &w->timer);
 	name = g_strdup_printf("turn-%d", index);
@@ -326,19 +361,20 @@ static void collect(void *arg, struct metrics *m)
 {
 	struct turn_server *ts = arg;
 	uint64_t res[STUN_RES_COUNT] = { 0 }, fail[AUTH_FAIL_COUNT] = { 0 };
-	uint64_t v[15] = { 0 };
+	uint64_t v[18] = { 0 };
 
 	for (int i = 0; i < ts->nworkers; i++) {
 		struct turn_stats *s = &ts->workers[i]->stats;
-		atomic_uint_fast64_t *f[15] = {
+		atomic_uint_fast64_t *f[18] = {
 			&s->pkts_in,        &s->pkts_out,        &s->bytes_in,
 			&s->bytes_out,      &s->relay_pkts_in,   &s->relay_pkts_out,
 			&s->relay_bytes_in, &s->relay_bytes_out, &s->allocs_created,
 			&s->allocs_freed,   &s->allocs_expired,  &s->peer_denied,
 			&s->quota_hits,     &s->no_permission,   &s->no_channel,
+			&s->tcp_accepted,   &s->tcp_closed,      &s->tcp_dropped,
 		};
 
-		for (int k = 0; k < 15; k++)
+		for (int k = 0; k < 18; k++)
 			v[k] += load(f[k]);
 		for (int r = 0; r < STUN_RES_COUNT; r++)
 			res[r] += load(&s->results[r]);
@@ -368,6 +404,9 @@ static void collect(void *arg, struct metrics *m)
 	metrics_set(m, METRIC_TURN_DENIED, (int64_t)v[13],
 	            (const char *const[]){ "no_permission" });
 	metrics_set(m, METRIC_TURN_DENIED, (int64_t)v[14], (const char *const[]){ "no_channel" });
+	metrics_set(m, METRIC_TURN_DENIED, (int64_t)v[17],
+	            (const char *const[]){ "tcp_backpressure" });
+	metrics_set(m, METRIC_TURN_TCP_CONNECTIONS, (int64_t)(v[15] - v[16]), NULL);
 }
 
 /* rtcgate's own media addresses: every up, non-loopback interface address, on media.ports. */
@@ -497,7 +536,7 @@ int turn_server_start(const struct conf *conf, struct metrics *metrics, struct t
 	}
 	metrics_add_collector(metrics, collect, ts);
 	log_info(LOG_TURN, "listener open",
-	         "proto=udp address=%s port=%d workers=%d relay_ports=%u-%u self_addresses=%zu",
+	         "proto=udp+tcp address=%s port=%d workers=%d relay_ports=%u-%u self_addresses=%zu",
 	         *tc->address ? tc->address : "*", tc->port, ts->nworkers, ts->snap.relay_lo,
 	         ts->snap.relay_hi, ts->snap.policy.nself);
 	*out = ts;

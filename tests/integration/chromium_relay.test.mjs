@@ -1,6 +1,6 @@
 // Chromium as an independent TURN client: two RTCPeerConnections in one page, forced through
-// rtcgate's TURN over UDP (iceTransportPolicy 'relay', only rtcgate in iceServers, credentials
-// from /config), exchange audio; getStats() must show packets received over a relay pair.
+// rtcgate's TURN over UDP, then TCP (iceTransportPolicy 'relay', only rtcgate in iceServers,
+// credentials from /config), exchange audio; getStats() must show packets over a relay pair.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
@@ -81,16 +81,22 @@ async function relayCall(iceServers) {
   };
 }
 
-test('Chromium relays audio through rtcgate TURN over UDP', async () => {
-  const cfg = (await getJson(gw, '/config')).json;
-  const turn = cfg.iceServers.filter((s) => s.urls[0].startsWith('turn:'));
-  assert.equal(turn.length, 1, JSON.stringify(cfg.iceServers));
-  const page = await browser.newPage();
-  await page.goto(gw.httpUrl + '/');
-  const r = await withTimeout(page.evaluate(relayCall, turn), 30_000, 'the relayed call');
-  assert.equal(r.localType, 'relay');
-  assert.equal(r.remoteType, 'relay');
-  assert.equal(r.relayProtocol, 'udp');
-  assert.ok(r.packetsReceived >= 50, `only ${r.packetsReceived} audio packets arrived`);
-  assert.ok(r.bytesReceived > 0);
-});
+for (const transport of ['udp', 'tcp']) {
+  test(`Chromium relays audio through rtcgate TURN over ${transport.toUpperCase()}`, async () => {
+    const cfg = (await getJson(gw, '/config')).json;
+    const turn = cfg.iceServers.filter((s) => s.urls[0].endsWith(`?transport=${transport}`));
+    assert.equal(turn.length, 1, JSON.stringify(cfg.iceServers));
+    const page = await browser.newPage();
+    try {
+      await page.goto(gw.httpUrl + '/');
+      const r = await withTimeout(page.evaluate(relayCall, turn), 30_000, 'the relayed call');
+      assert.equal(r.localType, 'relay');
+      assert.equal(r.remoteType, 'relay');
+      assert.equal(r.relayProtocol, transport);
+      assert.ok(r.packetsReceived >= 50, `only ${r.packetsReceived} audio packets arrived`);
+      assert.ok(r.bytesReceived > 0);
+    } finally {
+      await page.close();
+    }
+  });
+}

@@ -58,6 +58,19 @@ describe('turnutils_uclient relays through rtcgate to turnutils_peer', () => {
     assert.equal(r.received, r.sent);
     assert.equal(r.lost, 0);
   });
+
+  test('over TCP (-t), long-term credentials: no loss', async () => {
+    const r = await uclient(['-t', '-u', 'alice', '-w', 'wonderland'], { clients: 2 });
+    assert.equal(r.sent, 100);
+    assert.equal(r.received, r.sent);
+    assert.equal(r.lost, 0);
+  });
+
+  test('over TCP (-t), TURN REST secret: no loss', async () => {
+    const r = await uclient(['-t', '-W', 'northsecret', '-u', 'dave'], { clients: 2 });
+    assert.equal(r.received, r.sent);
+    assert.equal(r.lost, 0);
+  });
 });
 
 describe('refusals', () => {
@@ -148,8 +161,12 @@ describe('refusals', () => {
 
 test('/config hands out a TURN REST credential that expires in a day and works', async () => {
   const r = await getJson(gw, '/config');
-  const turn = r.json.iceServers.find((s) => s.urls[0].startsWith('turn:'));
-  assert.deepEqual(turn.urls, [`turn:127.0.0.1:${gw.turnPort}?transport=udp`]);
+  const turns = r.json.iceServers.filter((s) => s.urls[0].startsWith('turn:'));
+  assert.deepEqual(
+    turns.map((t) => t.urls[0]),
+    [`turn:127.0.0.1:${gw.turnPort}?transport=udp`, `turn:127.0.0.1:${gw.turnPort}?transport=tcp`],
+  );
+  const turn = turns[0];
   const expiry = Number(turn.username.split(':')[0]);
   const inDay = Math.floor(Date.now() / 1000) + 86400;
   assert.ok(Math.abs(expiry - inDay) < 60, `expiry ${expiry}`);
@@ -157,6 +174,22 @@ test('/config hands out a TURN REST credential that expires in a day and works',
   const c = await TurnClient.open(gw.turnPort);
   try {
     assert.equal((await c.allocate(turn.username, turn.credential)).cls, SUCCESS);
+  } finally {
+    c.close();
+  }
+});
+
+test('a TCP client that does not speak TURN is disconnected; others are served', async () => {
+  const net = await import('node:net');
+  const sock = net.connect({ host: '127.0.0.1', port: gw.turnPort });
+  await new Promise((resolve) => sock.once('connect', resolve));
+  const closed = new Promise((resolve) => sock.once('close', resolve));
+  sock.on('error', () => {});
+  sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.replace('G', '\xff'));
+  await closed;
+  const c = await TurnClient.open(gw.turnPort);
+  try {
+    assert.equal((await c.allocate('alice', 'wonderland')).cls, SUCCESS);
   } finally {
     c.close();
   }

@@ -1,0 +1,211 @@
+/* TURN over TCP (RFC 8656 §3.1, §12.5): accepting, framing STUN and ChannelData on a stream,
+ * bounded buffers with drops instead of queues. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "relay/stun_priv.h"
+#include "relay/turn_priv.h"
+
+int turn_tcp_listen(const char *address, int port)
+{
+	int fd = turn_listen_socket(SOCK_STREAM, address, port);
+
+	if (fd >= 0 && listen(fd, 1024) != 0) {
+		int err = errno;
+
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+static void set_events(struct turn_conn *c, bool out)
+{
+	struct epoll_event ev = { .events = EPOLLIN | (out ? EPOLLOUT : 0), .data.ptr = &c->ep };
+
+	if (c->want_out == out)
+		return;
+	c->want_out = out;
+	epoll_ctl(c->w->ep, EPOLL_CTL_MOD, c->ep.fd, &ev);
+}
+
+void turn_tcp_accept(struct turn_worker *w)
+{
+	/* bounded per wake-up, like every loop of a worker */
+	for (int i = 0; i < 64; i++) {
+		struct turn_conn *c;
+		struct sockaddr_storage peer, local;
+		socklen_t plen = sizeof(peer), llen = sizeof(local);
+		struct epoll_event ev = { .events = EPOLLIN };
+		int one = 1;
+		int fd = accept4(w->tcp_listen.fd, (struct sockaddr *)&peer, &plen,
+		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		if (g_hash_table_size(w->conns) >= TURN_TCP_MAX_CONNS) {
+			close(fd);
+			STAT_ADD(w->stats.tcp_dropped, 1);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c = g_new0(struct turn_conn, 1);
+		c->ep = (struct ep_item){ .kind = EP_TCP, .fd = fd };
+		c->w = w;
+		c->peer = peer;
+		c->peer_len = plen;
+		c->created = w->now;
+		c->in = g_malloc(TURN_TCP_IN_MAX);
+		c->out = g_malloc(TURN_TCP_OUT_MAX);
+		if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0 &&
+		    local.ss_family == AF_INET6)
+			c->local = ((struct sockaddr_in6 *)&local)->sin6_addr;
+		ev.data.ptr = &c->ep;
+		epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev);
+		g_hash_table_add(w->conns, c);
+		STAT_ADD(w->stats.tcp_accepted, 1);
+	}
+}
+
+void turn_tcp_close(struct turn_conn *c, const char *why)
+{
+	struct turn_worker *w = c->w;
+
+	/* RFC 8656 §3.1: the allocation lives and dies with its connection */
+	if (c->alloc)
+		turn_alloc_free(c->alloc, why);
+	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->ep.fd, NULL);
+	close(c->ep.fd);
+	g_hash_table_remove(w->conns, c);
+	STAT_ADD(w->stats.tcp_closed, 1);
+	g_free(c->in);
+	g_free(c->out);
+	g_free(c);
+}
+
+static int flush(struct turn_conn *c)
+{
+	while (c->outlen) {
+		ssize_t n = send(c->ep.fd, c->out, c->outlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
+		memmove(c->out, c->out + n, c->outlen - (size_t)n);
+		c->outlen -= (size_t)n;
+	}
+	return 0;
+}
+
+void turn_tcp_send(struct turn_conn *c, const void *data, size_t len)
+{
+	/* a slow client loses packets; it never makes the server buffer without bound */
+	if (len > TURN_TCP_OUT_MAX - c->outlen) {
+		STAT_ADD(c->w->stats.tcp_dropped, 1);
+		return;
+	}
+	memcpy(c->out + c->outlen, data, len);
+	c->outlen += len;
+	STAT_ADD(c->w->stats.pkts_out, 1);
+	STAT_ADD(c->w->stats.bytes_out, len);
+	if (flush(c) == 0)
+		set_events(c, c->outlen != 0);
+}
+
+/*
+ * Length of the frame at the head of the input: a STUN message, or ChannelData
+ * padded to a multiple of 4 over a stream (§12.5). 0 when more bytes are
+ * needed, -1 when the stream cannot be TURN.
+ */
+static long frame_len(const uint8_t *p, size_t n)
+{
+	size_t total;
+
+	if (n < 4)
+		return 0;
+	if (p[0] >= 0x40 && p[0] <= 0x7f)
+		return (long)((4 + (size_t)stun_get16(p + 2) + 3) & ~(size_t)3);
+	if (p[0] > 0x03)
+		return -1;
+	switch (stun_msg_frame_len(p, n, &total)) {
+	case 0: return total <= TURN_DGRAM_MAX ? (long)total : -1;
+	case ENODATA: return 0;
+	default: return -1;
+	}
+}
+
+static void readable(struct turn_conn *c)
+{
+	struct turn_worker *w = c->w;
+	ssize_t n = recv(c->ep.fd, c->in + c->inlen, TURN_TCP_IN_MAX - c->inlen, MSG_DONTWAIT);
+	size_t off = 0;
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+		turn_tcp_close(c, "closed");
+		return;
+	}
+	if (n < 0)
+		return;
+	c->inlen += (size_t)n;
+	w->cur_conn = c;
+	w->cur_src = IN6_IS_ADDR_UNSPECIFIED(&c->local) ? NULL : &c->local;
+	for (;;) {
+		long f = frame_len(c->in + off, c->inlen - off);
+
+		if (f < 0) {
+			w->cur_conn = NULL;
+			turn_tcp_close(c, "not_turn");
+			return;
+		}
+		if (f == 0 || (size_t)f > c->inlen - off)
+			break;
+		turn_client_message(w, c->in + off, (size_t)f, (struct sockaddr *)&c->peer,
+		                    c->peer_len);
+		off += (size_t)f;
+	}
+	w->cur_conn = NULL;
+	w->cur_src = NULL;
+	memmove(c->in, c->in + off, c->inlen - off);
+	c->inlen -= off;
+}
+
+void turn_tcp_event(struct turn_conn *c, uint32_t events)
+{
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		turn_tcp_close(c, "closed");
+		return;
+	}
+	if (events & EPOLLOUT) {
+		if (flush(c)) {
+			turn_tcp_close(c, "write_error");
+			return;
+		}
+		set_events(c, c->outlen != 0);
+	}
+	if (events & EPOLLIN)
+		readable(c);
+}
+
+/* A connection that never got an allocation is closed after TURN_TCP_IDLE seconds. */
+void turn_tcp_expire(struct turn_worker *w)
+{
+	GHashTableIter it;
+	gpointer k;
+	GPtrArray *idle = g_ptr_array_new();
+
+	g_hash_table_iter_init(&it, w->conns);
+	while (g_hash_table_iter_next(&it, &k, NULL)) {
+		struct turn_conn *c = k;
+
+		if (!c->alloc && c->created + TURN_TCP_IDLE <= w->now)
+			g_ptr_array_add(idle, c);
+	}
+	for (guint i = 0; i < idle->len; i++)
+		turn_tcp_close(idle->pdata[i], "idle");
+	g_ptr_array_unref(idle);
+}
