@@ -31,7 +31,8 @@ struct log_conf {
 
 struct turn_conf {
 	char *address; /* "" = all interfaces, IPv4 and IPv6 */
-	int port;      /* STUN/TURN over UDP; 0 = off */
+	int port;      /* STUN/TURN over UDP and TCP; 0 = off */
+	int tls_port;  /* TURN over TLS; 0 = off */
 	int workers;   /* 0 = one per core */
 	char *realm;
 	char **secrets; /* TURN REST shared secrets, newest first */

@@ -173,9 +173,9 @@ static void add_server(JsonBuilder *b, const char *url, const char *user, const 
 /*
  * RTCConfiguration.iceServers for our STUN/TURN port, the host as the client
  * named us (without its port). With TURN REST secrets configured, TURN
- * entries (UDP, TCP) with a fresh credential: username "<expiry>:webrtc", password
- * base64(HMAC-SHA1(first secret, username)). Per-user names and gating
- * arrive with the device registry.
+ * entries (UDP, TCP, and TLS as turns:) with a fresh credential: username "<expiry>:webrtc",
+ * password base64(HMAC-SHA1(first secret, username)). Per-user names and gating arrive with the
+ * device registry.
  */
 static void add_ice_servers(JsonBuilder *b, const char *host, const struct conf *c)
 {
@@ -200,9 +200,13 @@ static void add_ice_servers(JsonBuilder *b, const char *host, const struct conf 
 	                       g_get_real_time() / G_USEC_PER_SEC + c->turn.credential_lifetime);
 	if (turn_rest_password((const uint8_t *)c->turn.secrets[0], strlen(c->turn.secrets[0]),
 	                       user, cred, sizeof(cred)) == 0) {
-		for (int t = 0; t < 2; t++) {
-			url = g_strdup_printf("turn:%.*s:%d?transport=%s", hlen, host, c->turn.port,
-			                      t ? "tcp" : "udp");
+		for (int t = 0; t < 3; t++) {
+			if (t == 2 && !c->turn.tls_port)
+				break;
+			url = t == 2 ? g_strdup_printf("turns:%.*s:%d?transport=tcp", hlen, host,
+			                               c->turn.tls_port)
+			             : g_strdup_printf("turn:%.*s:%d?transport=%s", hlen, host,
+			                               c->turn.port, t ? "tcp" : "udp");
 			add_server(b, url, user, cred);
 			g_free(url);
 		}

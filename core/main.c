@@ -134,11 +134,12 @@ static int start(struct app *app)
 	rc = store_open(c->state_dir, &app->store, &why);
 	if (rc)
 		goto out;
-	if (c->http.tls_port && !*c->http.cert) {
+	/* HTTPS and TURN over TLS share one certificate */
+	if ((c->http.tls_port || (c->turn.port && c->turn.tls_port)) && !*c->http.cert) {
 		rc = tlscert_ensure(c->state_dir, &cert, &key, &why);
 		if (rc)
 			goto out;
-	} else if (c->http.tls_port) {
+	} else if (*c->http.cert) {
 		cert = g_strdup(c->http.cert);
 		key = g_strdup(c->http.key);
 	}
@@ -146,7 +147,7 @@ static int start(struct app *app)
 	app->loop = g_main_loop_new(NULL, FALSE);
 	rc = http_server_start(c, cert, key, app->metrics, app->loop, &app->http, &why);
 	if (!rc)
-		rc = turn_server_start(c, app->metrics, &app->turn, &why);
+		rc = turn_server_start(c, cert, key, app->metrics, &app->turn, &why);
 out:
 	if (rc)
 		log_err(LOG_CORE, "start failed", "reason=\"%s\"", why ? why : g_strerror(rc));

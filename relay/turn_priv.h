@@ -83,7 +83,7 @@ struct turn_stats {
 	atomic_uint_fast64_t allocs_created, allocs_freed, allocs_expired;
 	atomic_uint_fast64_t auth_fail[AUTH_FAIL_COUNT];
 	atomic_uint_fast64_t peer_denied, quota_hits, no_permission, no_channel;
-	atomic_uint_fast64_t tcp_accepted, tcp_closed, tcp_dropped;
+	atomic_uint_fast64_t tcp_accepted, tcp_closed, tcp_dropped, tls_failed;
 };
 
 #define STAT_ADD(field, n)                                                                \
@@ -91,7 +91,7 @@ struct turn_stats {
 	                      atomic_load_explicit(&(field), memory_order_relaxed) + (n), \
 	                      memory_order_relaxed)
 
-enum ep_kind { EP_LISTEN, EP_RELAY, EP_STOP, EP_TIMER, EP_TCP_LISTEN, EP_TCP };
+enum ep_kind { EP_LISTEN, EP_RELAY, EP_STOP, EP_TIMER, EP_TCP_LISTEN, EP_TLS_LISTEN, EP_TCP };
 
 /* First member of everything registered in a worker's epoll set. */
 struct ep_item {
@@ -130,8 +130,10 @@ struct turn_conn {
 	socklen_t peer_len;
 	struct in6_addr local; /* where the client reached us */
 	struct turn_alloc *alloc;
+	struct ssl_st *ssl; /* TURN over TLS; NULL over TCP */
 	int64_t created;
 	bool want_out;
+	bool ssl_wants_write; /* an SSL_read needs the socket writable */
 	size_t inlen, outlen;
 	uint8_t *in;  /* TURN_TCP_IN_MAX */
 	uint8_t *out; /* TURN_TCP_OUT_MAX */
@@ -183,8 +185,9 @@ struct turn_worker {
 	struct in6_addr rx_dst[TURN_BATCH];
 	const struct in6_addr *cur_src; /* for turn_tx_commit; NULL: kernel's choice */
 	struct turn_conn *cur_conn;     /* TCP: turn_tx_commit writes to this connection */
-	struct ep_item tcp_listen;
-	GHashTable *conns; /* struct turn_conn * set */
+	struct ep_item tcp_listen, tls_listen;
+	struct ssl_ctx_st *tls; /* shared by the workers; NULL without a TLS port */
+	GHashTable *conns;      /* struct turn_conn * set */
 	uint8_t rx_buf[TURN_BATCH][TURN_DGRAM_MAX], tx_buf[TURN_BATCH][TURN_DGRAM_MAX];
 	int ntx;
 };
@@ -232,7 +235,7 @@ int turn_listen_socket(int type, const char *address, int port);
 
 /* TCP (turn_tcp.c) */
 int turn_tcp_listen(const char *address, int port);
-void turn_tcp_accept(struct turn_worker *w);
+void turn_tcp_accept(struct turn_worker *w, int listen_fd, bool tls);
 void turn_tcp_event(struct turn_conn *c, uint32_t events);
 /* Queue bytes toward a TCP client; dropped (and counted) when its buffer is full. */
 void turn_tcp_send(struct turn_conn *c, const void *data, size_t len);

@@ -9,6 +9,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -28,6 +29,7 @@
 
 struct turn_server {
 	struct metrics *metrics;
+	SSL_CTX *tls;
 	int nworkers;
 	struct turn_worker **workers;
 	struct turn_snapshot snap;
@@ -187,7 +189,8 @@ static gpointer worker_main(gpointer data)
 			case EP_STOP: return NULL;
 			case EP_LISTEN: listen_readable(w); break;
 			case EP_RELAY: turn_alloc_relay_readable((struct turn_alloc *)it); break;
-			case EP_TCP_LISTEN: turn_tcp_accept(w); break;
+			case EP_TCP_LISTEN: turn_tcp_accept(w, it->fd, false); break;
+			case EP_TLS_LISTEN: turn_tcp_accept(w, it->fd, true); break;
 			case EP_TCP: turn_tcp_event((struct turn_conn *)it, ev[i].events); break;
 			case EP_TIMER:
 				if (read(it->fd, &ticks, sizeof(ticks)) > 0) {
@@ -291,9 +294,10 @@ static void worker_free(struct turn_worker *w)
 		g_list_free(all);
 		g_hash_table_destroy(w->allocs);
 	}
-	for (int *fd = (int[]){ w->listen.fd, w->tcp_listen.fd, w->ep, w->stop.fd, w->timer.fd },
+	for (int *fd = (int[]){ w->listen.fd, w->tcp_listen.fd, w->tls_listen.fd, w->ep, w->stop.fd,
+	                        w->timer.fd },
 	         i = 0;
-	     i < 5; i++) {
+	     i < 6; i++) {
 		if (fd[i] >= 0)
 			close(fd[i]);
 	}
@@ -323,6 +327,10 @@ static struct turn_worker *worker_new(struct turn_server *ts, int index,
 	w->conns = g_hash_table_new(g_direct_hash, g_direct_equal);
 	w->tcp_listen = (struct ep_item){ .kind = EP_TCP_LISTEN,
 		                          .fd = turn_tcp_listen(conf->address, conf->port) };
+	w->tls = ts->tls;
+	w->tls_listen = (struct ep_item){ .kind = EP_TLS_LISTEN, .fd = -1 };
+	if (ts->tls)
+		w->tls_listen.fd = turn_tcp_listen(conf->address, conf->tls_port);
 	w->listen =
 	        (struct ep_item){ .kind = EP_LISTEN,
 		                  .fd = turn_listen_socket(SOCK_DGRAM, conf->address, conf->port) };
@@ -343,6 +351,8 @@ static struct turn_worker *worker_new(struct turn_server *ts, int index,
 	timerfd_settime(w->timer.fd, 0, &tick, NULL);
 	add_ep(w, &w->listen);
 	add_ep(w, &w->tcp_listen);
+	if (w->tls_listen.fd >= 0)
+		add_ep(w, &w->tls_listen);
 	add_ep(w, &w->stop);
 	add_ep(w, &w->timer);
 	name = g_strdup_printf("turn-%d", index);
@@ -502,8 +512,27 @@ static void free_snapshot(struct turn_snapshot *s)
 	OPENSSL_cleanse(s->nonce_key, sizeof(s->nonce_key));
 }
 
-int turn_server_start(const struct conf *conf, struct metrics *metrics, struct turn_server **out,
-                      char **why)
+/* TLS 1.2 or newer, the HTTPS certificate; shared by every worker's connections. */
+static SSL_CTX *tls_context(const char *cert, const char *key, char **why)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+	    SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		*why = g_strdup_printf("TURN over TLS cannot use certificate %s",
+		                       cert ? cert : "(none)");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+	return ctx;
+}
+
+int turn_server_start(const struct conf *conf, const char *cert, const char *key,
+                      struct metrics *metrics, struct turn_server **out, char **why)
 {
 	const struct turn_conf *tc = &conf->turn;
 	struct turn_server *ts;
@@ -518,6 +547,10 @@ int turn_server_start(const struct conf *conf, struct metrics *metrics, struct t
 	ts->shared.per_user = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	ts->shared.reservations = turn_reservations_new();
 	err = build_snapshot(&ts->snap, conf, why);
+	if (!err && tc->tls_port) {
+		ts->tls = tls_context(cert, key, why);
+		err = ts->tls ? 0 : EINVAL;
+	}
 	if (err) {
 		turn_server_stop(ts);
 		return err;
@@ -527,18 +560,19 @@ int turn_server_start(const struct conf *conf, struct metrics *metrics, struct t
 	for (int i = 0; i < ts->nworkers; i++) {
 		ts->workers[i] = worker_new(ts, i, tc, &err);
 		if (!ts->workers[i]) {
-			*why = g_strdup_printf("cannot listen on UDP %s port %d: %s",
+			*why = g_strdup_printf("cannot listen on %s ports %d/udp+tcp, %d/tls: %s",
 			                       *tc->address ? tc->address : "*", tc->port,
-			                       g_strerror(err));
+			                       tc->tls_port, g_strerror(err));
 			turn_server_stop(ts);
 			return err;
 		}
 	}
 	metrics_add_collector(metrics, collect, ts);
 	log_info(LOG_TURN, "listener open",
-	         "proto=udp+tcp address=%s port=%d workers=%d relay_ports=%u-%u self_addresses=%zu",
-	         *tc->address ? tc->address : "*", tc->port, ts->nworkers, ts->snap.relay_lo,
-	         ts->snap.relay_hi, ts->snap.policy.nself);
+	         "proto=udp+tcp+tls address=%s port=%d tls_port=%d workers=%d relay_ports=%u-%u "
+	         "self_addresses=%zu",
+	         *tc->address ? tc->address : "*", tc->port, ts->tls ? tc->tls_port : 0,
+	         ts->nworkers, ts->snap.relay_lo, ts->snap.relay_hi, ts->snap.policy.nself);
 	*out = ts;
 	return 0;
 }
@@ -552,6 +586,7 @@ void turn_server_stop(struct turn_server *ts)
 		worker_free(ts->workers[i]);
 	g_free(ts->workers);
 	free_snapshot(&ts->snap);
+	SSL_CTX_free(ts->tls);
 	g_hash_table_destroy(ts->shared.per_user);
 	g_hash_table_destroy(ts->shared.reservations);
 	g_mutex_clear(&ts->shared.lock);

@@ -8,12 +8,13 @@ struct turn_server;
 /*
  * Bind one UDP socket per worker on turn.port (SO_REUSEPORT, so a client's
  * 5-tuple always reaches the same worker) and start the workers with an
- * immutable snapshot of [turn] (credentials, peer policy, quotas). Returns 0
+ * immutable snapshot of [turn] (credentials, peer policy, quotas), and with
+ * turn.tls_port a TLS listener too, with cert and key (PEM paths). Returns 0
  * and the server in *out, or a positive errno and a reason in *why (g_free).
  * With turn.port 0 nothing is started and *out is NULL.
  */
-int turn_server_start(const struct conf *conf, struct metrics *metrics, struct turn_server **out,
-                      char **why);
+int turn_server_start(const struct conf *conf, const char *cert, const char *key,
+                      struct metrics *metrics, struct turn_server **out, char **why);
 
 /* Stop and join the workers, close the sockets. NULL is fine. */
 void turn_server_stop(struct turn_server *ts);

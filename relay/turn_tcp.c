@@ -1,8 +1,11 @@
-/* TURN over TCP (RFC 8656 §3.1, §12.5): accepting, framing STUN and ChannelData on a stream,
- * bounded buffers with drops instead of queues. */
+/* TURN over TCP and TLS (RFC 8656 §3.1, §12.5): accepting, framing STUN and ChannelData on a
+ * stream, bounded buffers with drops instead of queues. TLS is OpenSSL on the non-blocking
+ * socket, driven by the worker's epoll events. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -35,7 +38,7 @@ static void set_events(struct turn_conn *c, bool out)
 	epoll_ctl(c->w->ep, EPOLL_CTL_MOD, c->ep.fd, &ev);
 }
 
-void turn_tcp_accept(struct turn_worker *w)
+void turn_tcp_accept(struct turn_worker *w, int listen_fd, bool tls)
 {
 	/* bounded per wake-up, like every loop of a worker */
 	for (int i = 0; i < 64; i++) {
@@ -44,7 +47,7 @@ void turn_tcp_accept(struct turn_worker *w)
 		socklen_t plen = sizeof(peer), llen = sizeof(local);
 		struct epoll_event ev = { .events = EPOLLIN };
 		int one = 1;
-		int fd = accept4(w->tcp_listen.fd, (struct sockaddr *)&peer, &plen,
+		int fd = accept4(listen_fd, (struct sockaddr *)&peer, &plen,
 		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0)
@@ -63,6 +66,13 @@ void turn_tcp_accept(struct turn_worker *w)
 		c->created = w->now;
 		c->in = g_malloc(TURN_TCP_IN_MAX);
 		c->out = g_malloc(TURN_TCP_OUT_MAX);
+		if (tls) {
+			c->ssl = SSL_new(w->tls);
+			if (c->ssl) {
+				SSL_set_fd(c->ssl, fd);
+				SSL_set_accept_state(c->ssl);
+			}
+		}
 		if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0 &&
 		    local.ss_family == AF_INET6)
 			c->local = ((struct sockaddr_in6 *)&local)->sin6_addr;
@@ -81,6 +91,8 @@ void turn_tcp_close(struct turn_conn *c, const char *why)
 	if (c->alloc)
 		turn_alloc_free(c->alloc, why);
 	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->ep.fd, NULL);
+	if (c->ssl)
+		SSL_free(c->ssl);
 	close(c->ep.fd);
 	g_hash_table_remove(w->conns, c);
 	STAT_ADD(w->stats.tcp_closed, 1);
@@ -89,13 +101,36 @@ void turn_tcp_close(struct turn_conn *c, const char *why)
 	g_free(c);
 }
 
+/* Bytes written, 0 when the socket (or TLS) must wait, -1 when the connection is broken. */
+static ssize_t write_some(struct turn_conn *c)
+{
+	ssize_t n;
+
+	if (!c->ssl) {
+		n = send(c->ep.fd, c->out, c->outlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		return n;
+	}
+	n = SSL_write(c->ssl, c->out, (int)c->outlen);
+	if (n > 0)
+		return n;
+	switch (SSL_get_error(c->ssl, (int)n)) {
+	case SSL_ERROR_WANT_WRITE:
+	case SSL_ERROR_WANT_READ: return 0;
+	default: ERR_clear_error(); return -1;
+	}
+}
+
 static int flush(struct turn_conn *c)
 {
 	while (c->outlen) {
-		ssize_t n = send(c->ep.fd, c->out, c->outlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n = write_some(c);
 
 		if (n < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
+			return EPIPE;
+		if (n == 0)
+			return 0;
 		memmove(c->out, c->out + n, c->outlen - (size_t)n);
 		c->outlen -= (size_t)n;
 	}
@@ -139,18 +174,50 @@ static long frame_len(const uint8_t *p, size_t n)
 	}
 }
 
-static void readable(struct turn_conn *c)
+/* Bytes read, 0 when nothing is there yet, -1 when the connection is over. */
+static ssize_t read_some(struct turn_conn *c)
+{
+	size_t room = TURN_TCP_IN_MAX - c->inlen;
+	ssize_t n;
+
+	if (!c->ssl) {
+		n = recv(c->ep.fd, c->in + c->inlen, room, MSG_DONTWAIT);
+		if (n == 0)
+			return -1;
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		return n;
+	}
+	c->ssl_wants_write = false;
+	n = SSL_read(c->ssl, c->in + c->inlen, (int)room);
+	if (n > 0)
+		return n;
+	switch (SSL_get_error(c->ssl, (int)n)) {
+	case SSL_ERROR_WANT_READ: return 0;
+	case SSL_ERROR_WANT_WRITE: c->ssl_wants_write = true; return 0;
+	default:
+		/* a failed handshake, a bad record or the peer's close_notify */
+		if (!SSL_is_init_finished(c->ssl))
+			STAT_ADD(c->w->stats.tls_failed, 1);
+		ERR_clear_error();
+		return -1;
+	}
+}
+
+/* Read and handle what arrived; false when the connection was closed (and freed). */
+static bool readable(struct turn_conn *c)
 {
 	struct turn_worker *w = c->w;
-	ssize_t n = recv(c->ep.fd, c->in + c->inlen, TURN_TCP_IN_MAX - c->inlen, MSG_DONTWAIT);
+	ssize_t n = read_some(c);
 	size_t off = 0;
 
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+	if (n < 0) {
 		turn_tcp_close(c, "closed");
-		return;
+		return false;
 	}
-	if (n < 0)
-		return;
+	set_events(c, c->outlen != 0 || c->ssl_wants_write);
+	if (n == 0)
+		return true;
 	c->inlen += (size_t)n;
 	w->cur_conn = c;
 	w->cur_src = IN6_IS_ADDR_UNSPECIFIED(&c->local) ? NULL : &c->local;
@@ -159,8 +226,9 @@ static void readable(struct turn_conn *c)
 
 		if (f < 0) {
 			w->cur_conn = NULL;
+			w->cur_src = NULL;
 			turn_tcp_close(c, "not_turn");
-			return;
+			return false;
 		}
 		if (f == 0 || (size_t)f > c->inlen - off)
 			break;
@@ -172,6 +240,7 @@ static void readable(struct turn_conn *c)
 	w->cur_src = NULL;
 	memmove(c->in, c->in + off, c->inlen - off);
 	c->inlen -= off;
+	return true;
 }
 
 void turn_tcp_event(struct turn_conn *c, uint32_t events)
@@ -187,8 +256,13 @@ void turn_tcp_event(struct turn_conn *c, uint32_t events)
 		}
 		set_events(c, c->outlen != 0);
 	}
-	if (events & EPOLLIN)
-		readable(c);
+	if (!(events & EPOLLIN) && !c->ssl_wants_write)
+		return;
+	/* TLS may hold decrypted records the socket no longer signals: drain, bounded */
+	for (int i = 0; i < 16; i++) {
+		if (!readable(c) || !c->ssl || !SSL_pending(c->ssl))
+			break;
+	}
 }
 
 /* A connection that never got an allocation is closed after TURN_TCP_IDLE seconds. */

@@ -1,5 +1,5 @@
 // Chromium as an independent TURN client: two RTCPeerConnections in one page, forced through
-// rtcgate's TURN over UDP, then TCP (iceTransportPolicy 'relay', only rtcgate in iceServers,
+// rtcgate's TURN over UDP, TCP and TLS (iceTransportPolicy 'relay', only rtcgate in iceServers,
 // credentials from /config), exchange audio; getStats() must show packets over a relay pair.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -12,6 +12,8 @@ const CHROMIUM_FLAGS = [
   '--use-fake-device-for-media-stream',
   '--use-fake-ui-for-media-stream',
   '--disable-background-networking',
+  // rtcgate's certificate is self-signed in the tests: let TURNS use it
+  '--ignore-certificate-errors',
 ];
 
 let gw;
@@ -81,10 +83,17 @@ async function relayCall(iceServers) {
   };
 }
 
-for (const transport of ['udp', 'tcp']) {
-  test(`Chromium relays audio through rtcgate TURN over ${transport.toUpperCase()}`, async () => {
+for (const [name, scheme, transport] of [
+  ['UDP', 'turn:', 'udp'],
+  ['TCP', 'turn:', 'tcp'],
+  ['TLS', 'turns:', 'tls'],
+]) {
+  test(`Chromium relays audio through rtcgate TURN over ${name}`, async () => {
     const cfg = (await getJson(gw, '/config')).json;
-    const turn = cfg.iceServers.filter((s) => s.urls[0].endsWith(`?transport=${transport}`));
+    const want = transport === 'udp' ? 'udp' : 'tcp';
+    const turn = cfg.iceServers.filter(
+      (s) => s.urls[0].startsWith(scheme) && s.urls[0].endsWith(`?transport=${want}`),
+    );
     assert.equal(turn.length, 1, JSON.stringify(cfg.iceServers));
     const page = await browser.newPage();
     try {

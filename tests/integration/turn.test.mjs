@@ -33,8 +33,9 @@ after(async () => {
 });
 
 /** turnutils_uclient against the peer; resolves {sent, received, lost}. */
-async function uclient(auth, { clients = 4, messages = 50 } = {}) {
-  const args = [...auth, '-e', '127.0.0.1', '-r', String(peerPort), '-p', String(gw.turnPort)];
+async function uclient(auth, { clients = 4, messages = 50, tls = false } = {}) {
+  const port = tls ? gw.turnTlsPort : gw.turnPort;
+  const args = [...auth, '-e', '127.0.0.1', '-r', String(peerPort), '-p', String(port)];
   args.push('-n', String(messages), '-m', String(clients), '-l', '172', '127.0.0.1');
   const r = await run('turnutils_uclient', args, 60_000);
   const out = r.stdout + r.stderr;
@@ -61,6 +62,13 @@ describe('turnutils_uclient relays through rtcgate to turnutils_peer', () => {
 
   test('over TCP (-t), long-term credentials: no loss', async () => {
     const r = await uclient(['-t', '-u', 'alice', '-w', 'wonderland'], { clients: 2 });
+    assert.equal(r.sent, 100);
+    assert.equal(r.received, r.sent);
+    assert.equal(r.lost, 0);
+  });
+
+  test('over TLS (-S -t), long-term credentials: no loss', async () => {
+    const r = await uclient(['-S', '-t', '-u', 'alice', '-w', 'wonderland'], { clients: 2, tls: true });
     assert.equal(r.sent, 100);
     assert.equal(r.received, r.sent);
     assert.equal(r.lost, 0);
@@ -161,10 +169,14 @@ describe('refusals', () => {
 
 test('/config hands out a TURN REST credential that expires in a day and works', async () => {
   const r = await getJson(gw, '/config');
-  const turns = r.json.iceServers.filter((s) => s.urls[0].startsWith('turn:'));
+  const turns = r.json.iceServers.filter((s) => /^turns?:/.test(s.urls[0]));
   assert.deepEqual(
     turns.map((t) => t.urls[0]),
-    [`turn:127.0.0.1:${gw.turnPort}?transport=udp`, `turn:127.0.0.1:${gw.turnPort}?transport=tcp`],
+    [
+      `turn:127.0.0.1:${gw.turnPort}?transport=udp`,
+      `turn:127.0.0.1:${gw.turnPort}?transport=tcp`,
+      `turns:127.0.0.1:${gw.turnTlsPort}?transport=tcp`,
+    ],
   );
   const turn = turns[0];
   const expiry = Number(turn.username.split(':')[0]);
@@ -177,6 +189,23 @@ test('/config hands out a TURN REST credential that expires in a day and works',
   } finally {
     c.close();
   }
+});
+
+test('TURN over TLS refuses TLS 1.1', async () => {
+  const tls = await import('node:tls');
+  const sock = tls.connect({
+    host: '127.0.0.1',
+    port: gw.turnTlsPort,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1',
+    maxVersion: 'TLSv1.1',
+  });
+  const outcome = await new Promise((resolve) => {
+    sock.once('secureConnect', () => resolve('connected'));
+    sock.once('error', (e) => resolve(e.code || String(e)));
+  });
+  sock.destroy();
+  assert.notEqual(outcome, 'connected');
 });
 
 test('a TCP client that does not speak TURN is disconnected; others are served', async () => {

@@ -83,8 +83,8 @@ export function tempFile(name, text) {
  *   env:      extra environment variables
  *   stateDir: reuse this directory (it is then left in place by cleanup)
  *   portOverrides: false leaves http.port/http.tls_port to the config file
- *   turn:     true starts the STUN/TURN listener on a free UDP port (gw.turnPort);
- *             otherwise it is off (turn.port=0), so tests never share 3478
+ *   turn:     true starts the STUN/TURN listeners on free ports (gw.turnPort for UDP and
+ *             TCP, gw.turnTlsPort for TLS); otherwise they are off, so tests never share 3478
  */
 export async function startRtcgate({
   config,
@@ -114,6 +114,7 @@ async function startOnce({ config, overrides, env, stateDir, portOverrides, args
   const httpPort = await freePort();
   const tlsPort = await freePort();
   const turnPort = turn ? await freeUdpPort() : 0;
+  const turnTlsPort = turn ? await freePort() : 0;
   const configPath = path.join(dir, 'rtcgate.conf');
   const render = (text) => (typeof text === 'function' ? text({ httpPort, tlsPort, stateDir: dir }) : text);
   const argv = [];
@@ -124,6 +125,7 @@ async function startOnce({ config, overrides, env, stateDir, portOverrides, args
   argv.push('-o', `general.state_dir=${dir}`, '-o', 'http.address=127.0.0.1');
   if (portOverrides) argv.push('-o', `http.port=${httpPort}`, '-o', `http.tls_port=${tlsPort}`);
   argv.push('-o', `http.web_root=${WEB_ROOT}`, '-o', `turn.port=${turnPort}`);
+  argv.push('-o', `turn.tls_port=${turnTlsPort}`);
   for (const o of overrides) argv.push('-o', o);
   argv.push(...args);
 
@@ -201,6 +203,7 @@ async function startOnce({ config, overrides, env, stateDir, portOverrides, args
     child,
     httpPort,
     turnPort,
+    turnTlsPort,
     tlsPort,
     stateDir: dir,
     configPath,
