@@ -45,6 +45,7 @@ struct turn_conf {
 	int max_allocations;
 	int max_allocations_per_user;
 	int credential_lifetime; /* seconds a /config TURN credential is valid */
+	int request_rate;        /* unauthenticated requests per second per source IP */
 };
 
 struct media_conf {

@@ -206,6 +206,8 @@ const struct conf_key conf_keys[] = {
 	{ "turn", "max_allocations_per_user", CONF_INT, "10", 1, 100000,
 	  OFF(turn.max_allocations_per_user), 0, NULL,
 	  "Most allocations at once for one username; more get 486." },
+	{ "turn", "request_rate", CONF_INT, "50", 1, 100000, OFF(turn.request_rate), 0, NULL,
+	  "Unauthenticated STUN/TURN requests per second per source IP (bursts of twice that)." },
 	{ "turn", "credential_lifetime", CONF_INT, "86400", 60, 604800,
 	  OFF(turn.credential_lifetime), CONF_LIVE, NULL,
 	  "Seconds the TURN credentials handed out by /config stay valid." },

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "relay/peer_policy.h"
+#include "relay/ratelimit.h"
 #include "relay/stun_msg.h"
 #include "relay/stun_server.h"
 #include "relay/turn_auth.h"
@@ -39,6 +40,7 @@ struct turn_snapshot {
 	struct peer_rule *allow, *deny, *self;
 	struct peer_policy policy;
 	int max_allocs, max_allocs_per_user;
+	int request_rate; /* unauthenticated requests per second per source IP */
 	const char *software;
 };
 
@@ -83,7 +85,7 @@ struct turn_stats {
 	atomic_uint_fast64_t allocs_created, allocs_freed, allocs_expired;
 	atomic_uint_fast64_t auth_fail[AUTH_FAIL_COUNT];
 	atomic_uint_fast64_t peer_denied, quota_hits, no_permission, no_channel;
-	atomic_uint_fast64_t tcp_accepted, tcp_closed, tcp_dropped, tls_failed;
+	atomic_uint_fast64_t tcp_accepted, tcp_closed, tcp_dropped, tls_failed, rate_limited;
 };
 
 #define STAT_ADD(field, n)                                                                \
@@ -170,7 +172,9 @@ struct turn_worker {
 	struct turn_stats stats;
 	GHashTable *allocs; /* client address bytes → struct turn_alloc */
 	uint32_t port_cursor;
-	int64_t now;       /* monotonic seconds, per batch */
+	int64_t now;    /* monotonic seconds, per batch */
+	int64_t now_ms; /* monotonic milliseconds, per batch */
+	struct ratelimit *limiter;
 	uint64_t now_real; /* unix seconds, per batch */
 	/* batch buffers, owned by the worker thread */
 	struct mmsghdr rx[TURN_BATCH], tx[TURN_BATCH];

@@ -2,6 +2,7 @@
  * ChannelBind, Send (RFC 8656 §7-§12, RFC 8489 §9.2). */
 #include <errno.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -254,6 +255,15 @@ static void do_allocate(struct req *r)
 	if (rc) {
 		reply_error(r, STUN_ERR_INSUFFICIENT_CAPACITY, "Insufficient Capacity");
 		return;
+	}
+	if (stun_msg_attr(r->m, STUN_ATTR_DONT_FRAGMENT)) {
+		/* RFC 8656 §7.2: relayed datagrams toward peers go with DF set */
+		int on = 1, pmtu = IP_PMTUDISC_DO;
+
+		if (a->relay.ss_family == AF_INET)
+			setsockopt(a->ep.fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+		else
+			setsockopt(a->ep.fd, IPPROTO_IPV6, IPV6_DONTFRAG, &on, sizeof(on));
 	}
 	memcpy(a->tid, r->m->tid, STUN_TID_LEN);
 	memcpy(a->key, r->key, r->keylen);

@@ -112,6 +112,7 @@ static void tick_clock(struct turn_worker *w)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	w->now = ts.tv_sec;
+	w->now_ms = ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	w->now_real = (uint64_t)time(NULL);
 }
 
@@ -126,6 +127,7 @@ void turn_client_message(struct turn_worker *w, const uint8_t *in, size_t len,
 	size_t outlen = 0;
 	struct stun_msg m;
 	enum stun_result r;
+	bool decoded;
 
 	STAT_ADD(w->stats.pkts_in, 1);
 	STAT_ADD(w->stats.bytes_in, len);
@@ -133,7 +135,14 @@ void turn_client_message(struct turn_worker *w, const uint8_t *in, size_t len,
 		turn_handle_channel_data(w, in, len, from);
 		return;
 	}
-	if (stun_msg_decode(&m, in, len) == 0 && m.method != STUN_BINDING &&
+	decoded = stun_msg_decode(&m, in, len) == 0;
+	/* what costs us an answer without credentials is rate-limited per source IP */
+	if ((!decoded || (m.cls == STUN_REQUEST && !m.mi_off)) &&
+	    !ratelimit_allow(w->limiter, from, w->now_ms)) {
+		STAT_ADD(w->stats.rate_limited, 1);
+		return;
+	}
+	if (decoded && m.method != STUN_BINDING &&
 	    (m.fp_off == 0 || stun_msg_check_fingerprint(&m) == 0)) {
 		turn_handle_message(w, &m, from, fromlen);
 		return;
@@ -196,6 +205,7 @@ static gpointer worker_main(gpointer data)
 				if (read(it->fd, &ticks, sizeof(ticks)) > 0) {
 					turn_alloc_expire(w);
 					turn_tcp_expire(w);
+					ratelimit_expire(w->limiter, w->now_ms);
 				}
 				break;
 			}
@@ -294,6 +304,7 @@ static void worker_free(struct turn_worker *w)
 		g_list_free(all);
 		g_hash_table_destroy(w->allocs);
 	}
+	ratelimit_free(w->limiter);
 	for (int *fd = (int[]){ w->listen.fd, w->tcp_listen.fd, w->tls_listen.fd, w->ep, w->stop.fd,
 	                        w->timer.fd },
 	         i = 0;
@@ -325,6 +336,7 @@ static struct turn_worker *worker_new(struct turn_server *ts, int index,
 	w->stun.software = "rtcgate " RTCGATE_VERSION;
 	w->allocs = g_hash_table_new(turn_addr_hash, turn_addr_key_equal);
 	w->conns = g_hash_table_new(g_direct_hash, g_direct_equal);
+	w->limiter = ratelimit_new(ts->snap.request_rate, 2.0 * ts->snap.request_rate, 65536);
 	w->tcp_listen = (struct ep_item){ .kind = EP_TCP_LISTEN,
 		                          .fd = turn_tcp_listen(conf->address, conf->port) };
 	w->tls = ts->tls;
@@ -371,20 +383,21 @@ static void collect(void *arg, struct metrics *m)
 {
 	struct turn_server *ts = arg;
 	uint64_t res[STUN_RES_COUNT] = { 0 }, fail[AUTH_FAIL_COUNT] = { 0 };
-	uint64_t v[18] = { 0 };
+	uint64_t v[19] = { 0 };
 
 	for (int i = 0; i < ts->nworkers; i++) {
 		struct turn_stats *s = &ts->workers[i]->stats;
-		atomic_uint_fast64_t *f[18] = {
+		atomic_uint_fast64_t *f[19] = {
 			&s->pkts_in,        &s->pkts_out,        &s->bytes_in,
 			&s->bytes_out,      &s->relay_pkts_in,   &s->relay_pkts_out,
 			&s->relay_bytes_in, &s->relay_bytes_out, &s->allocs_created,
 			&s->allocs_freed,   &s->allocs_expired,  &s->peer_denied,
 			&s->quota_hits,     &s->no_permission,   &s->no_channel,
 			&s->tcp_accepted,   &s->tcp_closed,      &s->tcp_dropped,
+			&s->rate_limited,
 		};
 
-		for (int k = 0; k < 18; k++)
+		for (int k = 0; k < 19; k++)
 			v[k] += load(f[k]);
 		for (int r = 0; r < STUN_RES_COUNT; r++)
 			res[r] += load(&s->results[r]);
@@ -417,6 +430,7 @@ static void collect(void *arg, struct metrics *m)
 	metrics_set(m, METRIC_TURN_DENIED, (int64_t)v[17],
 	            (const char *const[]){ "tcp_backpressure" });
 	metrics_set(m, METRIC_TURN_TCP_CONNECTIONS, (int64_t)(v[15] - v[16]), NULL);
+	metrics_set(m, METRIC_TURN_DENIED, (int64_t)v[18], (const char *const[]){ "rate_limit" });
 }
 
 /* rtcgate's own media addresses: every up, non-loopback interface address, on media.ports. */
@@ -485,6 +499,7 @@ static int build_snapshot(struct turn_snapshot *s, const struct conf *c, char **
 	peer_port_range_parse(c->turn.relay_ports, &s->relay_lo, &s->relay_hi);
 	s->max_allocs = c->turn.max_allocations;
 	s->max_allocs_per_user = c->turn.max_allocations_per_user;
+	s->request_rate = c->turn.request_rate;
 	if (peer_rules_parse(c->turn.allowed_peers, true, &s->allow, &s->policy.nallow, &self,
 	                     &err) ||
 	    peer_rules_parse(c->turn.denied_peers, false, &s->deny, &s->policy.ndeny, NULL, &err)) {

@@ -160,3 +160,37 @@ test('/config offers this STUN server in iceServers', async () => {
   const r = await getJson(gw, '/config');
   assert.deepEqual(r.json.iceServers, [{ urls: [`stun:127.0.0.1:${gw.turnPort}`] }]);
 });
+
+describe('rate limit on unauthenticated requests (turn.request_rate=5, bursts of 10)', () => {
+  let limited;
+  before(async () => {
+    limited = await startRtcgate({ turn: true, overrides: ['turn.request_rate=5', 'turn.workers=1'] });
+  });
+  after(() => limited?.stopClean());
+
+  test('a burst of 30 Binding requests from one IP gets about 10 answers; another IP is served', async () => {
+    const sock = dgram.createSocket('udp4');
+    sock.bind(0, '127.0.0.1');
+    await once(sock, 'listening');
+    let answers = 0;
+    sock.on('message', () => answers++);
+    for (let i = 0; i < 30; i++) sock.send(build(BINDING_REQUEST).msg, limited.turnPort, '127.0.0.1');
+    /* one worker: when the IPv6 client's answer is back, the burst was handled */
+    const v6 = dgram.createSocket('udp6');
+    v6.bind(0, '::1');
+    await once(v6, 'listening');
+    const { msg, tid } = build(BINDING_REQUEST);
+    const got = withTimeout(
+      new Promise((resolve) => v6.on('message', (m) => m.subarray(8, 20).equals(tid) && resolve(m))),
+      3000,
+      'the other IP to be answered',
+    );
+    v6.send(msg, limited.turnPort, '::1');
+    assert.equal(parse(await got).type, BINDING_SUCCESS);
+    const dropped = (await metrics(limited)).sample('rtcgate_turn_denied_total', { reason: 'rate_limit' });
+    assert.ok(dropped >= 18 && dropped <= 20, `${dropped} dropped`);
+    assert.equal(answers + dropped, 30);
+    sock.close();
+    v6.close();
+  });
+});

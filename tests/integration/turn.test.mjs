@@ -46,8 +46,8 @@ async function uclient(auth, { clients = 4, messages = 50, tls = false } = {}) {
 }
 
 describe('turnutils_uclient relays through rtcgate to turnutils_peer', () => {
-  test('long-term credentials (-u/-w): no loss on a paced run', async () => {
-    const r = await uclient(['-u', 'alice', '-w', 'wonderland']);
+  test('long-term credentials (-u/-w) with DONT-FRAGMENT (-g): no loss on a paced run', async () => {
+    const r = await uclient(['-g', '-u', 'alice', '-w', 'wonderland']);
     assert.equal(r.sent, 200);
     assert.equal(r.received, r.sent);
     assert.equal(r.lost, 0);
