@@ -81,6 +81,17 @@ static int check_port_range(const char *v, char **reason)
 	return EINVAL;
 }
 
+static int check_hostport(const char *v, char **reason)
+{
+	struct sockaddr_storage ss;
+
+	if (*v == '\0' || peer_sockaddr_parse(v, &ss) == 0)
+		return 0;
+	*reason = g_strdup_printf(
+	        "'%s' is not an address like 192.0.2.1:3478 or [2001:db8::1]:3478", v);
+	return EINVAL;
+}
+
 static int check_peers(const char *v, bool allow_self, char **reason)
 {
 	struct peer_rule *rules = NULL;
@@ -206,6 +217,9 @@ const struct conf_key conf_keys[] = {
 	{ "turn", "max_allocations_per_user", CONF_INT, "10", 1, 100000,
 	  OFF(turn.max_allocations_per_user), 0, NULL,
 	  "Most allocations at once for one username; more get 486." },
+	{ "turn", "alternate_server", CONF_STR, "", 0, 0, OFF(turn.alternate_server), 0,
+	  check_hostport,
+	  "When set, every authenticated Allocate is redirected there (300 Try Alternate)." },
 	{ "turn", "request_rate", CONF_INT, "50", 1, 100000, OFF(turn.request_rate), 0, NULL,
 	  "Unauthenticated STUN/TURN requests per second per source IP (bursts of twice that)." },
 	{ "turn", "credential_lifetime", CONF_INT, "86400", 60, 604800,

@@ -272,3 +272,43 @@ enum peer_verdict peer_policy_check(const struct peer_policy *p, const struct so
 		return PEER_DENIED_SPECIAL;
 	return any_match(p->self, p->nself, a) ? PEER_ALLOWED : PEER_NOT_ALLOWED;
 }
+
+int peer_sockaddr_parse(const char *s, struct sockaddr_storage *out)
+{
+	char host[64];
+	const char *colon;
+	uint16_t lo, hi;
+	size_t n;
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':')
+			return EINVAL;
+		n = (size_t)(close - s - 1);
+		colon = close + 1;
+		s++;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || strchr(s, ':') != colon)
+			return EINVAL;
+		n = (size_t)(colon - s);
+	}
+	if (n == 0 || n >= sizeof(host) || peer_port_range_parse(colon + 1, &lo, &hi) || lo != hi)
+		return EINVAL;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		ss.ss_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons(lo);
+	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		ss.ss_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(lo);
+	} else {
+		return EINVAL;
+	}
+	*out = ss;
+	return 0;
+}

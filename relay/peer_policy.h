@@ -53,5 +53,8 @@ void peer_addr_normalise(const struct sockaddr *in, struct sockaddr_storage *out
 /* "lo-hi" or "port" with 1 <= lo <= hi <= 65535. 0 or EINVAL; outputs written on success. */
 int peer_port_range_parse(const char *s, uint16_t *lo, uint16_t *hi);
 
+/* "a.b.c.d:port" or "[v6]:port" into out. 0 or EINVAL; out written on success. */
+int peer_sockaddr_parse(const char *s, struct sockaddr_storage *out);
+
 /* Does rule r cover the (normalised) address? */
 bool peer_rule_match(const struct peer_rule *r, const struct sockaddr *addr);

@@ -40,7 +40,8 @@ struct turn_snapshot {
 	struct peer_rule *allow, *deny, *self;
 	struct peer_policy policy;
 	int max_allocs, max_allocs_per_user;
-	int request_rate; /* unauthenticated requests per second per source IP */
+	int request_rate;                  /* unauthenticated requests per second per source IP */
+	struct sockaddr_storage alternate; /* ss_family 0: none */
 	const char *software;
 };
 

@@ -212,6 +212,18 @@ static void do_allocate(struct req *r)
 			reply_error(r, STUN_ERR_ALLOCATION_MISMATCH, "Allocation Mismatch");
 		return;
 	}
+	if (w->snap->alternate.ss_family) {
+		/* RFC 8489 §10: authenticated, so the redirection cannot be forged to this client
+		 */
+		struct stun_enc e;
+
+		begin(r, &e, STUN_ERROR);
+		stun_enc_error(&e, STUN_ERR_TRY_ALTERNATE, "Try Alternate");
+		stun_enc_addr(&e, STUN_ATTR_ALTERNATE_SERVER,
+		              (const struct sockaddr *)&w->snap->alternate);
+		finish(r, &e);
+		return;
+	}
 	if (!transport) {
 		reply_error(r, STUN_ERR_BAD_REQUEST, "REQUESTED-TRANSPORT required");
 		return;

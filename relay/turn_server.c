@@ -500,6 +500,8 @@ static int build_snapshot(struct turn_snapshot *s, const struct conf *c, char **
 	s->max_allocs = c->turn.max_allocations;
 	s->max_allocs_per_user = c->turn.max_allocations_per_user;
 	s->request_rate = c->turn.request_rate;
+	if (*c->turn.alternate_server)
+		peer_sockaddr_parse(c->turn.alternate_server, &s->alternate);
 	if (peer_rules_parse(c->turn.allowed_peers, true, &s->allow, &s->policy.nallow, &self,
 	                     &err) ||
 	    peer_rules_parse(c->turn.denied_peers, false, &s->deny, &s->policy.ndeny, NULL, &err)) {

@@ -229,3 +229,28 @@ test('after all of that, relaying still works: no loss', async () => {
   assert.equal(r.received, r.sent);
   assert.equal(r.lost, 0);
 });
+
+describe('turn.alternate_server', () => {
+  let alt;
+  before(async () => {
+    alt = await startRtcgate({
+      turn: true,
+      overrides: ['turn.users=alice:wonderland', 'turn.alternate_server=192.0.2.9:3478'],
+    });
+  });
+  after(() => alt?.stopClean());
+
+  test('an authenticated Allocate is redirected with 300 and ALTERNATE-SERVER', async () => {
+    const c = await TurnClient.open(alt.turnPort);
+    try {
+      const a = await c.allocate('alice', 'wonderland');
+      assert.equal(a.code, 300);
+      const v = a.attrs.get(0x8023);
+      assert.equal(v[1], 1);
+      assert.equal(v.readUInt16BE(2), 3478);
+      assert.deepEqual([...v.subarray(4, 8)], [192, 0, 2, 9]);
+    } finally {
+      c.close();
+    }
+  });
+});

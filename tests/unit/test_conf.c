@@ -117,6 +117,8 @@ static const struct {
 	  "t.conf: turn.relay_ports: '30000-20001' is not a port range" },
 	{ "[media]\nports = lots\n", NULL, "t.conf: media.ports: 'lots' is not a port range" },
 	{ "[turn]\nrealm =\n", NULL, "t.conf: turn.realm: must be 1 to 127 UTF-8 characters" },
+	{ "[turn]\nalternate_server = turn.example:3478\n", NULL,
+	  "t.conf: turn.alternate_server: 'turn.example:3478' is not an address" },
 	{ "[turn]\nmax_lifetime = 60\n", NULL,
 	  "t.conf: turn.max_lifetime: 60 is out of range 600..86400" },
 	{ "", "http.port", "-o http.port: expected section.key=value" },

@@ -185,6 +185,26 @@ static void test_normalise(void)
 	g_assert_cmpint(out.ss_family, ==, AF_INET6);
 }
 
+static void test_sockaddr_parse(void)
+{
+	static const char *const bad[] = {
+		"",      "1.2.3.4",  "1.2.3.4:",  "1.2.3.4:0",  "1.2.3.4:70000",
+		"[::1]", "::1:3478", "host:3478", "[::1]x3478", "1.2.3.4:1-2"
+	};
+	struct sockaddr_storage ss;
+
+	g_assert_cmpint(peer_sockaddr_parse("192.0.2.9:3478", &ss), ==, 0);
+	g_assert_cmpint(ss.ss_family, ==, AF_INET);
+	g_assert_cmpuint(ntohs(((struct sockaddr_in *)&ss)->sin_port), ==, 3478);
+	g_assert_cmpint(peer_sockaddr_parse("[2001:db8::1]:5349", &ss), ==, 0);
+	g_assert_cmpint(ss.ss_family, ==, AF_INET6);
+	g_assert_cmpuint(ntohs(((struct sockaddr_in6 *)&ss)->sin6_port), ==, 5349);
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_test_message("case %s", bad[i]);
+		g_assert_cmpint(peer_sockaddr_parse(bad[i], &ss), ==, EINVAL);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -193,5 +213,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/peer-policy/defaults-and-bypasses", test_defaults_and_bypasses);
 	g_test_add_func("/peer-policy/explicit-allow-and-deny", test_explicit_allow_and_deny);
 	g_test_add_func("/peer-policy/normalise", test_normalise);
+	g_test_add_func("/peer-policy/sockaddr-parse", test_sockaddr_parse);
 	return g_test_run();
 }
