@@ -50,6 +50,7 @@ static gboolean on_sighup(gpointer data)
 	GPtrArray *applied = g_ptr_array_new_with_free_func(g_free);
 	GString *a = g_string_new(NULL), *k = g_string_new(NULL);
 	struct conf *next = NULL;
+	char *why = NULL;
 
 	if (conf_load(app->config_path, (const char *const *)app->overrides, &next, errors)) {
 		for (guint i = 0; i < errors->len; i++)
@@ -63,6 +64,13 @@ static gboolean on_sighup(gpointer data)
 	join_names(k, kept);
 	if (kept->len)
 		log_warn(LOG_CONF, "restart needed for changed keys", "keys=%s", k->str);
+	if (turn_server_reconf(app->turn, next, &why)) {
+		log_err(LOG_CONF, "config reload refused", "error=\"%s\"", why);
+		g_free(why);
+		conf_free(next);
+		metrics_add(app->metrics, METRIC_CONFIG_RELOADS, 1, (const char *[]){ "refused" });
+		goto out;
+	}
 	log_levels_set(next->log.resolved);
 	http_server_set_conf(app->http, next);
 	conf_free(app->conf);

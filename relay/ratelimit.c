@@ -43,6 +43,12 @@ struct ratelimit *ratelimit_new(double rate, double burst, size_t max_sources)
 	return rl;
 }
 
+void ratelimit_set_rate(struct ratelimit *rl, double rate, double burst)
+{
+	rl->rate = rate;
+	rl->burst = burst;
+}
+
 void ratelimit_free(struct ratelimit *rl)
 {
 	if (!rl)

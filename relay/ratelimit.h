@@ -17,6 +17,9 @@ struct ratelimit;
 struct ratelimit *ratelimit_new(double rate, double burst, size_t max_sources);
 void ratelimit_free(struct ratelimit *rl);
 
+/* Change the rate and burst for every source from now on. */
+void ratelimit_set_rate(struct ratelimit *rl, double rate, double burst);
+
 /* Take one token for addr's IP (the port is ignored; IPv4-mapped counts as IPv4). */
 bool ratelimit_allow(struct ratelimit *rl, const struct sockaddr *addr, int64_t now_ms);
 

@@ -94,7 +94,16 @@ struct turn_stats {
 	                      atomic_load_explicit(&(field), memory_order_relaxed) + (n), \
 	                      memory_order_relaxed)
 
-enum ep_kind { EP_LISTEN, EP_RELAY, EP_STOP, EP_TIMER, EP_TCP_LISTEN, EP_TLS_LISTEN, EP_TCP };
+enum ep_kind {
+	EP_LISTEN,
+	EP_RELAY,
+	EP_STOP,
+	EP_KICK,
+	EP_TIMER,
+	EP_TCP_LISTEN,
+	EP_TLS_LISTEN,
+	EP_TCP
+};
 
 /* First member of everything registered in a worker's epoll set. */
 struct ep_item {
@@ -167,7 +176,15 @@ struct turn_worker {
 	struct ep_item listen, stop, timer;
 	int ep;
 	GThread *thread;
+	/*
+	 * The snapshot in use, re-read from *snap_src at every wake-up; a new
+	 * one is published on SIGHUP and the old one freed once every worker's
+	 * epoch has moved past the swap (turn_server.c).
+	 */
 	const struct turn_snapshot *snap;
+	struct turn_snapshot *_Atomic *snap_src;
+	atomic_uint_fast64_t epoch;
+	struct ep_item kick;
 	struct turn_shared *shared;
 	struct stun_server_conf stun;
 	struct turn_stats stats;

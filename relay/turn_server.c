@@ -27,12 +27,20 @@
 
 #define ROUNDS_PER_WAKE 8 /* then let the other descriptors of the loop run */
 
+/* A replaced snapshot, freed once every worker has woken up after the swap. */
+struct retired {
+	struct turn_snapshot *snap;
+	uint64_t *epochs; /* each worker's epoch at the swap */
+};
+
 struct turn_server {
 	struct metrics *metrics;
 	SSL_CTX *tls;
 	int nworkers;
 	struct turn_worker **workers;
-	struct turn_snapshot snap;
+	struct turn_snapshot *_Atomic snap;
+	GList *retired; /* struct retired */
+	guint retire_source;
 	struct turn_shared shared;
 };
 
@@ -190,12 +198,18 @@ static gpointer worker_main(gpointer data)
 		if (n < 0 && errno != EINTR)
 			break;
 		tick_clock(w);
+		w->snap = atomic_load_explicit(w->snap_src, memory_order_acquire);
 		for (int i = 0; i < n; i++) {
 			struct ep_item *it = ev[i].data.ptr;
 			uint64_t ticks;
 
 			switch (it->kind) {
 			case EP_STOP: return NULL;
+			case EP_KICK:
+				if (read(it->fd, &ticks, sizeof(ticks)) > 0)
+					ratelimit_set_rate(w->limiter, w->snap->request_rate,
+					                   2.0 * w->snap->request_rate);
+				break;
 			case EP_LISTEN: listen_readable(w); break;
 			case EP_RELAY: turn_alloc_relay_readable((struct turn_alloc *)it); break;
 			case EP_TCP_LISTEN: turn_tcp_accept(w, it->fd, false); break;
@@ -210,6 +224,10 @@ static gpointer worker_main(gpointer data)
 				break;
 			}
 		}
+		/* nothing of the snapshot read above is held past this point */
+		atomic_store_explicit(&w->epoch,
+		                      atomic_load_explicit(&w->epoch, memory_order_relaxed) + 1,
+		                      memory_order_release);
 	}
 	return NULL;
 }
@@ -306,9 +324,9 @@ static void worker_free(struct turn_worker *w)
 	}
 	ratelimit_free(w->limiter);
 	for (int *fd = (int[]){ w->listen.fd, w->tcp_listen.fd, w->tls_listen.fd, w->ep, w->stop.fd,
-	                        w->timer.fd },
+	                        w->kick.fd, w->timer.fd },
 	         i = 0;
-	     i < 6; i++) {
+	     i < 7; i++) {
 		if (fd[i] >= 0)
 			close(fd[i]);
 	}
@@ -331,12 +349,13 @@ static struct turn_worker *worker_new(struct turn_server *ts, int index,
 
 	w->index = index;
 	w->nworkers = ts->nworkers;
-	w->snap = &ts->snap;
+	w->snap_src = &ts->snap;
+	w->snap = atomic_load(&ts->snap);
 	w->shared = &ts->shared;
 	w->stun.software = "rtcgate " RTCGATE_VERSION;
 	w->allocs = g_hash_table_new(turn_addr_hash, turn_addr_key_equal);
 	w->conns = g_hash_table_new(g_direct_hash, g_direct_equal);
-	w->limiter = ratelimit_new(ts->snap.request_rate, 2.0 * ts->snap.request_rate, 65536);
+	w->limiter = ratelimit_new(w->snap->request_rate, 2.0 * w->snap->request_rate, 65536);
 	w->tcp_listen = (struct ep_item){ .kind = EP_TCP_LISTEN,
 		                          .fd = turn_tcp_listen(conf->address, conf->port) };
 	w->tls = ts->tls;
@@ -347,6 +366,7 @@ static struct turn_worker *worker_new(struct turn_server *ts, int index,
 	        (struct ep_item){ .kind = EP_LISTEN,
 		                  .fd = turn_listen_socket(SOCK_DGRAM, conf->address, conf->port) };
 	w->stop = (struct ep_item){ .kind = EP_STOP, .fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
+	w->kick = (struct ep_item){ .kind = EP_KICK, .fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
 	w->timer = (struct ep_item){
 		.kind = EP_TIMER, .fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)
 	};
@@ -366,6 +386,7 @@ static struct turn_worker *worker_new(struct turn_server *ts, int index,
 	if (w->tls_listen.fd >= 0)
 		add_ep(w, &w->tls_listen);
 	add_ep(w, &w->stop);
+	add_ep(w, &w->kick);
 	add_ep(w, &w->timer);
 	name = g_strdup_printf("turn-%d", index);
 	w->thread = g_thread_new(name, worker_main, w);
@@ -473,8 +494,12 @@ static struct peer_rule *self_rules(const struct conf *c, size_t *n)
 	return out;
 }
 
-/* The immutable view every worker reads; checked by the config loader already. */
-static int build_snapshot(struct turn_snapshot *s, const struct conf *c, char **why)
+/*
+ * The immutable view every worker reads; checked by the config loader
+ * already. A reload keeps the nonce key (prev), so nonces in flight stay good.
+ */
+static int build_snapshot(struct turn_snapshot *s, const struct conf *c,
+                          const struct turn_snapshot *prev, char **why)
 {
 	char *err = NULL;
 	bool self = false;
@@ -490,7 +515,9 @@ static int build_snapshot(struct turn_snapshot *s, const struct conf *c, char **
 			g_hash_table_insert(s->users, g_strndup(*u, (gsize)(colon - *u)),
 			                    g_strdup(colon + 1));
 	}
-	if (RAND_bytes(s->nonce_key, sizeof(s->nonce_key)) != 1) {
+	if (prev)
+		memcpy(s->nonce_key, prev->nonce_key, sizeof(s->nonce_key));
+	else if (RAND_bytes(s->nonce_key, sizeof(s->nonce_key)) != 1) {
 		*why = g_strdup("no randomness for the nonce key");
 		return EIO;
 	}
@@ -527,6 +554,73 @@ static void free_snapshot(struct turn_snapshot *s)
 	free(s->deny);
 	free(s->self);
 	OPENSSL_cleanse(s->nonce_key, sizeof(s->nonce_key));
+	g_free(s);
+}
+
+static void retired_free(gpointer p)
+{
+	struct retired *r = p;
+
+	free_snapshot(r->snap);
+	g_free(r->epochs);
+	g_free(r);
+}
+
+/* Control thread: free the snapshots every worker has stopped using. */
+static gboolean reap_retired(gpointer data)
+{
+	struct turn_server *ts = data;
+
+	for (GList *l = ts->retired; l;) {
+		struct retired *r = l->data;
+		GList *next = l->next;
+		bool done = true;
+
+		for (int i = 0; i < ts->nworkers && done; i++)
+			done = atomic_load_explicit(&ts->workers[i]->epoch, memory_order_acquire) >
+			       r->epochs[i];
+		if (done) {
+			retired_free(r);
+			ts->retired = g_list_delete_link(ts->retired, l);
+		}
+		l = next;
+	}
+	if (ts->retired)
+		return G_SOURCE_CONTINUE;
+	ts->retire_source = 0;
+	return G_SOURCE_REMOVE;
+}
+
+int turn_server_reconf(struct turn_server *ts, const struct conf *conf, char **why)
+{
+	struct turn_snapshot *next, *old;
+	struct retired *r;
+	uint64_t one = 1;
+	int rc;
+
+	if (!ts)
+		return 0;
+	old = atomic_load(&ts->snap);
+	next = g_new0(struct turn_snapshot, 1);
+	rc = build_snapshot(next, conf, old, why);
+	if (rc) {
+		free_snapshot(next);
+		return rc;
+	}
+	r = g_new0(struct retired, 1);
+	r->snap = old;
+	r->epochs = g_new(uint64_t, ts->nworkers);
+	for (int i = 0; i < ts->nworkers; i++)
+		r->epochs[i] = atomic_load_explicit(&ts->workers[i]->epoch, memory_order_acquire);
+	atomic_store_explicit(&ts->snap, next, memory_order_release);
+	/* wake every worker so it picks the new snapshot up and moves its epoch on */
+	for (int i = 0; i < ts->nworkers; i++)
+		(void)!write(ts->workers[i]->kick.fd, &one, sizeof(one));
+	ts->retired = g_list_append(ts->retired, r);
+	if (!ts->retire_source)
+		ts->retire_source = g_timeout_add(20, reap_retired, ts);
+	log_info(LOG_TURN, "configuration applied", "workers=%d", ts->nworkers);
+	return 0;
 }
 
 /* TLS 1.2 or newer, the HTTPS certificate; shared by every worker's connections. */
@@ -563,7 +657,8 @@ int turn_server_start(const struct conf *conf, const char *cert, const char *key
 	g_mutex_init(&ts->shared.lock);
 	ts->shared.per_user = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	ts->shared.reservations = turn_reservations_new();
-	err = build_snapshot(&ts->snap, conf, why);
+	ts->snap = g_new0(struct turn_snapshot, 1);
+	err = build_snapshot(ts->snap, conf, NULL, why);
 	if (!err && tc->tls_port) {
 		ts->tls = tls_context(cert, key, why);
 		err = ts->tls ? 0 : EINVAL;
@@ -589,7 +684,7 @@ int turn_server_start(const struct conf *conf, const char *cert, const char *key
 	         "proto=udp+tcp+tls address=%s port=%d tls_port=%d workers=%d relay_ports=%u-%u "
 	         "self_addresses=%zu",
 	         *tc->address ? tc->address : "*", tc->port, ts->tls ? tc->tls_port : 0,
-	         ts->nworkers, ts->snap.relay_lo, ts->snap.relay_hi, ts->snap.policy.nself);
+	         ts->nworkers, ts->snap->relay_lo, ts->snap->relay_hi, ts->snap->policy.nself);
 	*out = ts;
 	return 0;
 }
@@ -602,7 +697,11 @@ void turn_server_stop(struct turn_server *ts)
 	for (int i = 0; ts->workers && i < ts->nworkers; i++)
 		worker_free(ts->workers[i]);
 	g_free(ts->workers);
-	free_snapshot(&ts->snap);
+	if (ts->retire_source)
+		g_source_remove(ts->retire_source);
+	g_list_free_full(ts->retired, retired_free);
+	if (ts->snap)
+		free_snapshot(ts->snap);
 	SSL_CTX_free(ts->tls);
 	g_hash_table_destroy(ts->shared.per_user);
 	g_hash_table_destroy(ts->shared.reservations);

@@ -16,5 +16,14 @@ struct turn_server;
 int turn_server_start(const struct conf *conf, const char *cert, const char *key,
                       struct metrics *metrics, struct turn_server **out, char **why);
 
+/*
+ * SIGHUP (control thread): build a new snapshot from conf and publish it to
+ * the workers atomically; the old one is freed once every worker has moved
+ * past it. Keys that need new sockets (ports, address, workers, relay
+ * ports) are not conf's to change here (conf_merge_reload keeps them). 0, or
+ * a positive errno with a reason in *why (the old snapshot stays). NULL is fine.
+ */
+int turn_server_reconf(struct turn_server *ts, const struct conf *conf, char **why);
+
 /* Stop and join the workers, close the sockets. NULL is fine. */
 void turn_server_stop(struct turn_server *ts);

@@ -254,3 +254,39 @@ describe('turn.alternate_server', () => {
     }
   });
 });
+
+describe('SIGHUP applies new TURN credentials and peer rules to the running workers', () => {
+  let g;
+  const conf = (pw) => `[turn]\nusers = alice:${pw}\nallowed_peers = 127.0.0.1:5000\n`;
+  before(async () => {
+    g = await startRtcgate({ turn: true, config: conf('one'), overrides: ['turn.workers=2'] });
+  });
+  after(() => g?.stopClean());
+
+  test('the old password stops working, the new one works, nonces stay valid', async () => {
+    const c = await TurnClient.open(g.turnPort);
+    try {
+      assert.equal((await c.allocate('alice', 'one')).cls, SUCCESS);
+      const fs = await import('node:fs');
+      fs.writeFileSync(g.configPath, conf('two'));
+      const mark = g.mark();
+      g.signal('SIGHUP');
+      await g.waitForLog(/msg="config reloaded"/, { after: mark });
+      /* the nonce issued before the reload is still good: the key carries over */
+      const keep = await c.signed(REFRESH, [lifetime(600)]);
+      /* 401, not 438: the nonce survived the reload; the old password did not */
+      assert.equal(keep.code, 401);
+      const d = await TurnClient.open(g.turnPort);
+      try {
+        assert.equal((await d.allocate('alice', 'one')).code, 401);
+        assert.equal((await d.allocate('alice', 'two')).cls, SUCCESS);
+        assert.equal((await d.createPermission('127.0.0.1', 5000)).cls, SUCCESS);
+        assert.equal((await d.createPermission('127.0.0.1', 5001)).code, 403);
+      } finally {
+        d.close();
+      }
+    } finally {
+      c.close();
+    }
+  });
+});
