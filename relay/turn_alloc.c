@@ -374,6 +374,8 @@ void turn_alloc_free(struct turn_alloc *a, const char *why)
 	struct turn_worker *w = a->w;
 	char cbuf[64], rbuf[64];
 
+	if (a->ep.dead)
+		return;
 	log_info(LOG_TURN, "allocation end",
 	         "user=%s client=%s relay=%s reason=%s duration=%" G_GINT64_FORMAT
 	         " to_peer_pkts=%" G_GUINT64_FORMAT " to_peer_bytes=%" G_GUINT64_FORMAT
@@ -391,7 +393,7 @@ void turn_alloc_free(struct turn_alloc *a, const char *why)
 	user_quota_give(w, a->username);
 	atomic_fetch_sub(&w->shared->allocs, 1);
 	STAT_ADD(w->stats.allocs_freed, 1);
-	g_free(a);
+	turn_defer_free(w, a);
 }
 
 /* Drop what has expired: whole allocations, then single permissions and channels. */

@@ -109,6 +109,11 @@ enum ep_kind {
 struct ep_item {
 	enum ep_kind kind;
 	int fd;
+	/*
+	 * Set when the object is gone but may still sit in the epoll events of
+	 * the current wake-up; it is freed after that batch (turn_defer_free).
+	 */
+	bool dead;
 };
 
 struct turn_perm {
@@ -185,6 +190,7 @@ struct turn_worker {
 	struct turn_snapshot *_Atomic *snap_src;
 	atomic_uint_fast64_t epoch;
 	struct ep_item kick;
+	GPtrArray *graveyard; /* objects closed during this wake-up, freed after it */
 	struct turn_shared *shared;
 	struct stun_server_conf stun;
 	struct turn_stats stats;
@@ -254,6 +260,9 @@ guint turn_addr_hash(gconstpointer p);
 gboolean turn_addr_key_equal(gconstpointer a, gconstpointer b);
 
 int turn_listen_socket(int type, const char *address, int port);
+
+/* Free p (whose first member is an ep_item, already marked dead) after this wake-up. */
+void turn_defer_free(struct turn_worker *w, void *p);
 
 /* TCP (turn_tcp.c) */
 int turn_tcp_listen(const char *address, int port);

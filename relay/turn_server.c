@@ -80,6 +80,12 @@ void turn_tx_commit(struct turn_worker *w, size_t len, const struct sockaddr *to
 	w->ntx++;
 }
 
+void turn_defer_free(struct turn_worker *w, void *p)
+{
+	((struct ep_item *)p)->dead = true;
+	g_ptr_array_add(w->graveyard, p);
+}
+
 /* The destination address of received datagram i, from its IPV6_PKTINFO. */
 static const struct in6_addr *rx_destination(struct turn_worker *w, int i)
 {
@@ -203,6 +209,9 @@ static gpointer worker_main(gpointer data)
 			struct ep_item *it = ev[i].data.ptr;
 			uint64_t ticks;
 
+			/* closed by an earlier event of this same batch */
+			if (it->dead)
+				continue;
 			switch (it->kind) {
 			case EP_STOP: return NULL;
 			case EP_KICK:
@@ -224,6 +233,7 @@ static gpointer worker_main(gpointer data)
 				break;
 			}
 		}
+		g_ptr_array_set_size(w->graveyard, 0);
 		/* nothing of the snapshot read above is held past this point */
 		atomic_store_explicit(&w->epoch,
 		                      atomic_load_explicit(&w->epoch, memory_order_relaxed) + 1,
@@ -323,6 +333,8 @@ static void worker_free(struct turn_worker *w)
 		g_hash_table_destroy(w->allocs);
 	}
 	ratelimit_free(w->limiter);
+	if (w->graveyard)
+		g_ptr_array_unref(w->graveyard);
 	for (int *fd = (int[]){ w->listen.fd, w->tcp_listen.fd, w->tls_listen.fd, w->ep, w->stop.fd,
 	                        w->kick.fd, w->timer.fd },
 	         i = 0;
@@ -355,6 +367,7 @@ static struct turn_worker *worker_new(struct turn_server *ts, int index,
 	w->stun.software = "rtcgate " RTCGATE_VERSION;
 	w->allocs = g_hash_table_new(turn_addr_hash, turn_addr_key_equal);
 	w->conns = g_hash_table_new(g_direct_hash, g_direct_equal);
+	w->graveyard = g_ptr_array_new_with_free_func(g_free);
 	w->limiter = ratelimit_new(w->snap->request_rate, 2.0 * w->snap->request_rate, 65536);
 	w->tcp_listen = (struct ep_item){ .kind = EP_TCP_LISTEN,
 		                          .fd = turn_tcp_listen(conf->address, conf->port) };

@@ -87,6 +87,8 @@ void turn_tcp_close(struct turn_conn *c, const char *why)
 {
 	struct turn_worker *w = c->w;
 
+	if (c->ep.dead)
+		return;
 	/* RFC 8656 §3.1: the allocation lives and dies with its connection */
 	if (c->alloc)
 		turn_alloc_free(c->alloc, why);
@@ -98,7 +100,8 @@ void turn_tcp_close(struct turn_conn *c, const char *why)
 	STAT_ADD(w->stats.tcp_closed, 1);
 	g_free(c->in);
 	g_free(c->out);
-	g_free(c);
+	c->in = c->out = NULL;
+	turn_defer_free(w, c);
 }
 
 /* Bytes written, 0 when the socket (or TLS) must wait, -1 when the connection is broken. */
