@@ -27,6 +27,8 @@ struct req {
 	char username[STUN_MAX_USERNAME + 1];
 	uint8_t key[32];
 	size_t keylen; /* 0 until authenticated */
+	bool sha256;   /* the request carries MESSAGE-INTEGRITY-SHA256: check and sign with it */
+	enum stun_pw_alg alg;
 };
 
 static void begin(const struct req *r, struct stun_enc *e, uint16_t cls)
@@ -39,7 +41,10 @@ static void finish(const struct req *r, struct stun_enc *e)
 {
 	size_t len;
 
-	if (r->keylen)
+	/* answered with the MAC the request used (RFC 8489 §9.2.4) */
+	if (r->keylen && r->sha256)
+		stun_enc_integrity_sha256(e, r->key, r->keylen);
+	else if (r->keylen)
 		stun_enc_integrity(e, r->key, r->keylen);
 	if (r->m->fp_off)
 		stun_enc_fingerprint(e);
@@ -56,12 +61,14 @@ static void reply_error(const struct req *r, int code, const char *reason)
 	finish(r, &e);
 }
 
+/* PASSWORD-ALGORITHMS we offer: MD5 and SHA-256, no parameters (RFC 8489 §14.11) */
+static const uint8_t offered_algs[] = { 0, STUN_PW_MD5, 0, 0, 0, STUN_PW_SHA256, 0, 0 };
+
 /* 401 and 438 carry REALM and a fresh NONCE bound to the client's address (§9.2.1). */
 static void reply_challenge(const struct req *r, int code, const char *reason)
 {
 	const struct turn_snapshot *s = r->w->snap;
 	char nonce[TURN_NONCE_LEN + 1];
-	static const uint8_t algs[] = { 0, STUN_PW_MD5, 0, 0, 0, STUN_PW_SHA256, 0, 0 };
 	struct stun_enc e;
 
 	if (turn_nonce_make(s->nonce_key, r->w->now_real, s->nonce_ttl,
@@ -71,7 +78,7 @@ static void reply_challenge(const struct req *r, int code, const char *reason)
 	stun_enc_error(&e, code, reason);
 	stun_enc_bytes(&e, STUN_ATTR_REALM, s->realm, strlen(s->realm));
 	stun_enc_bytes(&e, STUN_ATTR_NONCE, nonce, TURN_NONCE_LEN);
-	stun_enc_bytes(&e, STUN_ATTR_PASSWORD_ALGORITHMS, algs, sizeof(algs));
+	stun_enc_bytes(&e, STUN_ATTR_PASSWORD_ALGORITHMS, offered_algs, sizeof(offered_algs));
 	finish(r, &e);
 }
 
@@ -84,6 +91,14 @@ static bool attr_str(const struct stun_attr *a, char *out, size_t cap)
 	return strlen(out) == a->len; /* no NUL inside */
 }
 
+/* Derive the key for password and check the request's MAC with it. */
+static bool key_fits(struct req *r, const char *realm, const char *password)
+{
+	stun_key_long_term(r->alg, r->username, realm, password, r->key, &r->keylen);
+	return (r->sha256 ? stun_msg_check_integrity_sha256(r->m, r->key, r->keylen)
+	                  : stun_msg_check_integrity(r->m, r->key, r->keylen)) == 0;
+}
+
 /* Key for user from the static list or, for a REST username, from the first secret that fits. */
 static enum turn_auth_fail find_key(struct req *r, const char *realm)
 {
@@ -93,11 +108,8 @@ static enum turn_auth_fail find_key(struct req *r, const char *realm)
 	uint64_t expiry;
 	int rc;
 
-	if (pw) {
-		stun_key_long_term(STUN_PW_MD5, r->username, realm, pw, r->key, &r->keylen);
-		return stun_msg_check_integrity(r->m, r->key, r->keylen) ? AUTH_FAIL_BAD_INTEGRITY
-		                                                         : AUTH_FAIL_COUNT;
-	}
+	if (pw)
+		return key_fits(r, realm, pw) ? AUTH_FAIL_COUNT : AUTH_FAIL_BAD_INTEGRITY;
 	rc = turn_rest_check(r->username, r->w->now_real, &expiry, &user);
 	if (rc == ETIME)
 		return AUTH_FAIL_EXPIRED;
@@ -107,13 +119,36 @@ static enum turn_auth_fail find_key(struct req *r, const char *realm)
 		char rest_pw[TURN_REST_PASSWORD_LEN + 1];
 
 		if (turn_rest_password((const uint8_t *)*sec, strlen(*sec), r->username, rest_pw,
-		                       sizeof(rest_pw)))
-			continue;
-		stun_key_long_term(STUN_PW_MD5, r->username, realm, rest_pw, r->key, &r->keylen);
-		if (stun_msg_check_integrity(r->m, r->key, r->keylen) == 0)
+		                       sizeof(rest_pw)) == 0 &&
+		    key_fits(r, realm, rest_pw))
 			return AUTH_FAIL_COUNT;
 	}
 	return AUTH_FAIL_BAD_INTEGRITY;
+}
+
+/*
+ * RFC 8489 §9.2.4 and §9.2.5 (bid-down protection): PASSWORD-ALGORITHM picks
+ * the key derivation, and then PASSWORD-ALGORITHMS must be the list we sent.
+ * Returns false when the pair is inconsistent (a 400).
+ */
+static bool pick_algorithm(struct req *r)
+{
+	const struct stun_attr *alg = stun_msg_attr(r->m, STUN_ATTR_PASSWORD_ALGORITHM);
+	const struct stun_attr *algs = stun_msg_attr(r->m, STUN_ATTR_PASSWORD_ALGORITHMS);
+
+	r->sha256 = r->m->mi256_off != 0;
+	r->alg = STUN_PW_MD5;
+	if (!alg)
+		return !algs || (algs->len == sizeof(offered_algs) &&
+		                 memcmp(algs->val, offered_algs, sizeof(offered_algs)) == 0);
+	if (!algs || algs->len != sizeof(offered_algs) ||
+	    memcmp(algs->val, offered_algs, sizeof(offered_algs)) != 0)
+		return false;
+	switch (stun_get16(alg->val)) {
+	case STUN_PW_MD5: r->alg = STUN_PW_MD5; return true;
+	case STUN_PW_SHA256: r->alg = STUN_PW_SHA256; return true;
+	default: return false;
+	}
 }
 
 /*
@@ -127,9 +162,12 @@ static bool authenticate(struct req *r)
 	char realm[764];
 	enum turn_auth_fail fail = AUTH_FAIL_COUNT;
 
-	if (!r->m->mi_off) {
+	if (!r->m->mi_off && !r->m->mi256_off) {
 		fail = AUTH_FAIL_MISSING;
 		reply_challenge(r, STUN_ERR_UNAUTHORIZED, "Unauthorized");
+	} else if (!pick_algorithm(r)) {
+		fail = AUTH_FAIL_BAD_REQUEST;
+		reply_error(r, STUN_ERR_BAD_REQUEST, "PASSWORD-ALGORITHM(S) do not match");
 	} else if (!attr_str(stun_msg_attr(r->m, STUN_ATTR_USERNAME), r->username,
 	                     sizeof(r->username)) ||
 	           !attr_str(stun_msg_attr(r->m, STUN_ATTR_REALM), realm, sizeof(realm)) ||

@@ -151,7 +151,7 @@ void turn_client_message(struct turn_worker *w, const uint8_t *in, size_t len,
 	}
 	decoded = stun_msg_decode(&m, in, len) == 0;
 	/* what costs us an answer without credentials is rate-limited per source IP */
-	if ((!decoded || (m.cls == STUN_REQUEST && !m.mi_off)) &&
+	if ((!decoded || (m.cls == STUN_REQUEST && !m.mi_off && !m.mi256_off)) &&
 	    !ratelimit_allow(w->limiter, from, w->now_ms)) {
 		STAT_ADD(w->stats.rate_limited, 1);
 		return;

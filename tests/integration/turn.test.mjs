@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { freeUdpPort, getJson, metrics, run, startRtcgate } from './lib/rtcgate.mjs';
-import { restPassword } from './lib/stun.mjs';
-import { ALLOCATE, ATTR, REFRESH, SUCCESS, TurnClient, lifetime } from './lib/turnclient.mjs';
+import { longTermKeySha256, restPassword } from './lib/stun.mjs';
+import { ALLOCATE, ATTR, REFRESH, SUCCESS, TurnClient, UDP_TRANSPORT, lifetime } from './lib/turnclient.mjs';
 
 let gw;
 let peerPort;
@@ -97,6 +97,31 @@ describe('refusals', () => {
     assert.equal(c.challenge.attrs.get(ATTR.REALM).toString(), 'rtcgate');
     assert.match(c.challenge.attrs.get(ATTR.NONCE).toString(), /^obMatJos2/);
     assert.equal(a.cls, SUCCESS, `code ${a.code}`);
+  });
+
+  test('MESSAGE-INTEGRITY-SHA256 with PASSWORD-ALGORITHM SHA-256: answered in kind', async () => {
+    const c = await open();
+    const first = await c.request(ALLOCATE, [UDP_TRANSPORT]);
+    const algs = first.attrs.get(0x8002);
+    assert.deepEqual([...algs], [0, 1, 0, 0, 0, 2, 0, 0]);
+    const realm = first.attrs.get(ATTR.REALM);
+    const nonce = first.attrs.get(ATTR.NONCE);
+    const key256 = longTermKeySha256('alice', realm.toString(), 'wonderland');
+    const attrs = (offered) => [
+      UDP_TRANSPORT,
+      [0x001d, Buffer.from([0, 2, 0, 0])],
+      [0x8002, offered],
+      [ATTR.USERNAME, Buffer.from('alice')],
+      [ATTR.REALM, realm],
+      [ATTR.NONCE, nonce],
+    ];
+    /* bid-down protection: a PASSWORD-ALGORITHMS that is not what we offered is refused */
+    const forged = await c.request(ALLOCATE, attrs(Buffer.from([0, 2, 0, 0])), { key256 });
+    assert.equal(forged.code, 400);
+    const a = await c.request(ALLOCATE, attrs(algs), { key256 });
+    assert.equal(a.cls, SUCCESS, `code ${a.code}`);
+    assert.ok(a.attrs.has(0x001c), 'no MESSAGE-INTEGRITY-SHA256 in the answer');
+    assert.ok(!a.attrs.has(0x0008), 'a SHA-1 MESSAGE-INTEGRITY in the answer');
   });
 
   test('wrong password: 401', async () => {

@@ -30,7 +30,7 @@ function tlv(t, v) {
 export function build(
   type,
   attrs = [],
-  { fingerprint = false, tid = crypto.randomBytes(12), key = null, after = [] } = {},
+  { fingerprint = false, tid = crypto.randomBytes(12), key = null, key256 = null, after = [] } = {},
 ) {
   let body = Buffer.concat(attrs.map(([t, v]) => tlv(t, v)));
   const header = Buffer.alloc(20);
@@ -41,6 +41,11 @@ export function build(
     header.writeUInt16BE(body.length + 24, 2);
     const mac = crypto.createHmac('sha1', key).update(Buffer.concat([header, body])).digest();
     body = Buffer.concat([body, tlv(0x0008, mac)]);
+  }
+  if (key256) {
+    header.writeUInt16BE(body.length + 36, 2);
+    const mac = crypto.createHmac('sha256', key256).update(Buffer.concat([header, body])).digest();
+    body = Buffer.concat([body, tlv(0x001c, mac)]);
   }
   body = Buffer.concat([body, ...after.map(([t, v]) => tlv(t, v))]);
   if (fingerprint) {
@@ -127,6 +132,11 @@ function ipv6Bytes(ip) {
 /** Long-term credential key: MD5(user:realm:password), RFC 8489 §9.2.2. */
 export function longTermKey(user, realm, password) {
   return crypto.createHash('md5').update(`${user}:${realm}:${password}`).digest();
+}
+
+/** Long-term key with PASSWORD-ALGORITHM SHA-256: SHA-256(user:realm:password). */
+export function longTermKeySha256(user, realm, password) {
+  return crypto.createHash('sha256').update(`${user}:${realm}:${password}`).digest();
 }
 
 /** TURN REST password: base64(HMAC-SHA1(secret, username)). */
