@@ -221,6 +221,10 @@ const struct conf_key conf_keys[] = {
 	{ "turn", "alternate_server", CONF_STR, "", 0, 0, OFF(turn.alternate_server), CONF_LIVE,
 	  check_hostport,
 	  "When set, every authenticated Allocate is redirected there (300 Try Alternate)." },
+	{ "turn", "max_bandwidth", CONF_INT, "2000", 0, 10000000, OFF(turn.max_bandwidth),
+	  CONF_LIVE, NULL,
+	  "Kbit/s one allocation may relay, both directions together; more is dropped; 0 = no "
+	  "limit." },
 	{ "turn", "request_rate", CONF_INT, "50", 1, 100000, OFF(turn.request_rate), CONF_LIVE,
 	  NULL,
 	  "Unauthenticated STUN/TURN requests per second per source IP (bursts of twice that)." },

@@ -352,6 +352,8 @@ int turn_alloc_create(struct turn_worker *w, const struct sockaddr *client, sock
 		a->server_addr = *w->cur_src;
 	g_strlcpy(a->username, username, sizeof(a->username));
 	a->created = w->now;
+	a->bw_tokens = w->snap->max_bytes_per_sec;
+	a->bw_last_ms = w->now_ms;
 	a->expires = w->now + TURN_DEFAULT_LIFETIME;
 	ev.data.ptr = &a->ep;
 	epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev);
@@ -511,9 +513,36 @@ int turn_alloc_bind_channel(struct turn_alloc *a, uint16_t n, const struct socka
 	return turn_alloc_permit(a, peer, now);
 }
 
+/*
+ * Per-allocation bandwidth (turn.max_bandwidth): a token bucket of bytes,
+ * one second deep, shared by both directions. No syscall, no lock.
+ */
+static bool within_bandwidth(struct turn_alloc *a, size_t len)
+{
+	struct turn_worker *w = a->w;
+	double rate = w->snap->max_bytes_per_sec;
+
+	if (rate <= 0)
+		return true;
+	if (w->now_ms > a->bw_last_ms) {
+		a->bw_tokens += rate * (double)(w->now_ms - a->bw_last_ms) / 1000.0;
+		if (a->bw_tokens > rate)
+			a->bw_tokens = rate;
+		a->bw_last_ms = w->now_ms;
+	}
+	if (a->bw_tokens < (double)len) {
+		STAT_ADD(w->stats.bandwidth_drops, 1);
+		return false;
+	}
+	a->bw_tokens -= (double)len;
+	return true;
+}
+
 void turn_alloc_send_to_peer(struct turn_alloc *a, const struct sockaddr *peer, const void *data,
                              size_t len)
 {
+	if (!within_bandwidth(a, len))
+		return;
 	/* one sendto per packet: each allocation has its own relay socket */
 	if (sendto(a->ep.fd, data, len, MSG_DONTWAIT, peer, turn_addr_len(peer)) < 0)
 		return;
@@ -532,9 +561,12 @@ static void forward_to_client(struct turn_alloc *a, const struct sockaddr *peer,
 {
 	struct turn_worker *w = a->w;
 	const struct turn_chan *c = turn_alloc_chan_by_peer(a, peer, w->now);
-	uint8_t *out = turn_tx_slot(w);
+	uint8_t *out;
 	size_t n;
 
+	if (!within_bandwidth(a, len))
+		return;
+	out = turn_tx_slot(w);
 	w->cur_src = IN6_IS_ADDR_UNSPECIFIED(&a->server_addr) ? NULL : &a->server_addr;
 	if (c) {
 		/* over a stream ChannelData is padded to a multiple of 4 (RFC 8656 §12.5) */

@@ -41,6 +41,7 @@ struct turn_snapshot {
 	struct peer_policy policy;
 	int max_allocs, max_allocs_per_user;
 	int request_rate;                  /* unauthenticated requests per second per source IP */
+	double max_bytes_per_sec;          /* relayed by one allocation, both ways; 0 = unlimited */
 	struct sockaddr_storage alternate; /* ss_family 0: none */
 	const char *software;
 };
@@ -87,6 +88,7 @@ struct turn_stats {
 	atomic_uint_fast64_t auth_fail[AUTH_FAIL_COUNT];
 	atomic_uint_fast64_t peer_denied, quota_hits, no_permission, no_channel;
 	atomic_uint_fast64_t tcp_accepted, tcp_closed, tcp_dropped, tls_failed, rate_limited;
+	atomic_uint_fast64_t bandwidth_drops;
 };
 
 #define STAT_ADD(field, n)                                                                \
@@ -174,6 +176,8 @@ struct turn_alloc {
 	struct turn_chan chans[TURN_MAX_CHANS];
 	size_t nchans;
 	uint64_t pkts_to_peer, bytes_to_peer, pkts_from_peer, bytes_from_peer;
+	double bw_tokens; /* bytes this allocation may still relay now (both ways) */
+	int64_t bw_last_ms;
 };
 
 struct turn_worker {

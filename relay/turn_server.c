@@ -417,21 +417,21 @@ static void collect(void *arg, struct metrics *m)
 {
 	struct turn_server *ts = arg;
 	uint64_t res[STUN_RES_COUNT] = { 0 }, fail[AUTH_FAIL_COUNT] = { 0 };
-	uint64_t v[19] = { 0 };
+	uint64_t v[20] = { 0 };
 
 	for (int i = 0; i < ts->nworkers; i++) {
 		struct turn_stats *s = &ts->workers[i]->stats;
-		atomic_uint_fast64_t *f[19] = {
+		atomic_uint_fast64_t *f[20] = {
 			&s->pkts_in,        &s->pkts_out,        &s->bytes_in,
 			&s->bytes_out,      &s->relay_pkts_in,   &s->relay_pkts_out,
 			&s->relay_bytes_in, &s->relay_bytes_out, &s->allocs_created,
 			&s->allocs_freed,   &s->allocs_expired,  &s->peer_denied,
 			&s->quota_hits,     &s->no_permission,   &s->no_channel,
 			&s->tcp_accepted,   &s->tcp_closed,      &s->tcp_dropped,
-			&s->rate_limited,
+			&s->rate_limited,   &s->bandwidth_drops,
 		};
 
-		for (int k = 0; k < 19; k++)
+		for (int k = 0; k < 20; k++)
 			v[k] += load(f[k]);
 		for (int r = 0; r < STUN_RES_COUNT; r++)
 			res[r] += load(&s->results[r]);
@@ -465,6 +465,7 @@ static void collect(void *arg, struct metrics *m)
 	            (const char *const[]){ "tcp_backpressure" });
 	metrics_set(m, METRIC_TURN_TCP_CONNECTIONS, (int64_t)(v[15] - v[16]), NULL);
 	metrics_set(m, METRIC_TURN_DENIED, (int64_t)v[18], (const char *const[]){ "rate_limit" });
+	metrics_set(m, METRIC_TURN_DENIED, (int64_t)v[19], (const char *const[]){ "bandwidth" });
 }
 
 /* rtcgate's own media addresses: every up, non-loopback interface address, on media.ports. */
@@ -540,6 +541,7 @@ static int build_snapshot(struct turn_snapshot *s, const struct conf *c,
 	s->max_allocs = c->turn.max_allocations;
 	s->max_allocs_per_user = c->turn.max_allocations_per_user;
 	s->request_rate = c->turn.request_rate;
+	s->max_bytes_per_sec = c->turn.max_bandwidth * 1000.0 / 8.0;
 	if (*c->turn.alternate_server)
 		peer_sockaddr_parse(c->turn.alternate_server, &s->alternate);
 	if (peer_rules_parse(c->turn.allowed_peers, true, &s->allow, &s->policy.nallow, &self,

@@ -315,3 +315,28 @@ describe('SIGHUP applies new TURN credentials and peer rules to the running work
     }
   });
 });
+
+describe('turn.max_bandwidth', () => {
+  let bw;
+  before(async () => {
+    bw = await startRtcgate({
+      turn: true,
+      overrides: [
+        'turn.users=alice:wonderland',
+        `turn.allowed_peers=127.0.0.1:${peerPort}-${peerPort + 1}`,
+        'turn.max_bandwidth=20', // 2500 bytes/s; the run below needs about 17 kB/s
+      ],
+    });
+  });
+  after(() => bw?.stopClean());
+
+  test('an allocation over its bandwidth loses packets, and they are counted', async () => {
+    const args = ['-u', 'alice', '-w', 'wonderland', '-e', '127.0.0.1', '-r', String(peerPort)];
+    args.push('-p', String(bw.turnPort), '-n', '50', '-m', '1', '-l', '172', '127.0.0.1');
+    const r = await run('turnutils_uclient', args, 60_000);
+    const lost = Number(/Total lost packets (\d+)/.exec(r.stdout + r.stderr)?.[1]);
+    assert.ok(lost > 0, `lost ${lost}`);
+    const m = await metrics(bw);
+    assert.ok(m.sample('rtcgate_turn_denied_total', { reason: 'bandwidth' }) > 0);
+  });
+});
