@@ -45,14 +45,20 @@ int peer_port_range_parse(const char *s, uint16_t *lo, uint16_t *hi)
 }
 
 /*
- * A rule written as ::ffff:a.b.c.d/p (p >= 96) means the IPv4 a.b.c.d/(p-96):
- * peers are normalised to IPv4 before matching, so the rule must be too.
+ * A rule written as ::ffff:a.b.c.d/p or ::a.b.c.d/p (p >= 96) means the IPv4
+ * a.b.c.d/(p-96): peers are normalised to IPv4 before matching, so the rule
+ * must be too.
  */
 static void normalise_rule(struct peer_rule *r)
 {
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t zero[12] = { 0 };
+	/* ::a.b.c.d (IPv4-compatible), but not :: and ::1 themselves */
+	bool compatible = memcmp(r->addr, zero, 12) == 0 &&
+	                  (r->addr[12] | r->addr[13] | r->addr[14] | (r->addr[15] & 0xfe)) != 0;
 
-	if (r->family == AF_INET6 && r->prefix >= 96 && memcmp(r->addr, mapped, 12) == 0) {
+	if (r->family == AF_INET6 && r->prefix >= 96 &&
+	    (memcmp(r->addr, mapped, 12) == 0 || compatible)) {
 		memmove(r->addr, r->addr + 12, 4);
 		memset(r->addr + 4, 0, 12);
 		r->family = AF_INET;
@@ -241,35 +247,63 @@ static bool any_match(const struct peer_rule *rules, size_t n, const struct sock
 	return false;
 }
 
-/* Addresses no relay should reach unless an admin says so explicitly. */
-static bool special(const struct sockaddr *a)
+/*
+ * Addresses no relay should reach unless an admin names them: the prefix
+ * length of the special range holding a, or -1. An allow rule overrides
+ * the range only when it lies inside it (as long a prefix or longer), so
+ * 0.0.0.0/0 does not open loopback or 169.254.169.254.
+ */
+static int special_prefix(const struct sockaddr *a)
 {
 	uint16_t port;
 	const uint8_t *b = addr_bytes(a, &port);
+	const struct in6_addr *v6 = (const struct in6_addr *)b;
 
-	if (a->sa_family == AF_INET)
-		return b[0] == 0 || b[0] == 127 ||
-		       b[0] >= 224 ||                /* this net, loopback, multicast+ */
-		       (b[0] == 169 && b[1] == 254); /* link-local */
-	return IN6_IS_ADDR_UNSPECIFIED((const struct in6_addr *)b) ||
-	       IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)b) || b[0] == 0xff || /* multicast */
-	       (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);                            /* link-local */
+	if (a->sa_family == AF_INET) {
+		if (b[0] == 0 || b[0] == 127)
+			return 8; /* this network, loopback */
+		if (b[0] == 169 && b[1] == 254)
+			return 16; /* link-local, cloud metadata */
+		if (b[0] >= 224)
+			return 3; /* multicast, reserved, broadcast */
+		return -1;
+	}
+	if (IN6_IS_ADDR_UNSPECIFIED(v6) || IN6_IS_ADDR_LOOPBACK(v6))
+		return 128;
+	if (b[0] == 0xff)
+		return 8; /* multicast */
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+		return 10; /* link-local */
+	return -1;
+}
+
+static bool allowed_inside(const struct peer_rule *rules, size_t n, const struct sockaddr *a,
+                           int min_prefix)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (rules[i].prefix >= min_prefix && peer_rule_match(&rules[i], a))
+			return true;
+	}
+	return false;
 }
 
 enum peer_verdict peer_policy_check(const struct peer_policy *p, const struct sockaddr *peer)
 {
 	struct sockaddr_storage n;
 	const struct sockaddr *a = (const struct sockaddr *)&n;
+	int sp;
 
 	peer_addr_normalise(peer, &n);
 	if (n.ss_family != AF_INET && n.ss_family != AF_INET6)
 		return PEER_NOT_ALLOWED;
 	if (any_match(p->deny, p->ndeny, a))
 		return PEER_DENIED_LIST;
+	sp = special_prefix(a);
+	if (sp >= 0)
+		return allowed_inside(p->allow, p->nallow, a, sp) ? PEER_ALLOWED
+		                                                  : PEER_DENIED_SPECIAL;
 	if (any_match(p->allow, p->nallow, a))
 		return PEER_ALLOWED;
-	if (special(a))
-		return PEER_DENIED_SPECIAL;
 	return any_match(p->self, p->nself, a) ? PEER_ALLOWED : PEER_NOT_ALLOWED;
 }
 

@@ -41,9 +41,10 @@ struct peer_policy {
 
 /*
  * The verdict for a peer: its address is normalised first (IPv4-mapped and
- * IPv4-compatible IPv6 become IPv4), then the deny list wins, an explicit
- * allow rule lets through even special addresses, special addresses are
- * denied, and finally the self rules apply.
+ * IPv4-compatible IPv6 become IPv4), then the deny list wins; a special
+ * address (loopback, unspecified, multicast, broadcast, link-local) is
+ * allowed only by an allow rule inside its special range (127.0.0.1/32 yes,
+ * 0.0.0.0/0 no); other addresses by any allow rule, or the self rules.
  */
 enum peer_verdict peer_policy_check(const struct peer_policy *p, const struct sockaddr *peer);
 

@@ -215,7 +215,8 @@ static void reservation_free(gpointer p)
 {
 	struct reservation *r = p;
 
-	close(r->fd);
+	if (r->fd >= 0)
+		close(r->fd);
 	g_free(r);
 }
 
@@ -244,28 +245,28 @@ static void reserve_port(struct turn_worker *w, int fd, const struct sockaddr_st
 	g_mutex_unlock(&w->shared->lock);
 }
 
-/* Take a reservation made by any worker; its socket moves to this one. */
+/*
+ * Take a reservation made by any worker; its socket moves to this one. A
+ * family of 0 takes the reservation's own. A mismatch leaves it in place.
+ */
 static int take_reservation(struct turn_worker *w, const uint8_t token[8], int family, int *fd,
                             struct sockaddr_storage *addr)
 {
 	gint64 key;
-	gpointer k = NULL, v = NULL;
 	struct reservation *r;
 	int rc = ENOENT;
 
 	memcpy(&key, token, 8);
 	g_mutex_lock(&w->shared->lock);
-	if (g_hash_table_steal_extended(w->shared->reservations, &key, &k, &v)) {
-		r = v;
-		if (r->expires > w->now && r->addr.ss_family == family) {
-			*fd = r->fd;
-			*addr = r->addr;
-			g_free(r);
-			rc = 0;
-		} else {
-			reservation_free(r);
-		}
-		g_free(k);
+	r = g_hash_table_lookup(w->shared->reservations, &key);
+	if (r && r->expires > w->now && (!family || r->addr.ss_family == family)) {
+		*fd = r->fd;
+		*addr = r->addr;
+		r->fd = -1; /* the socket is ours now; the entry goes without closing it */
+		g_hash_table_remove(w->shared->reservations, &key);
+		rc = 0;
+	} else if (r) {
+		rc = EAFNOSUPPORT;
 	}
 	g_mutex_unlock(&w->shared->lock);
 	return rc;
@@ -399,6 +400,28 @@ void turn_alloc_free(struct turn_alloc *a, const char *why)
 }
 
 /* Drop what has expired: whole allocations, then single permissions and channels. */
+/* Drop expired permissions and channels; true when the whole allocation has expired. */
+static bool sweep(struct turn_alloc *a, int64_t now)
+{
+	size_t n = 0;
+
+	if (a->expires <= now)
+		return true;
+	for (size_t i = 0; i < a->nperms; i++) {
+		if (a->perms[i].expires > now)
+			a->perms[n++] = a->perms[i];
+	}
+	a->nperms = n;
+	n = 0;
+	for (size_t i = 0; i < a->nchans; i++) {
+		if (a->chans[i].expires > now)
+			a->chans[n++] = a->chans[i];
+	}
+	a->nchans = n;
+	return false;
+}
+
+/* Every second: expired reservations, allocations (UDP table and TCP connections), entries. */
 void turn_alloc_expire(struct turn_worker *w)
 {
 	GHashTableIter it;
@@ -411,24 +434,15 @@ void turn_alloc_expire(struct turn_worker *w)
 
 	g_hash_table_iter_init(&it, w->allocs);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
-		struct turn_alloc *a = v;
-		size_t n = 0;
+		if (sweep(v, w->now))
+			g_ptr_array_add(dead, v);
+	}
+	g_hash_table_iter_init(&it, w->conns);
+	while (g_hash_table_iter_next(&it, &k, NULL)) {
+		struct turn_conn *c = k;
 
-		if (a->expires <= w->now) {
-			g_ptr_array_add(dead, a);
-			continue;
-		}
-		for (size_t i = 0; i < a->nperms; i++) {
-			if (a->perms[i].expires > w->now)
-				a->perms[n++] = a->perms[i];
-		}
-		a->nperms = n;
-		n = 0;
-		for (size_t i = 0; i < a->nchans; i++) {
-			if (a->chans[i].expires > w->now)
-				a->chans[n++] = a->chans[i];
-		}
-		a->nchans = n;
+		if (c->alloc && sweep(c->alloc, w->now))
+			g_ptr_array_add(dead, c->alloc);
 	}
 	for (guint i = 0; i < dead->len; i++) {
 		STAT_ADD(w->stats.allocs_expired, 1);
@@ -580,14 +594,12 @@ static void forward_to_client(struct turn_alloc *a, const struct sockaddr *peer,
 		memset(out + 4 + len, 0, pad);
 		n = 4 + len + pad;
 	} else {
-		static const uint8_t tid0[STUN_TID_LEN];
 		uint8_t tid[STUN_TID_LEN];
 		struct stun_enc e;
 
-		/* indications need a fresh transaction id; uniqueness, not secrecy, matters */
-		memcpy(tid, tid0, sizeof(tid));
-		stun_put32(tid, (uint32_t)a->pkts_from_peer);
-		stun_put32(tid + 4, (uint32_t)(uintptr_t)a);
+		/* a fresh transaction id: the worker's random prefix and a counter */
+		memcpy(tid, w->tid_prefix, 8);
+		stun_put32(tid + 8, w->tid_counter++);
 		stun_enc_start(&e, out, TURN_DGRAM_MAX, STUN_DATA, STUN_INDICATION, tid);
 		stun_enc_xaddr(&e, STUN_ATTR_XOR_PEER_ADDRESS, peer);
 		stun_enc_bytes(&e, STUN_ATTR_DATA, data, len);
@@ -618,6 +630,9 @@ void turn_alloc_relay_readable(struct turn_alloc *a)
 	for (int i = 0; i < n; i++) {
 		const struct sockaddr *peer = (const struct sockaddr *)&w->rx_addr[i];
 
+		/* larger than any media packet: not relayed cut short */
+		if (w->rx[i].msg_hdr.msg_flags & MSG_TRUNC)
+			continue;
 		if (!turn_alloc_permitted(a, peer, w->now)) {
 			STAT_ADD(w->stats.no_permission, 1);
 			continue;

@@ -200,6 +200,8 @@ struct turn_worker {
 	struct turn_stats stats;
 	GHashTable *allocs; /* client address bytes → struct turn_alloc */
 	uint32_t port_cursor;
+	uint8_t tid_prefix[8]; /* random, for the transaction ids of Data indications */
+	uint32_t tid_counter;
 	int64_t now;    /* monotonic seconds, per batch */
 	int64_t now_ms; /* monotonic milliseconds, per batch */
 	struct ratelimit *limiter;

@@ -151,47 +151,58 @@ static bool pick_algorithm(struct req *r)
 	}
 }
 
-/*
- * RFC 8489 §9.2.4 for one request. On success r->username and r->key are
- * set and true is returned; otherwise the error answer is queued.
- */
-static bool authenticate(struct req *r)
+/* Which check failed, with no answer queued yet; AUTH_FAIL_COUNT when all passed. */
+static enum turn_auth_fail check_credentials(struct req *r)
 {
 	const struct turn_snapshot *s = r->w->snap;
 	const struct stun_attr *nonce = stun_msg_attr(r->m, STUN_ATTR_NONCE);
 	char realm[764];
-	enum turn_auth_fail fail = AUTH_FAIL_COUNT;
 
-	if (!r->m->mi_off && !r->m->mi256_off) {
-		fail = AUTH_FAIL_MISSING;
-		reply_challenge(r, STUN_ERR_UNAUTHORIZED, "Unauthorized");
-	} else if (!pick_algorithm(r)) {
-		fail = AUTH_FAIL_BAD_REQUEST;
-		reply_error(r, STUN_ERR_BAD_REQUEST, "PASSWORD-ALGORITHM(S) do not match");
-	} else if (!attr_str(stun_msg_attr(r->m, STUN_ATTR_USERNAME), r->username,
-	                     sizeof(r->username)) ||
-	           !attr_str(stun_msg_attr(r->m, STUN_ATTR_REALM), realm, sizeof(realm)) ||
-	           !nonce) {
-		fail = AUTH_FAIL_BAD_REQUEST;
-		reply_error(r, STUN_ERR_BAD_REQUEST, "USERNAME, REALM and NONCE required");
-	} else if (turn_nonce_check(s->nonce_key, r->w->now_real, (const char *)nonce->val,
-	                            nonce->len, r->from) != 0) {
-		fail = AUTH_FAIL_STALE_NONCE;
-		reply_challenge(r, STUN_ERR_STALE_NONCE, "Stale Nonce");
-	} else if (strcmp(realm, s->realm) != 0) {
-		fail = AUTH_FAIL_WRONG_REALM;
-		reply_challenge(r, STUN_ERR_UNAUTHORIZED, "Unauthorized");
-	} else {
-		fail = find_key(r, realm);
-		if (fail != AUTH_FAIL_COUNT) {
-			r->keylen = 0; /* never sign with a key that did not verify */
-			reply_challenge(r, STUN_ERR_UNAUTHORIZED, "Unauthorized");
-		}
-	}
+	if (!r->m->mi_off && !r->m->mi256_off)
+		return AUTH_FAIL_MISSING;
+	if (!pick_algorithm(r) ||
+	    !attr_str(stun_msg_attr(r->m, STUN_ATTR_USERNAME), r->username, sizeof(r->username)) ||
+	    !attr_str(stun_msg_attr(r->m, STUN_ATTR_REALM), realm, sizeof(realm)) || !nonce)
+		return AUTH_FAIL_BAD_REQUEST;
+	if (turn_nonce_check(s->nonce_key, r->w->now_real, (const char *)nonce->val, nonce->len,
+	                     r->from) != 0)
+		return AUTH_FAIL_STALE_NONCE;
+	if (strcmp(realm, s->realm) != 0)
+		return AUTH_FAIL_WRONG_REALM;
+	return find_key(r, realm);
+}
+
+/*
+ * RFC 8489 §9.2.4 for one request. On success r->username and r->key are
+ * set and true is returned; otherwise the error answer is queued, unless
+ * the source has used up its rate of unauthenticated answers: every failed
+ * check, whatever the MAC claimed, costs a token (turn.request_rate).
+ */
+static bool authenticate(struct req *r)
+{
+	enum turn_auth_fail fail = check_credentials(r);
+
 	if (fail == AUTH_FAIL_COUNT)
 		return true;
+	r->keylen = 0; /* never sign with a key that did not verify */
 	STAT_ADD(r->w->stats.auth_fail[fail], 1);
 	log_debug(LOG_TURN, "auth failed", "reason=%s", turn_auth_fail_names[fail]);
+	if (!ratelimit_allow(r->w->limiter, r->from, r->w->now_ms)) {
+		STAT_ADD(r->w->stats.rate_limited, 1);
+		return false;
+	}
+	/*
+	 * REALM and NONCE are what a challenge is for, so 401/438 outgrow a
+	 * minimal request (about 100 bytes for 20); the rate limit bounds them.
+	 * The reason phrase, optional, is left out.
+	 */
+	switch (fail) {
+	case AUTH_FAIL_BAD_REQUEST:
+		reply_error(r, STUN_ERR_BAD_REQUEST, "USERNAME, REALM, NONCE or algorithms wrong");
+		break;
+	case AUTH_FAIL_STALE_NONCE: reply_challenge(r, STUN_ERR_STALE_NONCE, ""); break;
+	default: reply_challenge(r, STUN_ERR_UNAUTHORIZED, ""); break;
+	}
 	return false;
 }
 
@@ -286,8 +297,12 @@ static void do_allocate(struct req *r)
 		            "Address Family not Supported");
 		return;
 	}
-	rc = turn_alloc_create(w, r->from, r->fromlen, family ? family : AF_INET, &pr, r->username,
-	                       &a);
+	/* with a token, the reserved socket's family is the allocation's */
+	rc = turn_alloc_create(w, r->from, r->fromlen,
+	                       family  ? family
+	                       : token ? 0
+	                               : AF_INET,
+	                       &pr, r->username, &a);
 	if (rc == EDQUOT) {
 		STAT_ADD(w->stats.quota_hits, 1);
 		reply_error(r, STUN_ERR_ALLOCATION_QUOTA, "Allocation Quota Reached");
@@ -496,6 +511,14 @@ void turn_handle_message(struct turn_worker *w, const struct stun_msg *m,
 	}
 	if (m->cls != STUN_REQUEST)
 		return;
+	/* answers before authentication cost the source a token, like any challenge */
+	if ((!(m->method == STUN_ALLOCATE || m->method == STUN_REFRESH ||
+	       m->method == STUN_CREATE_PERMISSION || m->method == STUN_CHANNEL_BIND) ||
+	     m->nunknown) &&
+	    !ratelimit_allow(w->limiter, from, w->now_ms)) {
+		STAT_ADD(w->stats.rate_limited, 1);
+		return;
+	}
 	if (m->method != STUN_ALLOCATE && m->method != STUN_REFRESH &&
 	    m->method != STUN_CREATE_PERMISSION && m->method != STUN_CHANNEL_BIND) {
 		reply_error(&r, STUN_ERR_BAD_REQUEST, "Unknown method");

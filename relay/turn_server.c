@@ -110,8 +110,11 @@ void turn_tx_flush(struct turn_worker *w)
 
 	for (int off = 0; off < w->ntx; off += sent) {
 		sent = sendmmsg(w->listen.fd, w->tx + off, (unsigned)(w->ntx - off), MSG_DONTWAIT);
-		if (sent <= 0)
-			break;
+		if (sent <= 0) {
+			/* one bad destination must not cost the rest of the batch */
+			sent = 1;
+			continue;
+		}
 		for (int i = off; i < off + sent; i++) {
 			STAT_ADD(w->stats.pkts_out, 1);
 			STAT_ADD(w->stats.bytes_out, w->tx[i].msg_len);
@@ -150,8 +153,11 @@ void turn_client_message(struct turn_worker *w, const uint8_t *in, size_t len,
 		return;
 	}
 	decoded = stun_msg_decode(&m, in, len) == 0;
-	/* what costs us an answer without credentials is rate-limited per source IP */
-	if ((!decoded || (m.cls == STUN_REQUEST && !m.mi_off && !m.mi256_off)) &&
+	/*
+	 * Binding and malformed requests are answered here without credentials:
+	 * rate-limited per source IP. TURN requests pay in authenticate().
+	 */
+	if ((!decoded || (m.cls == STUN_REQUEST && m.method == STUN_BINDING)) &&
 	    !ratelimit_allow(w->limiter, from, w->now_ms)) {
 		STAT_ADD(w->stats.rate_limited, 1);
 		return;
@@ -181,6 +187,12 @@ static void listen_readable(struct turn_worker *w)
 		if (n <= 0)
 			break;
 		for (int i = 0; i < n; i++) {
+			const struct sockaddr_in6 *from =
+			        (const struct sockaddr_in6 *)&w->rx_addr[i];
+
+			/* port 0 cannot be answered; a cut datagram is not a message */
+			if (from->sin6_port == 0 || (w->rx[i].msg_hdr.msg_flags & MSG_TRUNC))
+				continue;
 			w->cur_src = rx_destination(w, i);
 			turn_client_message(w, w->rx_buf[i], w->rx[i].msg_len,
 			                    (const struct sockaddr *)&w->rx_addr[i],
@@ -204,7 +216,7 @@ static gpointer worker_main(gpointer data)
 		if (n < 0 && errno != EINTR)
 			break;
 		tick_clock(w);
-		w->snap = atomic_load_explicit(w->snap_src, memory_order_acquire);
+		w->snap = atomic_load(w->snap_src);
 		for (int i = 0; i < n; i++) {
 			struct ep_item *it = ev[i].data.ptr;
 			uint64_t ticks;
@@ -235,9 +247,7 @@ static gpointer worker_main(gpointer data)
 		}
 		g_ptr_array_set_size(w->graveyard, 0);
 		/* nothing of the snapshot read above is held past this point */
-		atomic_store_explicit(&w->epoch,
-		                      atomic_load_explicit(&w->epoch, memory_order_relaxed) + 1,
-		                      memory_order_release);
+		atomic_store(&w->epoch, atomic_load_explicit(&w->epoch, memory_order_relaxed) + 1);
 	}
 	return NULL;
 }
@@ -361,6 +371,7 @@ static struct turn_worker *worker_new(struct turn_server *ts, int index,
 
 	w->index = index;
 	w->nworkers = ts->nworkers;
+	RAND_bytes(w->tid_prefix, sizeof(w->tid_prefix));
 	w->snap_src = &ts->snap;
 	w->snap = atomic_load(&ts->snap);
 	w->shared = &ts->shared;
@@ -592,8 +603,7 @@ static gboolean reap_retired(gpointer data)
 		bool done = true;
 
 		for (int i = 0; i < ts->nworkers && done; i++)
-			done = atomic_load_explicit(&ts->workers[i]->epoch, memory_order_acquire) >
-			       r->epochs[i];
+			done = atomic_load(&ts->workers[i]->epoch) > r->epochs[i];
 		if (done) {
 			retired_free(r);
 			ts->retired = g_list_delete_link(ts->retired, l);
@@ -622,12 +632,17 @@ int turn_server_reconf(struct turn_server *ts, const struct conf *conf, char **w
 		free_snapshot(next);
 		return rc;
 	}
+	/*
+	 * Publish first, then read the epochs (all sequentially consistent): a
+	 * worker still on the old snapshot is inside a batch that has not yet
+	 * bumped the epoch we read, so the old one lives until that batch ends.
+	 */
+	atomic_store(&ts->snap, next);
 	r = g_new0(struct retired, 1);
 	r->snap = old;
 	r->epochs = g_new(uint64_t, ts->nworkers);
 	for (int i = 0; i < ts->nworkers; i++)
-		r->epochs[i] = atomic_load_explicit(&ts->workers[i]->epoch, memory_order_acquire);
-	atomic_store_explicit(&ts->snap, next, memory_order_release);
+		r->epochs[i] = atomic_load(&ts->workers[i]->epoch);
 	/* wake every worker so it picks the new snapshot up and moves its epoch on */
 	for (int i = 0; i < ts->nworkers; i++)
 		(void)!write(ts->workers[i]->kick.fd, &one, sizeof(one));

@@ -68,10 +68,16 @@ void turn_tcp_accept(struct turn_worker *w, int listen_fd, bool tls)
 		c->out = g_malloc(TURN_TCP_OUT_MAX);
 		if (tls) {
 			c->ssl = SSL_new(w->tls);
-			if (c->ssl) {
-				SSL_set_fd(c->ssl, fd);
-				SSL_set_accept_state(c->ssl);
+			if (!c->ssl) {
+				/* never plain TURN on the TLS port */
+				g_free(c->in);
+				g_free(c->out);
+				g_free(c);
+				close(fd);
+				continue;
 			}
+			SSL_set_fd(c->ssl, fd);
+			SSL_set_accept_state(c->ssl);
 		}
 		if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0 &&
 		    local.ss_family == AF_INET6)

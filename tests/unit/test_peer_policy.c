@@ -172,6 +172,38 @@ static void test_explicit_allow_and_deny(void)
 	free(deny);
 }
 
+/* A wide allow rule does not open the special ranges; a rule inside one does. */
+static void test_wide_rules_keep_special_closed(void)
+{
+	static const struct {
+		const char *ip;
+		enum peer_verdict v;
+	} cases[] = {
+		{ "8.8.8.8", PEER_ALLOWED },
+		{ "127.0.0.1", PEER_DENIED_SPECIAL },
+		{ "0.0.0.0", PEER_DENIED_SPECIAL },
+		{ "169.254.169.254", PEER_DENIED_SPECIAL },
+		{ "::ffff:127.0.0.1", PEER_DENIED_SPECIAL },
+		{ "::1", PEER_DENIED_SPECIAL },
+		{ "2001:db8::1", PEER_ALLOWED },
+		{ "127.0.0.2", PEER_ALLOWED },    /* named by 127.0.0.0/24, inside 127/8 */
+		{ "10.7.0.1", PEER_DENIED_LIST }, /* "::10.7.0.0/112" is the IPv4 10.7.0.0/16 */
+	};
+	size_t na, nd;
+	struct peer_rule *allow = rules("0.0.0.0/0, ::/0, 127.0.0.2/32", &na, NULL);
+	struct peer_rule *deny = rules("::10.7.0.0/112", &nd, NULL);
+	struct peer_policy p = { .allow = allow, .nallow = na, .deny = deny, .ndeny = nd };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct sockaddr_storage a = addr(cases[i].ip, 80);
+
+		g_test_message("case %s", cases[i].ip);
+		g_assert_cmpint(peer_policy_check(&p, (struct sockaddr *)&a), ==, cases[i].v);
+	}
+	free(allow);
+	free(deny);
+}
+
 static void test_normalise(void)
 {
 	struct sockaddr_storage in = addr("::ffff:1.2.3.4", 99), out;
@@ -213,6 +245,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/peer-policy/defaults-and-bypasses", test_defaults_and_bypasses);
 	g_test_add_func("/peer-policy/explicit-allow-and-deny", test_explicit_allow_and_deny);
 	g_test_add_func("/peer-policy/normalise", test_normalise);
+	g_test_add_func("/peer-policy/wide-rules-keep-special-closed",
+	                test_wide_rules_keep_special_closed);
 	g_test_add_func("/peer-policy/sockaddr-parse", test_sockaddr_parse);
 	return g_test_run();
 }
