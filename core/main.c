@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "core/conf.h"
 #include "core/http.h"
@@ -133,6 +134,17 @@ static void prepend_override(char ***overrides, const char *key, const char *val
 	g_free(o);
 }
 
+/* Every TURN allocation and TCP client is a descriptor: take the hard limit. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static int start(struct app *app)
 {
 	const struct conf *c = app->conf;
@@ -217,6 +229,7 @@ int main(int argc, char **argv)
 	}
 	log_levels_set(app.conf->log.resolved);
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	if (start(&app))
 		goto out;
 	g_unix_signal_add(SIGHUP, on_sighup, &app);

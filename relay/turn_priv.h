@@ -220,6 +220,7 @@ struct turn_worker {
 	const struct in6_addr *cur_src; /* for turn_tx_commit; NULL: kernel's choice */
 	struct turn_conn *cur_conn;     /* TCP: turn_tx_commit writes to this connection */
 	struct ep_item tcp_listen, tls_listen;
+	bool listeners_paused;  /* out of descriptors: TCP/TLS accept resumes at the next tick */
 	struct ssl_ctx_st *tls; /* shared by the workers; NULL without a TLS port */
 	GHashTable *conns;      /* struct turn_conn * set */
 	uint8_t rx_buf[TURN_BATCH][TURN_DGRAM_MAX], tx_buf[TURN_BATCH][TURN_DGRAM_MAX];

@@ -50,8 +50,18 @@ void turn_tcp_accept(struct turn_worker *w, int listen_fd, bool tls)
 		int fd = accept4(listen_fd, (struct sockaddr *)&peer, &plen,
 		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		if (fd < 0)
+		if (fd < 0) {
+			/*
+			 * Out of descriptors: the listener would stay readable and spin the
+			 * worker; take it out of epoll until the next tick (turn_tcp_expire).
+			 */
+			if (errno == EMFILE || errno == ENFILE) {
+				epoll_ctl(w->ep, EPOLL_CTL_DEL, listen_fd, NULL);
+				w->listeners_paused = true;
+				STAT_ADD(w->stats.tcp_dropped, 1);
+			}
 			return;
+		}
 		if (g_hash_table_size(w->conns) >= TURN_TCP_MAX_CONNS) {
 			close(fd);
 			STAT_ADD(w->stats.tcp_dropped, 1);
@@ -277,6 +287,17 @@ void turn_tcp_event(struct turn_conn *c, uint32_t events)
 /* A connection that never got an allocation is closed after TURN_TCP_IDLE seconds. */
 void turn_tcp_expire(struct turn_worker *w)
 {
+	if (w->listeners_paused) {
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		w->listeners_paused = false;
+		ev.data.ptr = &w->tcp_listen;
+		epoll_ctl(w->ep, EPOLL_CTL_ADD, w->tcp_listen.fd, &ev);
+		if (w->tls_listen.fd >= 0) {
+			ev.data.ptr = &w->tls_listen;
+			epoll_ctl(w->ep, EPOLL_CTL_ADD, w->tls_listen.fd, &ev);
+		}
+	}
 	GHashTableIter it;
 	gpointer k;
 	GPtrArray *idle = g_ptr_array_new();
