@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "relay/peer_policy.h"
 #include "relay/stun_msg.h"
 
 const char *const stun_result_names[STUN_RES_COUNT] = {
@@ -14,23 +15,6 @@ const char *const stun_result_names[STUN_RES_COUNT] = {
 	[STUN_RES_IGNORED] = "ignored",
 	[STUN_RES_NOT_STUN] = "not_stun",
 };
-
-void stun_addr_unmap(const struct sockaddr *in, struct sockaddr_storage *out)
-{
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)in;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)out;
-
-	memset(out, 0, sizeof(*out));
-	if (in->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = s6->sin6_port;
-		memcpy(&s4->sin_addr, s6->sin6_addr.s6_addr + 12, 4);
-	} else if (in->sa_family == AF_INET6) {
-		memcpy(out, in, sizeof(struct sockaddr_in6));
-	} else if (in->sa_family == AF_INET) {
-		memcpy(out, in, sizeof(struct sockaddr_in));
-	}
-}
 
 static size_t finish(struct stun_enc *e, int fingerprint)
 {
@@ -107,7 +91,7 @@ enum stun_result stun_server_handle(const struct stun_server_conf *conf, const u
 		return error_answer(&m, len, STUN_ERR_BAD_REQUEST, "Method not supported here",
 		                    STUN_RES_UNSUPPORTED, out, cap, outlen);
 
-	stun_addr_unmap(from, &mapped);
+	peer_addr_normalise(from, &mapped);
 	stun_enc_start(&e, out, cap, STUN_BINDING, STUN_SUCCESS, m.tid);
 	stun_enc_xaddr(&e, STUN_ATTR_XOR_MAPPED_ADDRESS, (const struct sockaddr *)&mapped);
 	/* SOFTWARE only when the answer stays no longer than the request */

@@ -33,6 +33,3 @@ struct stun_server_conf {
 enum stun_result stun_server_handle(const struct stun_server_conf *conf, const uint8_t *in,
                                     size_t len, const struct sockaddr *from, uint8_t *out,
                                     size_t cap, size_t *outlen);
-
-/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as plain IPv4; others copied. */
-void stun_addr_unmap(const struct sockaddr *in, struct sockaddr_storage *out);

@@ -117,7 +117,7 @@ static int local_address_toward(const struct sockaddr *client, const struct in6_
 		return 0;
 	}
 
-	stun_addr_unmap(client, &c);
+	peer_addr_normalise(client, &c);
 	if (c.ss_family != family)
 		return EAFNOSUPPORT;
 	fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);

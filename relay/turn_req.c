@@ -222,7 +222,7 @@ static void reply_allocated(const struct req *r, const struct turn_alloc *a, con
 	struct stun_enc e;
 	struct sockaddr_storage mapped;
 
-	stun_addr_unmap(r->from, &mapped);
+	peer_addr_normalise(r->from, &mapped);
 	begin(r, &e, STUN_SUCCESS);
 	stun_enc_xaddr(&e, STUN_ATTR_XOR_RELAYED_ADDRESS, (const struct sockaddr *)&a->relay);
 	stun_enc_u32(&e, STUN_ATTR_LIFETIME, (uint32_t)(a->expires - r->w->now));
@@ -240,6 +240,46 @@ static int requested_family(const struct stun_msg *m)
 	if (!a)
 		return 0;
 	return a->val[0] == 0x01 ? AF_INET : a->val[0] == 0x02 ? AF_INET6 : -1;
+}
+
+/* RFC 8489 §10: sent after authentication, so the redirection cannot be forged. */
+static void reply_alternate(const struct req *r)
+{
+	struct stun_enc e;
+
+	begin(r, &e, STUN_ERROR);
+	stun_enc_error(&e, STUN_ERR_TRY_ALTERNATE, "Try Alternate");
+	stun_enc_addr(&e, STUN_ATTR_ALTERNATE_SERVER,
+	              (const struct sockaddr *)&r->w->snap->alternate);
+	finish(r, &e);
+}
+
+/* The answer to a turn_alloc_create failure. */
+static void reply_create_error(const struct req *r, int rc)
+{
+	switch (rc) {
+	case EDQUOT:
+		STAT_ADD(r->w->stats.quota_hits, 1);
+		reply_error(r, STUN_ERR_ALLOCATION_QUOTA, "Allocation Quota Reached");
+		break;
+	case ENOENT: reply_error(r, STUN_ERR_INSUFFICIENT_CAPACITY, "No such reservation"); break;
+	case EAFNOSUPPORT:
+		reply_error(r, STUN_ERR_ADDRESS_FAMILY_NOT_SUPPORTED,
+		            "Address Family not Supported");
+		break;
+	default: reply_error(r, STUN_ERR_INSUFFICIENT_CAPACITY, "Insufficient Capacity"); break;
+	}
+}
+
+/* RFC 8656 §7.2: relayed datagrams toward peers go with DF set. */
+static void set_dont_fragment(const struct turn_alloc *a)
+{
+	int on = 1, pmtu = IP_PMTUDISC_DO;
+
+	if (a->relay.ss_family == AF_INET)
+		setsockopt(a->ep.fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+	else
+		setsockopt(a->ep.fd, IPPROTO_IPV6, IPV6_DONTFRAG, &on, sizeof(on));
 }
 
 static void do_allocate(struct req *r)
@@ -262,15 +302,7 @@ static void do_allocate(struct req *r)
 		return;
 	}
 	if (w->snap->alternate.ss_family) {
-		/* RFC 8489 §10: authenticated, so the redirection cannot be forged to this client
-		 */
-		struct stun_enc e;
-
-		begin(r, &e, STUN_ERROR);
-		stun_enc_error(&e, STUN_ERR_TRY_ALTERNATE, "Try Alternate");
-		stun_enc_addr(&e, STUN_ATTR_ALTERNATE_SERVER,
-		              (const struct sockaddr *)&w->snap->alternate);
-		finish(r, &e);
+		reply_alternate(r);
 		return;
 	}
 	if (!transport) {
@@ -303,33 +335,12 @@ static void do_allocate(struct req *r)
 	                       : token ? 0
 	                               : AF_INET,
 	                       &pr, r->username, &a);
-	if (rc == EDQUOT) {
-		STAT_ADD(w->stats.quota_hits, 1);
-		reply_error(r, STUN_ERR_ALLOCATION_QUOTA, "Allocation Quota Reached");
-		return;
-	}
-	if (rc == ENOENT) {
-		reply_error(r, STUN_ERR_INSUFFICIENT_CAPACITY, "No such reservation");
-		return;
-	}
-	if (rc == EAFNOSUPPORT) {
-		reply_error(r, STUN_ERR_ADDRESS_FAMILY_NOT_SUPPORTED,
-		            "Address Family not Supported");
-		return;
-	}
 	if (rc) {
-		reply_error(r, STUN_ERR_INSUFFICIENT_CAPACITY, "Insufficient Capacity");
+		reply_create_error(r, rc);
 		return;
 	}
-	if (stun_msg_attr(r->m, STUN_ATTR_DONT_FRAGMENT)) {
-		/* RFC 8656 §7.2: relayed datagrams toward peers go with DF set */
-		int on = 1, pmtu = IP_PMTUDISC_DO;
-
-		if (a->relay.ss_family == AF_INET)
-			setsockopt(a->ep.fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
-		else
-			setsockopt(a->ep.fd, IPPROTO_IPV6, IPV6_DONTFRAG, &on, sizeof(on));
-	}
+	if (stun_msg_attr(r->m, STUN_ATTR_DONT_FRAGMENT))
+		set_dont_fragment(a);
 	memcpy(a->tid, r->m->tid, STUN_TID_LEN);
 	memcpy(a->key, r->key, r->keylen);
 	a->keylen = r->keylen;
