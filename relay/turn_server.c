@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -423,60 +424,62 @@ static uint64_t load(atomic_uint_fast64_t *v)
 	return atomic_load_explicit(v, memory_order_relaxed);
 }
 
+#define STAT(f) offsetof(struct turn_stats, f)
+
+/* Counters exported as they are: field, family, labels. */
+static const struct {
+	size_t off;
+	enum metric id;
+	const char *labels[2];
+} exported[] = {
+	{ STAT(pkts_in), METRIC_TURN_PACKETS, { "client", "in" } },
+	{ STAT(pkts_out), METRIC_TURN_PACKETS, { "client", "out" } },
+	{ STAT(bytes_in), METRIC_TURN_BYTES, { "client", "in" } },
+	{ STAT(bytes_out), METRIC_TURN_BYTES, { "client", "out" } },
+	{ STAT(relay_pkts_in), METRIC_TURN_PACKETS, { "peer", "in" } },
+	{ STAT(relay_pkts_out), METRIC_TURN_PACKETS, { "peer", "out" } },
+	{ STAT(relay_bytes_in), METRIC_TURN_BYTES, { "peer", "in" } },
+	{ STAT(relay_bytes_out), METRIC_TURN_BYTES, { "peer", "out" } },
+	{ STAT(allocs_created), METRIC_TURN_ALLOCATIONS, { "created" } },
+	{ STAT(allocs_expired), METRIC_TURN_ALLOCATIONS, { "expired" } },
+	{ STAT(peer_denied), METRIC_TURN_DENIED, { "peer_policy" } },
+	{ STAT(quota_hits), METRIC_TURN_DENIED, { "quota" } },
+	{ STAT(no_permission), METRIC_TURN_DENIED, { "no_permission" } },
+	{ STAT(no_channel), METRIC_TURN_DENIED, { "no_channel" } },
+	{ STAT(tcp_dropped), METRIC_TURN_DENIED, { "tcp_backpressure" } },
+	{ STAT(rate_limited), METRIC_TURN_DENIED, { "rate_limit" } },
+	{ STAT(bandwidth_drops), METRIC_TURN_DENIED, { "bandwidth" } },
+};
+
+/* The sum over every worker of the counter at offset off in struct turn_stats. */
+static int64_t sum(const struct turn_server *ts, size_t off)
+{
+	uint64_t total = 0;
+
+	for (int i = 0; i < ts->nworkers; i++)
+		total += load((atomic_uint_fast64_t *)((char *)&ts->workers[i]->stats + off));
+	return (int64_t)total;
+}
+
 /* Scrape: sum the workers' counters into the registry (control thread). */
 static void collect(void *arg, struct metrics *m)
 {
 	struct turn_server *ts = arg;
-	uint64_t res[STUN_RES_COUNT] = { 0 }, fail[AUTH_FAIL_COUNT] = { 0 };
-	uint64_t v[20] = { 0 };
+	const size_t step = sizeof(atomic_uint_fast64_t);
 
-	for (int i = 0; i < ts->nworkers; i++) {
-		struct turn_stats *s = &ts->workers[i]->stats;
-		atomic_uint_fast64_t *f[20] = {
-			&s->pkts_in,        &s->pkts_out,        &s->bytes_in,
-			&s->bytes_out,      &s->relay_pkts_in,   &s->relay_pkts_out,
-			&s->relay_bytes_in, &s->relay_bytes_out, &s->allocs_created,
-			&s->allocs_freed,   &s->allocs_expired,  &s->peer_denied,
-			&s->quota_hits,     &s->no_permission,   &s->no_channel,
-			&s->tcp_accepted,   &s->tcp_closed,      &s->tcp_dropped,
-			&s->rate_limited,   &s->bandwidth_drops,
-		};
-
-		for (int k = 0; k < 20; k++)
-			v[k] += load(f[k]);
-		for (int r = 0; r < STUN_RES_COUNT; r++)
-			res[r] += load(&s->results[r]);
-		for (int r = 0; r < AUTH_FAIL_COUNT; r++)
-			fail[r] += load(&s->auth_fail[r]);
-	}
+	for (size_t k = 0; k < G_N_ELEMENTS(exported); k++)
+		metrics_set(m, exported[k].id, sum(ts, exported[k].off), exported[k].labels);
 	for (int r = 0; r < STUN_RES_COUNT; r++)
-		metrics_set(m, METRIC_STUN_MESSAGES, (int64_t)res[r],
+		metrics_set(m, METRIC_STUN_MESSAGES, sum(ts, STAT(results) + (size_t)r * step),
 		            (const char *const[]){ stun_result_names[r] });
 	for (int r = 0; r < AUTH_FAIL_COUNT; r++)
-		metrics_set(m, METRIC_TURN_AUTH_FAILURES, (int64_t)fail[r],
+		metrics_set(m, METRIC_TURN_AUTH_FAILURES,
+		            sum(ts, STAT(auth_fail) + (size_t)r * step),
 		            (const char *const[]){ turn_auth_fail_names[r] });
-	metrics_set(m, METRIC_TURN_PACKETS, (int64_t)v[0], (const char *const[]){ "client", "in" });
-	metrics_set(m, METRIC_TURN_PACKETS, (int64_t)v[1],
-	            (const char *const[]){ "client", "out" });
-	metrics_set(m, METRIC_TURN_BYTES, (int64_t)v[2], (const char *const[]){ "client", "in" });
-	metrics_set(m, METRIC_TURN_BYTES, (int64_t)v[3], (const char *const[]){ "client", "out" });
-	metrics_set(m, METRIC_TURN_PACKETS, (int64_t)v[4], (const char *const[]){ "peer", "in" });
-	metrics_set(m, METRIC_TURN_PACKETS, (int64_t)v[5], (const char *const[]){ "peer", "out" });
-	metrics_set(m, METRIC_TURN_BYTES, (int64_t)v[6], (const char *const[]){ "peer", "in" });
-	metrics_set(m, METRIC_TURN_BYTES, (int64_t)v[7], (const char *const[]){ "peer", "out" });
-	metrics_set(m, METRIC_TURN_ALLOCATIONS, (int64_t)v[8], (const char *const[]){ "created" });
-	metrics_set(m, METRIC_TURN_ALLOCATIONS, (int64_t)v[10], (const char *const[]){ "expired" });
-	metrics_set(m, METRIC_TURN_ALLOCATIONS_ACTIVE, (int64_t)(v[8] - v[9]), NULL);
-	metrics_set(m, METRIC_TURN_DENIED, (int64_t)v[11], (const char *const[]){ "peer_policy" });
-	metrics_set(m, METRIC_TURN_DENIED, (int64_t)v[12], (const char *const[]){ "quota" });
-	metrics_set(m, METRIC_TURN_DENIED, (int64_t)v[13],
-	            (const char *const[]){ "no_permission" });
-	metrics_set(m, METRIC_TURN_DENIED, (int64_t)v[14], (const char *const[]){ "no_channel" });
-	metrics_set(m, METRIC_TURN_DENIED, (int64_t)v[17],
-	            (const char *const[]){ "tcp_backpressure" });
-	metrics_set(m, METRIC_TURN_TCP_CONNECTIONS, (int64_t)(v[15] - v[16]), NULL);
-	metrics_set(m, METRIC_TURN_DENIED, (int64_t)v[18], (const char *const[]){ "rate_limit" });
-	metrics_set(m, METRIC_TURN_DENIED, (int64_t)v[19], (const char *const[]){ "bandwidth" });
+	metrics_set(m, METRIC_TURN_ALLOCATIONS_ACTIVE,
+	            sum(ts, STAT(allocs_created)) - sum(ts, STAT(allocs_freed)), NULL);
+	metrics_set(m, METRIC_TURN_TCP_CONNECTIONS,
+	            sum(ts, STAT(tcp_accepted)) - sum(ts, STAT(tcp_closed)), NULL);
 }
 
 /* rtcgate's own media addresses: every up, non-loopback interface address, on media.ports. */
