@@ -44,10 +44,11 @@ struct turn_conf {
 	int nonce_lifetime;
 	int max_allocations;
 	int max_allocations_per_user;
-	int credential_lifetime; /* seconds a /config TURN credential is valid */
-	int request_rate;        /* unauthenticated requests per second per source IP */
-	int max_bandwidth;       /* kbit/s relayed per allocation, both ways; 0 = unlimited */
-	char *alternate_server;  /* "" or ip:port, answered to Allocate with 300 */
+	int max_connections_per_ip; /* TURN TCP/TLS connections from one client IP */
+	int credential_lifetime;    /* seconds a /config TURN credential is valid */
+	int request_rate;           /* unauthenticated requests per second per source IP */
+	int max_bandwidth;          /* kbit/s relayed per allocation, both ways; 0 = unlimited */
+	char *alternate_server;     /* "" or ip:port, answered to Allocate with 300 */
 };
 
 struct media_conf {

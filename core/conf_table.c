@@ -214,10 +214,16 @@ const struct conf_key conf_keys[] = {
 	{ "turn", "nonce_lifetime", CONF_INT, "600", 30, 86400, OFF(turn.nonce_lifetime), CONF_LIVE,
 	  NULL, "Seconds a NONCE stays valid before 438 Stale Nonce." },
 	{ "turn", "max_allocations", CONF_INT, "10000", 1, 1000000, OFF(turn.max_allocations),
-	  CONF_LIVE, NULL, "Most allocations at once, all users together; more get 486." },
+	  CONF_LIVE, NULL,
+	  "Most allocations and port reservations at once, all users together; more get 486." },
 	{ "turn", "max_allocations_per_user", CONF_INT, "10", 1, 100000,
 	  OFF(turn.max_allocations_per_user), CONF_LIVE, NULL,
-	  "Most allocations at once for one username; more get 486." },
+	  "Most allocations and port reservations at once for one user (the user part of a REST "
+	  "username, so every credential /config hands one user counts together); more get 486." },
+	{ "turn", "max_connections_per_ip", CONF_INT, "200", 1, 100000,
+	  OFF(turn.max_connections_per_ip), CONF_LIVE, NULL,
+	  "Most TURN TCP and TLS connections at once from one client IP address; more are closed "
+	  "at accept." },
 	{ "turn", "alternate_server", CONF_STR, "", 0, 0, OFF(turn.alternate_server), CONF_LIVE,
 	  check_hostport,
 	  "When set, every authenticated Allocate is redirected there (300 Try Alternate)." },

@@ -96,11 +96,14 @@ struct turn_alloc *turn_alloc_find(struct turn_worker *w, const struct sockaddr 
 /*
  * The relay address: the address the client reached us at when it is of the
  * wanted family, else the kernel's route choice toward the client, learnt by
- * connecting a throwaway UDP socket (Allocate only).
+ * connecting a throwaway UDP socket (Allocate only), else this host's
+ * address of that family (an IPv6 relay for an IPv4 client, say).
  */
-static int local_address_toward(const struct sockaddr *client, const struct in6_addr *dst,
+static int local_address_toward(const struct turn_worker *w, const struct sockaddr *client,
                                 int family, struct sockaddr_storage *out)
 {
+	const struct in6_addr *dst = w->cur_src;
+	const struct sockaddr_storage *host = family == AF_INET ? &w->snap->host4 : &w->snap->host6;
 	struct sockaddr_storage c;
 	socklen_t len = sizeof(*out);
 	int fd, rc = 0;
@@ -118,8 +121,12 @@ static int local_address_toward(const struct sockaddr *client, const struct in6_
 	}
 
 	peer_addr_normalise(client, &c);
-	if (c.ss_family != family)
-		return EAFNOSUPPORT;
+	if (c.ss_family != family) {
+		if (!host->ss_family)
+			return EAFNOSUPPORT;
+		*out = *host;
+		return 0;
+	}
 	fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return errno;
@@ -205,10 +212,12 @@ static int bind_relay(struct turn_worker *w, struct sockaddr_storage *addr, bool
 /* RFC 8656 §7.2: a reserved port is held for 30 seconds. */
 #define RESERVATION_LIFETIME 30
 
+/* A port held under a RESERVATION-TOKEN; it counts against the quotas like an allocation. */
 struct reservation {
 	int fd;
 	struct sockaddr_storage addr;
 	int64_t expires;
+	char quota_user[STUN_MAX_USERNAME + 1];
 };
 
 static void reservation_free(gpointer p)
@@ -225,8 +234,56 @@ GHashTable *turn_reservations_new(void)
 	return g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, reservation_free);
 }
 
+const char *turn_quota_user(const char *username)
+{
+	const char *p = username;
+
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return p != username && *p == ':' ? p + 1 : username;
+}
+
+/* With the shared lock held: n more (or, negative, fewer) held by user. */
+static void per_user_add_locked(struct turn_shared *sh, const char *user, int n)
+{
+	int have = GPOINTER_TO_INT(g_hash_table_lookup(sh->per_user, user)) + n;
+
+	if (have <= 0)
+		g_hash_table_remove(sh->per_user, user);
+	else
+		g_hash_table_insert(sh->per_user, g_strdup(user), GINT_TO_POINTER(have));
+}
+
+/* n slots of the global and the per-user quota (an allocation, a reservation); all or none. */
+static bool quota_take(struct turn_worker *w, const char *user, int n)
+{
+	struct turn_shared *sh = w->shared;
+	bool ok;
+
+	g_mutex_lock(&sh->lock);
+	ok = atomic_load(&sh->allocs) + n <= w->snap->max_allocs &&
+	     GPOINTER_TO_INT(g_hash_table_lookup(sh->per_user, user)) + n <=
+	             w->snap->max_allocs_per_user;
+	if (ok) {
+		atomic_fetch_add(&sh->allocs, n);
+		per_user_add_locked(sh, user, n);
+	}
+	g_mutex_unlock(&sh->lock);
+	return ok;
+}
+
+static void quota_give(struct turn_worker *w, const char *user, int n)
+{
+	struct turn_shared *sh = w->shared;
+
+	g_mutex_lock(&sh->lock);
+	atomic_fetch_sub(&sh->allocs, n);
+	per_user_add_locked(sh, user, -n);
+	g_mutex_unlock(&sh->lock);
+}
+
 static void reserve_port(struct turn_worker *w, int fd, const struct sockaddr_storage *relay,
-                         uint8_t token[8])
+                         const char *quota_user, uint8_t token[8])
 {
 	struct reservation *r = g_new0(struct reservation, 1);
 	gint64 *key = g_new(gint64, 1);
@@ -238,6 +295,7 @@ static void reserve_port(struct turn_worker *w, int fd, const struct sockaddr_st
 	                                            : ((struct sockaddr_in6 *)relay)->sin6_port) +
 	                              1));
 	r->expires = w->now + RESERVATION_LIFETIME;
+	g_strlcpy(r->quota_user, quota_user, sizeof(r->quota_user));
 	RAND_bytes(token, 8);
 	memcpy(key, token, 8);
 	g_mutex_lock(&w->shared->lock);
@@ -246,118 +304,159 @@ static void reserve_port(struct turn_worker *w, int fd, const struct sockaddr_st
 }
 
 /*
- * Take a reservation made by any worker; its socket moves to this one. A
- * family of 0 takes the reservation's own. A mismatch leaves it in place.
+ * Take a reservation made by any worker; its socket moves to this one and
+ * its quota slot is given back (the allocation takes its own). A family of 0
+ * takes the reservation's own. A mismatch leaves it in place.
  */
 static int take_reservation(struct turn_worker *w, const uint8_t token[8], int family, int *fd,
                             struct sockaddr_storage *addr)
 {
+	struct turn_shared *sh = w->shared;
 	gint64 key;
 	struct reservation *r;
 	int rc = ENOENT;
 
 	memcpy(&key, token, 8);
-	g_mutex_lock(&w->shared->lock);
-	r = g_hash_table_lookup(w->shared->reservations, &key);
+	g_mutex_lock(&sh->lock);
+	r = g_hash_table_lookup(sh->reservations, &key);
 	if (r && r->expires > w->now && (!family || r->addr.ss_family == family)) {
 		*fd = r->fd;
 		*addr = r->addr;
 		r->fd = -1; /* the socket is ours now; the entry goes without closing it */
-		g_hash_table_remove(w->shared->reservations, &key);
+		atomic_fetch_sub(&sh->allocs, 1);
+		per_user_add_locked(sh, r->quota_user, -1);
+		g_hash_table_remove(sh->reservations, &key);
 		rc = 0;
 	} else if (r) {
 		rc = EAFNOSUPPORT;
 	}
-	g_mutex_unlock(&w->shared->lock);
+	g_mutex_unlock(&sh->lock);
 	return rc;
 }
 
-static gboolean reservation_expired(gpointer k, gpointer v, gpointer now)
+struct expiry {
+	struct turn_shared *sh;
+	int64_t now;
+};
+
+static gboolean reservation_expired(gpointer k, gpointer v, gpointer data)
 {
+	struct reservation *r = v;
+	struct expiry *x = data;
+
 	(void)k;
-	return ((struct reservation *)v)->expires <= *(int64_t *)now;
+	if (r->expires > x->now)
+		return FALSE;
+	atomic_fetch_sub(&x->sh->allocs, 1);
+	per_user_add_locked(x->sh, r->quota_user, -1);
+	return TRUE;
 }
 
-static bool user_quota_take(struct turn_worker *w, const char *username)
+static int open_relay(struct turn_worker *w, struct turn_alloc *a, int fd,
+                      const struct sockaddr_storage *addr)
 {
-	struct turn_shared *sh = w->shared;
-	int n;
-	bool ok;
+	struct turn_relay *r = &a->relay[a->nrelay++];
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &r->ep };
 
-	g_mutex_lock(&sh->lock);
-	n = GPOINTER_TO_INT(g_hash_table_lookup(sh->per_user, username));
-	ok = n < w->snap->max_allocs_per_user;
-	if (ok)
-		g_hash_table_insert(sh->per_user, g_strdup(username), GINT_TO_POINTER(n + 1));
-	g_mutex_unlock(&sh->lock);
-	return ok;
+	r->ep = (struct ep_item){ .kind = EP_RELAY, .fd = fd };
+	r->a = a;
+	r->addr = *addr;
+	return epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) ? errno : 0;
 }
 
-static void user_quota_give(struct turn_worker *w, const char *username)
+/* The first relay of a new allocation: a reserved socket, or one bound now. */
+static int first_relay(struct turn_worker *w, const struct sockaddr *client, int family,
+                       struct turn_port_req *pr, const char *quota_user, int *fd,
+                       struct sockaddr_storage *addr)
 {
-	struct turn_shared *sh = w->shared;
-	int n;
+	int fd_res = -1, rc;
 
-	g_mutex_lock(&sh->lock);
-	n = GPOINTER_TO_INT(g_hash_table_lookup(sh->per_user, username));
-	if (n <= 1)
-		g_hash_table_remove(sh->per_user, username);
-	else
-		g_hash_table_insert(sh->per_user, g_strdup(username), GINT_TO_POINTER(n - 1));
-	g_mutex_unlock(&sh->lock);
+	if (pr->token) {
+		rc = take_reservation(w, pr->token, family, fd, addr);
+		if (!rc && !quota_take(w, quota_user, 1)) {
+			close(*fd);
+			rc = EDQUOT;
+		}
+		return rc;
+	}
+	if (!quota_take(w, quota_user, pr->reserve ? 2 : 1))
+		return EDQUOT;
+	rc = local_address_toward(w, client, family, addr);
+	if (!rc)
+		rc = bind_relay(w, addr, pr->even, pr->reserve, fd, &fd_res);
+	if (rc) {
+		quota_give(w, quota_user, pr->reserve ? 2 : 1);
+		return rc;
+	}
+	if (fd_res >= 0) {
+		reserve_port(w, fd_res, addr, quota_user, pr->token_out);
+		pr->reserved = true;
+	}
+	return 0;
+}
+
+/* ADDITIONAL-ADDRESS-FAMILY: an IPv6 relay too; 0, or the STUN error for ADDRESS-ERROR-CODE. */
+static int second_relay(struct turn_worker *w, struct turn_alloc *a, const struct sockaddr *client,
+                        bool even)
+{
+	struct sockaddr_storage addr;
+	int fd, unused = -1;
+
+	if (local_address_toward(w, client, AF_INET6, &addr))
+		return STUN_ERR_ADDRESS_FAMILY_NOT_SUPPORTED;
+	if (bind_relay(w, &addr, even, false, &fd, &unused))
+		return STUN_ERR_INSUFFICIENT_CAPACITY;
+	if (open_relay(w, a, fd, &addr)) {
+		close(fd);
+		a->nrelay--;
+		return STUN_ERR_INSUFFICIENT_CAPACITY;
+	}
+	return 0;
 }
 
 int turn_alloc_create(struct turn_worker *w, const struct sockaddr *client, socklen_t clen,
                       int family, struct turn_port_req *pr, const char *username,
                       struct turn_alloc **out)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	const char *quota_user = turn_quota_user(username);
 	struct turn_alloc *a;
 	struct sockaddr_storage relay;
-	char cbuf[64], rbuf[64];
-	int fd = -1, fd2 = -1, rc;
+	char cbuf[64], rbuf[64], rbuf2[64] = "";
+	int fd = -1, rc;
 
-	if (atomic_fetch_add(&w->shared->allocs, 1) >= w->snap->max_allocs) {
-		atomic_fetch_sub(&w->shared->allocs, 1);
-		return EDQUOT;
-	}
-	if (!user_quota_take(w, username)) {
-		atomic_fetch_sub(&w->shared->allocs, 1);
-		return EDQUOT;
-	}
-	if (pr->token) {
-		rc = take_reservation(w, pr->token, family, &fd, &relay);
-	} else {
-		rc = local_address_toward(client, w->cur_src, family, &relay);
-		if (!rc)
-			rc = bind_relay(w, &relay, pr->even, pr->reserve, &fd, &fd2);
-	}
+	rc = first_relay(w, client, family, pr, quota_user, &fd, &relay);
 	if (rc) {
-		log_info(LOG_TURN, "allocation failed", "worker=%d error=%s", w->index,
-		         g_strerror(rc));
-		user_quota_give(w, username);
-		atomic_fetch_sub(&w->shared->allocs, 1);
+		log_info(LOG_TURN, "allocation failed", "user=%s worker=%d error=%s", username,
+		         w->index, g_strerror(rc));
 		return rc;
 	}
-	if (fd2 >= 0) {
-		reserve_port(w, fd2, &relay, pr->token_out);
-		pr->reserved = true;
-	}
 	a = g_new0(struct turn_alloc, 1);
-	a->ep = (struct ep_item){ .kind = EP_RELAY, .fd = fd };
 	a->w = w;
+	if (open_relay(w, a, fd, &relay)) {
+		close(fd);
+		quota_give(w, quota_user, 1);
+		g_free(a);
+		return ENOMEM;
+	}
 	memcpy(&a->client, client, clen);
 	a->client_len = clen;
-	a->relay = relay;
 	if (w->cur_src)
 		a->server_addr = *w->cur_src;
 	g_strlcpy(a->username, username, sizeof(a->username));
+	g_strlcpy(a->quota_user, quota_user, sizeof(a->quota_user));
 	a->created = w->now;
 	a->bw_tokens = w->snap->max_bytes_per_sec;
 	a->bw_last_ms = w->now_ms;
 	a->expires = w->now + TURN_DEFAULT_LIFETIME;
-	ev.data.ptr = &a->ep;
-	epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev);
+	if (pr->dual) {
+		a->dual_error = pr->dual_error = second_relay(w, a, client, pr->even);
+		if (!a->dual_error)
+			turn_addr_str((struct sockaddr *)&a->relay[1].addr, rbuf2, sizeof(rbuf2));
+	}
+	if (pr->reserved) {
+		memcpy(a->token, pr->token_out, sizeof(a->token));
+		a->has_token = true;
+	}
 	if (w->cur_conn) {
 		a->conn = w->cur_conn;
 		a->conn->alloc = a;
@@ -365,11 +464,39 @@ int turn_alloc_create(struct turn_worker *w, const struct sockaddr *client, sock
 		g_hash_table_insert(w->allocs, &a->client, a);
 	}
 	STAT_ADD(w->stats.allocs_created, 1);
-	log_info(LOG_TURN, "allocation start", "user=%s client=%s relay=%s worker=%d", a->username,
-	         turn_addr_str((struct sockaddr *)&a->client, cbuf, sizeof(cbuf)),
-	         turn_addr_str((struct sockaddr *)&a->relay, rbuf, sizeof(rbuf)), w->index);
+	log_info(LOG_TURN, "allocation start", "user=%s client=%s relay=%s%s%s worker=%d",
+	         a->username, turn_addr_str((struct sockaddr *)&a->client, cbuf, sizeof(cbuf)),
+	         turn_addr_str((struct sockaddr *)&a->relay[0].addr, rbuf, sizeof(rbuf)),
+	         *rbuf2 ? " relay6=" : "", rbuf2, w->index);
 	*out = a;
 	return 0;
+}
+
+struct turn_relay *turn_alloc_relay(const struct turn_alloc *a, int family)
+{
+	for (size_t i = 0; i < a->nrelay; i++) {
+		if (a->relay[i].ep.fd >= 0 && a->relay[i].addr.ss_family == family)
+			return (struct turn_relay *)&a->relay[i]; /* like strchr */
+	}
+	return NULL;
+}
+
+static void close_relay(struct turn_worker *w, struct turn_relay *r)
+{
+	if (r->ep.fd < 0)
+		return;
+	epoll_ctl(w->ep, EPOLL_CTL_DEL, r->ep.fd, NULL);
+	close(r->ep.fd);
+	r->ep.fd = -1; /* an event of this wake-up still naming it reads nothing */
+}
+
+void turn_alloc_drop_relay(struct turn_alloc *a, struct turn_relay *r)
+{
+	char buf[64];
+
+	log_info(LOG_TURN, "relay released", "user=%s relay=%s", a->username,
+	         turn_addr_str((struct sockaddr *)&r->addr, buf, sizeof(buf)));
+	close_relay(a->w, r);
 }
 
 void turn_alloc_free(struct turn_alloc *a, const char *why)
@@ -377,29 +504,29 @@ void turn_alloc_free(struct turn_alloc *a, const char *why)
 	struct turn_worker *w = a->w;
 	char cbuf[64], rbuf[64];
 
-	if (a->ep.dead)
+	if (a->relay[0].ep.dead)
 		return;
 	log_info(LOG_TURN, "allocation end",
 	         "user=%s client=%s relay=%s reason=%s duration=%" G_GINT64_FORMAT
 	         " to_peer_pkts=%" G_GUINT64_FORMAT " to_peer_bytes=%" G_GUINT64_FORMAT
 	         " from_peer_pkts=%" G_GUINT64_FORMAT " from_peer_bytes=%" G_GUINT64_FORMAT,
 	         a->username, turn_addr_str((struct sockaddr *)&a->client, cbuf, sizeof(cbuf)),
-	         turn_addr_str((struct sockaddr *)&a->relay, rbuf, sizeof(rbuf)), why,
+	         turn_addr_str((struct sockaddr *)&a->relay[0].addr, rbuf, sizeof(rbuf)), why,
 	         w->now - a->created, a->pkts_to_peer, a->bytes_to_peer, a->pkts_from_peer,
 	         a->bytes_from_peer);
-	epoll_ctl(w->ep, EPOLL_CTL_DEL, a->ep.fd, NULL);
-	close(a->ep.fd);
+	for (size_t i = 0; i < a->nrelay; i++) {
+		close_relay(w, &a->relay[i]);
+		a->relay[i].ep.dead = true;
+	}
 	if (a->conn)
 		a->conn->alloc = NULL;
 	else
 		g_hash_table_remove(w->allocs, &a->client);
-	user_quota_give(w, a->username);
-	atomic_fetch_sub(&w->shared->allocs, 1);
+	quota_give(w, a->quota_user, 1);
 	STAT_ADD(w->stats.allocs_freed, 1);
 	turn_defer_free(w, a);
 }
 
-/* Drop what has expired: whole allocations, then single permissions and channels. */
 /* Drop expired permissions and channels; true when the whole allocation has expired. */
 static bool sweep(struct turn_alloc *a, int64_t now)
 {
@@ -427,9 +554,10 @@ void turn_alloc_expire(struct turn_worker *w)
 	GHashTableIter it;
 	gpointer k, v;
 	GPtrArray *dead = g_ptr_array_new();
+	struct expiry x = { .sh = w->shared, .now = w->now };
 
 	g_mutex_lock(&w->shared->lock);
-	g_hash_table_foreach_remove(w->shared->reservations, reservation_expired, &w->now);
+	g_hash_table_foreach_remove(w->shared->reservations, reservation_expired, &x);
 	g_mutex_unlock(&w->shared->lock);
 
 	g_hash_table_iter_init(&it, w->allocs);
@@ -459,6 +587,26 @@ bool turn_alloc_permitted(const struct turn_alloc *a, const struct sockaddr *pee
 			return true;
 	}
 	return false;
+}
+
+bool turn_alloc_permits_fit(const struct turn_alloc *a, const struct sockaddr_storage *peers,
+                            size_t n)
+{
+	size_t fresh = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool held = false, dup = false;
+
+		for (size_t j = 0; j < a->nperms && !held; j++)
+			held = turn_addr_equal((const struct sockaddr *)&a->perms[j].peer,
+			                       (const struct sockaddr *)&peers[i], false);
+		for (size_t j = 0; j < i && !held && !dup; j++)
+			dup = turn_addr_equal((const struct sockaddr *)&peers[j],
+			                      (const struct sockaddr *)&peers[i], false);
+		if (!held && !dup)
+			fresh++;
+	}
+	return a->nperms + fresh <= TURN_MAX_PERMS;
 }
 
 int turn_alloc_permit(struct turn_alloc *a, const struct sockaddr *peer, int64_t now)
@@ -515,8 +663,12 @@ int turn_alloc_bind_channel(struct turn_alloc *a, uint16_t n, const struct socka
 		if (c->number == n)
 			slot = c;
 	}
+	/* all or nothing: the channel's permission must fit before the channel is made */
 	if (!slot) {
-		if (a->nchans == TURN_MAX_CHANS)
+		struct sockaddr_storage p = { 0 };
+
+		memcpy(&p, peer, turn_addr_len(peer));
+		if (a->nchans == TURN_MAX_CHANS || !turn_alloc_permits_fit(a, &p, 1))
 			return ENOSPC;
 		slot = &a->chans[a->nchans++];
 		memset(slot, 0, sizeof(*slot));
@@ -555,10 +707,12 @@ static bool within_bandwidth(struct turn_alloc *a, size_t len)
 void turn_alloc_send_to_peer(struct turn_alloc *a, const struct sockaddr *peer, const void *data,
                              size_t len)
 {
-	if (!within_bandwidth(a, len))
+	const struct turn_relay *r = turn_alloc_relay(a, peer->sa_family);
+
+	if (!r || !within_bandwidth(a, len))
 		return;
 	/* one sendto per packet: each allocation has its own relay socket */
-	if (sendto(a->ep.fd, data, len, MSG_DONTWAIT, peer, turn_addr_len(peer)) < 0)
+	if (sendto(r->ep.fd, data, len, MSG_DONTWAIT, peer, turn_addr_len(peer)) < 0)
 		return;
 	a->pkts_to_peer++;
 	a->bytes_to_peer += len;
@@ -615,8 +769,9 @@ static void forward_to_client(struct turn_alloc *a, const struct sockaddr *peer,
 	w->cur_conn = NULL;
 }
 
-void turn_alloc_relay_readable(struct turn_alloc *a)
+void turn_alloc_relay_readable(struct turn_relay *r)
 {
+	struct turn_alloc *a = r->a;
 	struct turn_worker *w = a->w;
 	int n;
 
@@ -626,7 +781,7 @@ void turn_alloc_relay_readable(struct turn_alloc *a)
 		w->rx[i].msg_hdr.msg_control = NULL;
 		w->rx[i].msg_hdr.msg_controllen = 0;
 	}
-	n = recvmmsg(a->ep.fd, w->rx, TURN_BATCH, MSG_DONTWAIT, NULL);
+	n = recvmmsg(r->ep.fd, w->rx, TURN_BATCH, MSG_DONTWAIT, NULL);
 	for (int i = 0; i < n; i++) {
 		const struct sockaddr *peer = (const struct sockaddr *)&w->rx_addr[i];
 

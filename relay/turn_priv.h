@@ -39,19 +39,36 @@ struct turn_snapshot {
 	uint16_t relay_lo, relay_hi;
 	struct peer_rule *allow, *deny, *self;
 	struct peer_policy policy;
-	int max_allocs, max_allocs_per_user;
-	int request_rate;                  /* unauthenticated requests per second per source IP */
+	int max_allocs, max_allocs_per_user, max_conns_per_ip;
+	GHashTable *userhash; /* USERHASH (32 bytes) → static username, for RFC 8489 §9.2.4 */
+	int request_rate;     /* unauthenticated requests per second per source IP */
 	double max_bytes_per_sec;          /* relayed by one allocation, both ways; 0 = unlimited */
 	struct sockaddr_storage alternate; /* ss_family 0: none */
+	/*
+	 * A relay address of each family for clients that reached us over the
+	 * other one (REQUESTED- and ADDITIONAL-ADDRESS-FAMILY); ss_family 0: none.
+	 */
+	struct sockaddr_storage host4, host6;
 	const char *software;
 };
+
+struct conf;
+/*
+ * The immutable view every worker reads, from a config the loader checked
+ * already. A reload passes the old one as prev: its nonce key is kept, so
+ * nonces in flight stay good. 0, or an error with *why set.
+ */
+int turn_snapshot_build(struct turn_snapshot *s, const struct conf *c,
+                        const struct turn_snapshot *prev, char **why);
+void turn_snapshot_free(struct turn_snapshot *s);
 
 /* What is shared and mutable across workers: only touched on Allocate and on free. */
 struct turn_shared {
 	atomic_int allocs;
 	GMutex lock;
-	GHashTable *per_user;     /* username → count */
+	GHashTable *per_user;     /* quota user → allocations and reservations held */
 	GHashTable *reservations; /* 8-byte token → reserved relay socket */
+	GHashTable *conns_per_ip; /* 16-byte IPv6 (v4 mapped) → TCP/TLS connections */
 };
 
 /* How the relay port of a new allocation is chosen (EVEN-PORT, RESERVATION-TOKEN). */
@@ -61,6 +78,8 @@ struct turn_port_req {
 	const uint8_t *token; /* RESERVATION-TOKEN: use the port held under it */
 	uint8_t token_out[8]; /* set when reserved */
 	bool reserved;
+	bool dual;      /* ADDITIONAL-ADDRESS-FAMILY: an IPv6 relay besides the IPv4 one */
+	int dual_error; /* set when the additional relay failed: its STUN error code */
 };
 
 /* Auth failures, by reason; keep turn_auth_fail_names in step. */
@@ -88,7 +107,7 @@ struct turn_stats {
 	atomic_uint_fast64_t auth_fail[AUTH_FAIL_COUNT];
 	atomic_uint_fast64_t peer_denied, quota_hits, no_permission, no_channel;
 	atomic_uint_fast64_t tcp_accepted, tcp_closed, tcp_dropped, tls_failed, rate_limited;
-	atomic_uint_fast64_t bandwidth_drops;
+	atomic_uint_fast64_t bandwidth_drops, tcp_per_ip, tcp_oversized;
 };
 
 #define STAT_ADD(field, n)                                                                \
@@ -132,10 +151,15 @@ struct turn_chan {
 struct turn_worker;
 struct turn_alloc;
 
-#define TURN_TCP_IN_MAX    (4 + 65535 + 3) /* the largest frame: ChannelData, padded */
-#define TURN_TCP_OUT_MAX   (256 * 1024)    /* beyond this, packets toward the client are dropped */
-#define TURN_TCP_IDLE      30              /* seconds a connection may live without an allocation */
-#define TURN_TCP_MAX_CONNS 10000           /* per worker */
+/*
+ * Input is held for one frame at a time; a frame larger than anything we can
+ * relay (ChannelData up to 65535 bytes is legal) is skipped, not buffered.
+ */
+#define TURN_TCP_IN_MAX    4096
+#define TURN_TCP_OUT_MAX   (256 * 1024) /* beyond this, packets toward the client are dropped */
+#define TURN_TCP_OUT_MIN   4096         /* the output buffer grows from this when needed */
+#define TURN_TCP_IDLE      30           /* seconds a connection may live without an allocation */
+#define TURN_TCP_MAX_CONNS 10000        /* per worker */
 
 /*
  * A TCP (RFC 8656 §3.1) client connection: STUN messages and ChannelData
@@ -148,29 +172,49 @@ struct turn_conn {
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
 	struct in6_addr local; /* where the client reached us */
+	uint8_t ip_key[16];    /* the client's IP, counted in conns_per_ip */
 	struct turn_alloc *alloc;
 	struct ssl_st *ssl; /* TURN over TLS; NULL over TCP */
 	int64_t created;
 	bool want_out;
 	bool ssl_wants_write; /* an SSL_read needs the socket writable */
-	size_t inlen, outlen;
+	size_t inlen, outlen, outcap;
+	size_t skip;  /* bytes of an oversized frame still to be discarded */
 	uint8_t *in;  /* TURN_TCP_IN_MAX */
-	uint8_t *out; /* TURN_TCP_OUT_MAX */
+	uint8_t *out; /* outcap bytes, NULL while nothing waits to be written */
 };
 
+/* A relayed transport address of an allocation and its socket. */
+struct turn_relay {
+	struct ep_item ep; /* EP_RELAY */
+	struct turn_alloc *a;
+	struct sockaddr_storage addr;
+};
+
+/* RFC 8656 §7.2 dual allocation: an IPv4 and an IPv6 relay for one client */
+#define TURN_MAX_RELAYS 2
+
 struct turn_alloc {
-	struct ep_item ep; /* EP_RELAY: the relay socket */
+	/*
+	 * First member: relay[0].ep is the allocation's ep_item for
+	 * turn_defer_free. relay[0] always exists; relay[1] in a dual allocation.
+	 */
+	struct turn_relay relay[TURN_MAX_RELAYS];
+	size_t nrelay;
 	struct turn_worker *w;
 	struct sockaddr_storage client;
 	socklen_t client_len;
-	struct sockaddr_storage relay;
 	struct in6_addr server_addr; /* where the client reaches us: source of our packets */
 	struct turn_conn *conn;      /* TCP clients: the connection; NULL over UDP */
 	char username[STUN_MAX_USERNAME + 1];
+	char quota_user[STUN_MAX_USERNAME + 1]; /* what the per-user quota counts */
 	uint8_t key[32];
 	size_t keylen;
 	uint8_t tid[STUN_TID_LEN]; /* of the Allocate, to spot retransmissions */
-	int64_t created, expires;  /* monotonic seconds */
+	uint8_t token[8];          /* RESERVATION-TOKEN of that Allocate's answer */
+	bool has_token;
+	int dual_error;           /* a dual Allocate whose IPv6 relay failed: the error, repeated */
+	int64_t created, expires; /* monotonic seconds */
 	struct turn_perm perms[TURN_MAX_PERMS];
 	size_t nperms;
 	struct turn_chan chans[TURN_MAX_CHANS];
@@ -245,13 +289,22 @@ void turn_alloc_free(struct turn_alloc *a, const char *why);
 void turn_alloc_expire(struct turn_worker *w);
 bool turn_alloc_permitted(const struct turn_alloc *a, const struct sockaddr *peer, int64_t now);
 int turn_alloc_permit(struct turn_alloc *a, const struct sockaddr *peer, int64_t now);
+/* Permissions for peers[n] would fit (those already held count for nothing). */
+bool turn_alloc_permits_fit(const struct turn_alloc *a, const struct sockaddr_storage *peers,
+                            size_t n);
 const struct turn_chan *turn_alloc_chan_by_number(const struct turn_alloc *a, uint16_t n,
                                                   int64_t now);
 const struct turn_chan *turn_alloc_chan_by_peer(const struct turn_alloc *a,
                                                 const struct sockaddr *peer, int64_t now);
 int turn_alloc_bind_channel(struct turn_alloc *a, uint16_t n, const struct sockaddr *peer,
                             int64_t now);
-void turn_alloc_relay_readable(struct turn_alloc *a);
+void turn_alloc_relay_readable(struct turn_relay *r);
+/* The relay of this family, or NULL. */
+struct turn_relay *turn_alloc_relay(const struct turn_alloc *a, int family);
+/* Close one relay of a dual allocation (Refresh with REQUESTED-ADDRESS-FAMILY, lifetime 0). */
+void turn_alloc_drop_relay(struct turn_alloc *a, struct turn_relay *r);
+/* What the per-user quota counts for a username: the user part of "<expiry>:<user>". */
+const char *turn_quota_user(const char *username);
 void turn_alloc_send_to_peer(struct turn_alloc *a, const struct sockaddr *peer, const void *data,
                              size_t len);
 
@@ -273,6 +326,8 @@ void turn_defer_free(struct turn_worker *w, void *p);
 
 /* TCP (turn_tcp.c) */
 int turn_tcp_listen(const char *address, int port);
+/* The shared table of TCP/TLS connections per client IP (turn_shared.conns_per_ip). */
+GHashTable *turn_tcp_per_ip_new(void);
 void turn_tcp_accept(struct turn_worker *w, int listen_fd, bool tls);
 void turn_tcp_event(struct turn_conn *c, uint32_t events);
 /* Queue bytes toward a TCP client; dropped (and counted) when its buffer is full. */

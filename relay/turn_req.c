@@ -68,11 +68,15 @@ static const uint8_t offered_algs[] = { 0, STUN_PW_MD5, 0, 0, 0, STUN_PW_SHA256,
 static void reply_challenge(const struct req *r, int code, const char *reason)
 {
 	const struct turn_snapshot *s = r->w->snap;
+	/* username anonymity (USERHASH) works for the static users only */
+	uint32_t features =
+	        TURN_NONCE_FEATURE_PASSWORD_ALGORITHMS |
+	        (g_hash_table_size(s->users) ? TURN_NONCE_FEATURE_USERNAME_ANONYMITY : 0);
 	char nonce[TURN_NONCE_LEN + 1];
 	struct stun_enc e;
 
-	if (turn_nonce_make(s->nonce_key, r->w->now_real, s->nonce_ttl,
-	                    TURN_NONCE_FEATURE_PASSWORD_ALGORITHMS, r->from, nonce, sizeof(nonce)))
+	if (turn_nonce_make(s->nonce_key, r->w->now_real, s->nonce_ttl, features, r->from, nonce,
+	                    sizeof(nonce)))
 		return;
 	begin(r, &e, STUN_ERROR);
 	stun_enc_error(&e, code, reason);
@@ -151,17 +155,36 @@ static bool pick_algorithm(struct req *r)
 	}
 }
 
+/*
+ * USERNAME, or USERHASH (RFC 8489 §14.4) for a static user when the client
+ * took up the anonymity our nonces offer. false when neither is usable.
+ */
+static bool who(struct req *r, bool *unknown)
+{
+	const struct stun_attr *name = stun_msg_attr(r->m, STUN_ATTR_USERNAME);
+	const struct stun_attr *hash = stun_msg_attr(r->m, STUN_ATTR_USERHASH);
+	const char *user;
+
+	*unknown = false;
+	if (name || !hash)
+		return attr_str(name, r->username, sizeof(r->username));
+	user = g_hash_table_lookup(r->w->snap->userhash, hash->val);
+	*unknown = user == NULL;
+	g_strlcpy(r->username, user ? user : "", sizeof(r->username));
+	return true;
+}
+
 /* Which check failed, with no answer queued yet; AUTH_FAIL_COUNT when all passed. */
 static enum turn_auth_fail check_credentials(struct req *r)
 {
 	const struct turn_snapshot *s = r->w->snap;
 	const struct stun_attr *nonce = stun_msg_attr(r->m, STUN_ATTR_NONCE);
 	char realm[764];
+	bool unknown;
 
 	if (!r->m->mi_off && !r->m->mi256_off)
 		return AUTH_FAIL_MISSING;
-	if (!pick_algorithm(r) ||
-	    !attr_str(stun_msg_attr(r->m, STUN_ATTR_USERNAME), r->username, sizeof(r->username)) ||
+	if (!pick_algorithm(r) || !who(r, &unknown) ||
 	    !attr_str(stun_msg_attr(r->m, STUN_ATTR_REALM), realm, sizeof(realm)) || !nonce)
 		return AUTH_FAIL_BAD_REQUEST;
 	if (turn_nonce_check(s->nonce_key, r->w->now_real, (const char *)nonce->val, nonce->len,
@@ -169,6 +192,8 @@ static enum turn_auth_fail check_credentials(struct req *r)
 		return AUTH_FAIL_STALE_NONCE;
 	if (strcmp(realm, s->realm) != 0)
 		return AUTH_FAIL_WRONG_REALM;
+	if (unknown)
+		return AUTH_FAIL_UNKNOWN_USER;
 	return find_key(r, realm);
 }
 
@@ -217,25 +242,48 @@ static uint32_t granted_lifetime(const struct req *r, bool allocate)
 	return want < r->w->snap->max_lifetime ? want : r->w->snap->max_lifetime;
 }
 
-static void reply_allocated(const struct req *r, const struct turn_alloc *a, const uint8_t *token)
+/*
+ * ADDRESS-ERROR-CODE (RFC 8656 §18.13): why the IPv6 half of a dual
+ * allocation failed. Family, reserved, then an ERROR-CODE's class and number.
+ */
+static void enc_address_error(struct stun_enc *e, int code)
+{
+	const char *reason = code == STUN_ERR_ADDRESS_FAMILY_NOT_SUPPORTED
+	                             ? "Address Family not Supported"
+	                             : "Insufficient Capacity";
+	uint8_t v[4 + 32] = { 0x02, 0, (uint8_t)(code / 100), (uint8_t)(code % 100) };
+	size_t n = strlen(reason);
+
+	memcpy(v + 4, reason, n);
+	stun_enc_bytes(e, STUN_ATTR_ADDRESS_ERROR_CODE, v, 4 + n);
+}
+
+/* The Allocate success answer; the same for a retransmission (RFC 8656 §7.2). */
+static void reply_allocated(const struct req *r, const struct turn_alloc *a)
 {
 	struct stun_enc e;
 	struct sockaddr_storage mapped;
 
 	peer_addr_normalise(r->from, &mapped);
 	begin(r, &e, STUN_SUCCESS);
-	stun_enc_xaddr(&e, STUN_ATTR_XOR_RELAYED_ADDRESS, (const struct sockaddr *)&a->relay);
+	for (size_t i = 0; i < a->nrelay; i++) {
+		if (a->relay[i].ep.fd >= 0)
+			stun_enc_xaddr(&e, STUN_ATTR_XOR_RELAYED_ADDRESS,
+			               (const struct sockaddr *)&a->relay[i].addr);
+	}
+	if (a->dual_error)
+		enc_address_error(&e, a->dual_error);
 	stun_enc_u32(&e, STUN_ATTR_LIFETIME, (uint32_t)(a->expires - r->w->now));
 	stun_enc_xaddr(&e, STUN_ATTR_XOR_MAPPED_ADDRESS, (const struct sockaddr *)&mapped);
-	if (token)
-		stun_enc_bytes(&e, STUN_ATTR_RESERVATION_TOKEN, token, 8);
+	if (a->has_token)
+		stun_enc_bytes(&e, STUN_ATTR_RESERVATION_TOKEN, a->token, 8);
 	finish(r, &e);
 }
 
-/* REQUESTED-ADDRESS-FAMILY: 0 when absent (IPv4), AF_INET/AF_INET6, or -1 when unknown. */
-static int requested_family(const struct stun_msg *m)
+/* REQUESTED- or ADDITIONAL-ADDRESS-FAMILY: 0 when absent, AF_INET/AF_INET6, or -1 when unknown. */
+static int address_family(const struct stun_msg *m, uint16_t type)
 {
-	const struct stun_attr *a = stun_msg_attr(m, STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
+	const struct stun_attr *a = stun_msg_attr(m, type);
 
 	if (!a)
 		return 0;
@@ -276,10 +324,51 @@ static void set_dont_fragment(const struct turn_alloc *a)
 {
 	int on = 1, pmtu = IP_PMTUDISC_DO;
 
-	if (a->relay.ss_family == AF_INET)
-		setsockopt(a->ep.fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
-	else
-		setsockopt(a->ep.fd, IPPROTO_IPV6, IPV6_DONTFRAG, &on, sizeof(on));
+	for (size_t i = 0; i < a->nrelay; i++) {
+		if (a->relay[i].addr.ss_family == AF_INET)
+			setsockopt(a->relay[i].ep.fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu,
+			           sizeof(pmtu));
+		else
+			setsockopt(a->relay[i].ep.fd, IPPROTO_IPV6, IPV6_DONTFRAG, &on, sizeof(on));
+	}
+}
+
+/*
+ * The relay port wanted (RFC 8656 §7.2): EVEN-PORT, RESERVATION-TOKEN and
+ * ADDITIONAL-ADDRESS-FAMILY, checked against each other and REQUESTED-
+ * ADDRESS-FAMILY; *family is the first relay's. false when a 400 was queued.
+ */
+static bool port_request(const struct req *r, struct turn_port_req *pr, int *family)
+{
+	const struct stun_attr *even = stun_msg_attr(r->m, STUN_ATTR_EVEN_PORT);
+	const struct stun_attr *token = stun_msg_attr(r->m, STUN_ATTR_RESERVATION_TOKEN);
+	int requested = address_family(r->m, STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
+	int additional = address_family(r->m, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY);
+
+	if (token && (token->len != 8 || even || requested || additional)) {
+		reply_error(r, STUN_ERR_BAD_REQUEST,
+		            "RESERVATION-TOKEN with EVEN-PORT or an address family");
+		return false;
+	}
+	if (additional && (requested || additional != AF_INET6)) {
+		reply_error(
+		        r, STUN_ERR_BAD_REQUEST,
+		        "ADDITIONAL-ADDRESS-FAMILY must be IPv6, without REQUESTED-ADDRESS-FAMILY");
+		return false;
+	}
+	if (even) {
+		pr->even = true;
+		pr->reserve = (even->val[0] & 0x80) != 0;
+	}
+	if (additional && pr->reserve) {
+		reply_error(r, STUN_ERR_BAD_REQUEST, "No port reservation in a dual allocation");
+		return false;
+	}
+	pr->dual = additional != 0;
+	pr->token = token ? token->val : NULL;
+	/* with a token, the reserved socket's family is the allocation's */
+	*family = requested ? requested : token ? 0 : AF_INET;
+	return true;
 }
 
 static void do_allocate(struct req *r)
@@ -287,16 +376,14 @@ static void do_allocate(struct req *r)
 	struct turn_worker *w = r->w;
 	struct turn_alloc *a = turn_alloc_find(w, r->from);
 	const struct stun_attr *transport = stun_msg_attr(r->m, STUN_ATTR_REQUESTED_TRANSPORT);
-	const struct stun_attr *even = stun_msg_attr(r->m, STUN_ATTR_EVEN_PORT);
-	const struct stun_attr *token = stun_msg_attr(r->m, STUN_ATTR_RESERVATION_TOKEN);
 	struct turn_port_req pr = { 0 };
-	int family = requested_family(r->m), rc;
+	int family, rc;
 
 	if (a) {
 		/* a retransmitted Allocate gets the same answer; any other is a mismatch */
 		if (memcmp(a->tid, r->m->tid, STUN_TID_LEN) == 0 &&
 		    strcmp(a->username, r->username) == 0)
-			reply_allocated(r, a, NULL);
+			reply_allocated(r, a);
 		else
 			reply_error(r, STUN_ERR_ALLOCATION_MISMATCH, "Allocation Mismatch");
 		return;
@@ -313,28 +400,14 @@ static void do_allocate(struct req *r)
 		reply_error(r, STUN_ERR_UNSUPPORTED_TRANSPORT, "Unsupported Transport Protocol");
 		return;
 	}
-	if (token && (token->len != 8 || even || family)) {
-		reply_error(r, STUN_ERR_BAD_REQUEST,
-		            "RESERVATION-TOKEN with EVEN-PORT or a family");
+	if (!port_request(r, &pr, &family))
 		return;
-	}
-	if (even) {
-		pr.even = true;
-		pr.reserve = (even->val[0] & 0x80) != 0;
-	}
-	if (token)
-		pr.token = token->val;
 	if (family < 0) {
 		reply_error(r, STUN_ERR_ADDRESS_FAMILY_NOT_SUPPORTED,
 		            "Address Family not Supported");
 		return;
 	}
-	/* with a token, the reserved socket's family is the allocation's */
-	rc = turn_alloc_create(w, r->from, r->fromlen,
-	                       family  ? family
-	                       : token ? 0
-	                               : AF_INET,
-	                       &pr, r->username, &a);
+	rc = turn_alloc_create(w, r->from, r->fromlen, family, &pr, r->username, &a);
 	if (rc) {
 		reply_create_error(r, rc);
 		return;
@@ -345,7 +418,7 @@ static void do_allocate(struct req *r)
 	memcpy(a->key, r->key, r->keylen);
 	a->keylen = r->keylen;
 	a->expires = w->now + granted_lifetime(r, true);
-	reply_allocated(r, a, pr.reserved ? pr.token_out : NULL);
+	reply_allocated(r, a);
 }
 
 /* The allocation of this 5-tuple, used by the same user; else the error is queued. */
@@ -365,19 +438,23 @@ static struct turn_alloc *own_allocation(const struct req *r)
 static void do_refresh(struct req *r)
 {
 	struct turn_alloc *a = own_allocation(r);
-	int family = requested_family(r->m);
+	int family = address_family(r->m, STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
+	struct turn_relay *relay = NULL;
 	uint32_t lifetime;
 	struct stun_enc e;
 
 	if (!a)
 		return;
-	if (family && family != a->relay.ss_family) {
+	if (family && !(relay = turn_alloc_relay(a, family))) {
 		reply_error(r, STUN_ERR_PEER_ADDRESS_FAMILY_MISMATCH,
 		            "Peer Address Family Mismatch");
 		return;
 	}
 	lifetime = granted_lifetime(r, false);
-	if (lifetime == 0)
+	/* in a dual allocation, lifetime 0 with a family releases that relay only (§8) */
+	if (lifetime == 0 && relay && turn_alloc_relay(a, family == AF_INET ? AF_INET6 : AF_INET))
+		turn_alloc_drop_relay(a, relay);
+	else if (lifetime == 0)
 		turn_alloc_free(a, "refresh_zero");
 	else
 		a->expires = r->w->now + lifetime;
@@ -392,7 +469,7 @@ static int check_peer(const struct req *r, const struct turn_alloc *a, const str
 {
 	if (!pa || stun_attr_xaddr(r->m, pa, peer) != 0)
 		return STUN_ERR_BAD_REQUEST;
-	if (peer->ss_family != a->relay.ss_family)
+	if (!turn_alloc_relay(a, peer->ss_family))
 		return STUN_ERR_PEER_ADDRESS_FAMILY_MISMATCH;
 	if (peer_policy_check(&r->w->snap->policy, (struct sockaddr *)peer) != PEER_ALLOWED) {
 		char buf[64];
@@ -445,12 +522,12 @@ static void do_create_permission(struct req *r)
 		reply_error(r, STUN_ERR_BAD_REQUEST, "XOR-PEER-ADDRESS required");
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (turn_alloc_permit(a, (struct sockaddr *)&peers[i], r->w->now)) {
-			reply_error(r, STUN_ERR_INSUFFICIENT_CAPACITY, "Too many permissions");
-			return;
-		}
+	if (!turn_alloc_permits_fit(a, peers, n)) {
+		reply_error(r, STUN_ERR_INSUFFICIENT_CAPACITY, "Too many permissions");
+		return;
 	}
+	for (size_t i = 0; i < n; i++)
+		turn_alloc_permit(a, (struct sockaddr *)&peers[i], r->w->now);
 	begin(r, &e, STUN_SUCCESS);
 	finish(r, &e);
 }
@@ -522,19 +599,18 @@ void turn_handle_message(struct turn_worker *w, const struct stun_msg *m,
 	}
 	if (m->cls != STUN_REQUEST)
 		return;
-	/* answers before authentication cost the source a token, like any challenge */
-	if ((!(m->method == STUN_ALLOCATE || m->method == STUN_REFRESH ||
-	       m->method == STUN_CREATE_PERMISSION || m->method == STUN_CHANNEL_BIND) ||
-	     m->nunknown) &&
-	    !ratelimit_allow(w->limiter, from, w->now_ms)) {
-		STAT_ADD(w->stats.rate_limited, 1);
-		return;
-	}
 	if (m->method != STUN_ALLOCATE && m->method != STUN_REFRESH &&
 	    m->method != STUN_CREATE_PERMISSION && m->method != STUN_CHANNEL_BIND) {
-		reply_error(&r, STUN_ERR_BAD_REQUEST, "Unknown method");
+		/* an answer before authentication costs the source a token, like any challenge */
+		if (!ratelimit_allow(w->limiter, from, w->now_ms))
+			STAT_ADD(w->stats.rate_limited, 1);
+		else
+			reply_error(&r, STUN_ERR_BAD_REQUEST, "Unknown method");
 		return;
 	}
+	if (!authenticate(&r))
+		return;
+	/* RFC 8489 §6.3.1: unknown attributes are looked at once authentication passed */
 	if (m->nunknown) {
 		struct stun_enc e;
 
@@ -544,8 +620,6 @@ void turn_handle_message(struct turn_worker *w, const struct stun_msg *m,
 		finish(&r, &e);
 		return;
 	}
-	if (!authenticate(&r))
-		return;
 	switch (m->method) {
 	case STUN_ALLOCATE: do_allocate(&r); break;
 	case STUN_REFRESH: do_refresh(&r); break;

@@ -233,7 +233,7 @@ static gpointer worker_main(gpointer data)
 					                   2.0 * w->snap->request_rate);
 				break;
 			case EP_LISTEN: listen_readable(w); break;
-			case EP_RELAY: turn_alloc_relay_readable((struct turn_alloc *)it); break;
+			case EP_RELAY: turn_alloc_relay_readable((struct turn_relay *)it); break;
 			case EP_TCP_LISTEN: turn_tcp_accept(w, it->fd, false); break;
 			case EP_TLS_LISTEN: turn_tcp_accept(w, it->fd, true); break;
 			case EP_TCP: turn_tcp_event((struct turn_conn *)it, ev[i].events); break;
@@ -449,6 +449,8 @@ static const struct {
 	{ STAT(tcp_dropped), METRIC_TURN_DENIED, { "tcp_backpressure" } },
 	{ STAT(rate_limited), METRIC_TURN_DENIED, { "rate_limit" } },
 	{ STAT(bandwidth_drops), METRIC_TURN_DENIED, { "bandwidth" } },
+	{ STAT(tcp_per_ip), METRIC_TURN_DENIED, { "tcp_per_ip" } },
+	{ STAT(tcp_oversized), METRIC_TURN_DENIED, { "tcp_oversized_frame" } },
 };
 
 /* The sum over every worker of the counter at offset off in struct turn_stats. */
@@ -482,115 +484,11 @@ static void collect(void *arg, struct metrics *m)
 	            sum(ts, STAT(tcp_accepted)) - sum(ts, STAT(tcp_closed)), NULL);
 }
 
-/* rtcgate's own media addresses: every up, non-loopback interface address, on media.ports. */
-static struct peer_rule *self_rules(const struct conf *c, size_t *n)
-{
-	struct ifaddrs *ifa = NULL;
-	GArray *rules = g_array_new(FALSE, TRUE, sizeof(struct peer_rule));
-	uint16_t lo = 10000, hi = 20000;
-	struct peer_rule *out;
-
-	peer_port_range_parse(c->media.ports, &lo, &hi);
-	if (getifaddrs(&ifa) == 0) {
-		for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
-			struct peer_rule r = { .port_min = lo, .port_max = hi };
-
-			if (!i->ifa_addr || (i->ifa_flags & IFF_LOOPBACK) ||
-			    !(i->ifa_flags & IFF_UP))
-				continue;
-			if (i->ifa_addr->sa_family == AF_INET) {
-				r.family = AF_INET;
-				r.prefix = 32;
-				memcpy(r.addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
-			} else if (i->ifa_addr->sa_family == AF_INET6) {
-				r.family = AF_INET6;
-				r.prefix = 128;
-				memcpy(r.addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
-				       16);
-			} else {
-				continue;
-			}
-			g_array_append_val(rules, r);
-		}
-		freeifaddrs(ifa);
-	}
-	*n = rules->len;
-	out = malloc(sizeof(*out) * (rules->len ? rules->len : 1));
-	if (out && rules->len)
-		memcpy(out, rules->data, sizeof(*out) * rules->len);
-	g_array_unref(rules);
-	return out;
-}
-
-/*
- * The immutable view every worker reads; checked by the config loader
- * already. A reload keeps the nonce key (prev), so nonces in flight stay good.
- */
-static int build_snapshot(struct turn_snapshot *s, const struct conf *c,
-                          const struct turn_snapshot *prev, char **why)
-{
-	char *err = NULL;
-	bool self = false;
-
-	memset(s, 0, sizeof(*s));
-	s->realm = g_strdup(c->turn.realm);
-	s->secrets = g_strdupv(c->turn.secrets);
-	s->users = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	for (char **u = c->turn.users; *u; u++) {
-		const char *colon = strchr(*u, ':');
-
-		if (colon)
-			g_hash_table_insert(s->users, g_strndup(*u, (gsize)(colon - *u)),
-			                    g_strdup(colon + 1));
-	}
-	if (prev)
-		memcpy(s->nonce_key, prev->nonce_key, sizeof(s->nonce_key));
-	else if (RAND_bytes(s->nonce_key, sizeof(s->nonce_key)) != 1) {
-		*why = g_strdup("no randomness for the nonce key");
-		return EIO;
-	}
-	s->nonce_ttl = (uint32_t)c->turn.nonce_lifetime;
-	s->max_lifetime = (uint32_t)c->turn.max_lifetime;
-	peer_port_range_parse(c->turn.relay_ports, &s->relay_lo, &s->relay_hi);
-	s->max_allocs = c->turn.max_allocations;
-	s->max_allocs_per_user = c->turn.max_allocations_per_user;
-	s->request_rate = c->turn.request_rate;
-	s->max_bytes_per_sec = c->turn.max_bandwidth * 1000.0 / 8.0;
-	if (*c->turn.alternate_server)
-		peer_sockaddr_parse(c->turn.alternate_server, &s->alternate);
-	if (peer_rules_parse(c->turn.allowed_peers, true, &s->allow, &s->policy.nallow, &self,
-	                     &err) ||
-	    peer_rules_parse(c->turn.denied_peers, false, &s->deny, &s->policy.ndeny, NULL, &err)) {
-		*why = g_strdup(err ? err : "bad peer rules");
-		free(err);
-		return EINVAL;
-	}
-	if (self)
-		s->self = self_rules(c, &s->policy.nself);
-	s->policy.allow = s->allow;
-	s->policy.deny = s->deny;
-	s->policy.self = s->self;
-	return 0;
-}
-
-static void free_snapshot(struct turn_snapshot *s)
-{
-	g_free(s->realm);
-	g_strfreev(s->secrets);
-	if (s->users)
-		g_hash_table_destroy(s->users);
-	free(s->allow);
-	free(s->deny);
-	free(s->self);
-	OPENSSL_cleanse(s->nonce_key, sizeof(s->nonce_key));
-	g_free(s);
-}
-
 static void retired_free(gpointer p)
 {
 	struct retired *r = p;
 
-	free_snapshot(r->snap);
+	turn_snapshot_free(r->snap);
 	g_free(r->epochs);
 	g_free(r);
 }
@@ -630,9 +528,9 @@ int turn_server_reconf(struct turn_server *ts, const struct conf *conf, char **w
 		return 0;
 	old = atomic_load(&ts->snap);
 	next = g_new0(struct turn_snapshot, 1);
-	rc = build_snapshot(next, conf, old, why);
+	rc = turn_snapshot_build(next, conf, old, why);
 	if (rc) {
-		free_snapshot(next);
+		turn_snapshot_free(next);
 		return rc;
 	}
 	/*
@@ -690,8 +588,9 @@ int turn_server_start(const struct conf *conf, const char *cert, const char *key
 	g_mutex_init(&ts->shared.lock);
 	ts->shared.per_user = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	ts->shared.reservations = turn_reservations_new();
+	ts->shared.conns_per_ip = turn_tcp_per_ip_new();
 	ts->snap = g_new0(struct turn_snapshot, 1);
-	err = build_snapshot(ts->snap, conf, NULL, why);
+	err = turn_snapshot_build(ts->snap, conf, NULL, why);
 	if (!err && tc->tls_port) {
 		ts->tls = tls_context(cert, key, why);
 		err = ts->tls ? 0 : EINVAL;
@@ -734,10 +633,11 @@ void turn_server_stop(struct turn_server *ts)
 		g_source_remove(ts->retire_source);
 	g_list_free_full(ts->retired, retired_free);
 	if (ts->snap)
-		free_snapshot(ts->snap);
+		turn_snapshot_free(ts->snap);
 	SSL_CTX_free(ts->tls);
 	g_hash_table_destroy(ts->shared.per_user);
 	g_hash_table_destroy(ts->shared.reservations);
+	g_hash_table_destroy(ts->shared.conns_per_ip);
 	g_mutex_clear(&ts->shared.lock);
 	g_free(ts);
 }

@@ -38,6 +38,69 @@ static void set_events(struct turn_conn *c, bool out)
 	epoll_ctl(c->w->ep, EPOLL_CTL_MOD, c->ep.fd, &ev);
 }
 
+/* The client's IP as 16 bytes (IPv4 mapped), the key of the per-IP connection count. */
+static void ip_key(const struct sockaddr_storage *peer, uint8_t key[16])
+{
+	struct sockaddr_storage n;
+
+	peer_addr_normalise((const struct sockaddr *)peer, &n);
+	memset(key, 0, 16);
+	if (n.ss_family == AF_INET) {
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &((struct sockaddr_in *)&n)->sin_addr, 4);
+	} else if (n.ss_family == AF_INET6) {
+		memcpy(key, &((struct sockaddr_in6 *)&n)->sin6_addr, 16);
+	}
+}
+
+static guint ip_hash(gconstpointer p)
+{
+	guint h;
+
+	memcpy(&h, (const uint8_t *)p + 12, sizeof(h));
+	return h;
+}
+
+static gboolean ip_equal(gconstpointer a, gconstpointer b)
+{
+	return memcmp(a, b, 16) == 0;
+}
+
+GHashTable *turn_tcp_per_ip_new(void)
+{
+	return g_hash_table_new_full(ip_hash, ip_equal, g_free, NULL);
+}
+
+/* One more connection from this IP, unless it holds turn.max_connections_per_ip already. */
+static bool per_ip_take(struct turn_worker *w, const uint8_t key[16])
+{
+	struct turn_shared *sh = w->shared;
+	int n;
+	bool ok;
+
+	g_mutex_lock(&sh->lock);
+	n = GPOINTER_TO_INT(g_hash_table_lookup(sh->conns_per_ip, key));
+	ok = n < w->snap->max_conns_per_ip;
+	if (ok)
+		g_hash_table_insert(sh->conns_per_ip, g_memdup2(key, 16), GINT_TO_POINTER(n + 1));
+	g_mutex_unlock(&sh->lock);
+	return ok;
+}
+
+static void per_ip_give(struct turn_worker *w, const uint8_t key[16])
+{
+	struct turn_shared *sh = w->shared;
+	int n;
+
+	g_mutex_lock(&sh->lock);
+	n = GPOINTER_TO_INT(g_hash_table_lookup(sh->conns_per_ip, key));
+	if (n <= 1)
+		g_hash_table_remove(sh->conns_per_ip, key);
+	else
+		g_hash_table_insert(sh->conns_per_ip, g_memdup2(key, 16), GINT_TO_POINTER(n - 1));
+	g_mutex_unlock(&sh->lock);
+}
+
 void turn_tcp_accept(struct turn_worker *w, int listen_fd, bool tls)
 {
 	/* bounded per wake-up, like every loop of a worker */
@@ -67,21 +130,27 @@ void turn_tcp_accept(struct turn_worker *w, int listen_fd, bool tls)
 			STAT_ADD(w->stats.tcp_dropped, 1);
 			continue;
 		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c = g_new0(struct turn_conn, 1);
+		ip_key(&peer, c->ip_key);
+		if (!per_ip_take(w, c->ip_key)) {
+			g_free(c);
+			close(fd);
+			STAT_ADD(w->stats.tcp_per_ip, 1);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->ep = (struct ep_item){ .kind = EP_TCP, .fd = fd };
 		c->w = w;
 		c->peer = peer;
 		c->peer_len = plen;
 		c->created = w->now;
 		c->in = g_malloc(TURN_TCP_IN_MAX);
-		c->out = g_malloc(TURN_TCP_OUT_MAX);
 		if (tls) {
 			c->ssl = SSL_new(w->tls);
 			if (!c->ssl) {
 				/* never plain TURN on the TLS port */
+				per_ip_give(w, c->ip_key);
 				g_free(c->in);
-				g_free(c->out);
 				g_free(c);
 				close(fd);
 				continue;
@@ -113,6 +182,7 @@ void turn_tcp_close(struct turn_conn *c, const char *why)
 		SSL_free(c->ssl);
 	close(c->ep.fd);
 	g_hash_table_remove(w->conns, c);
+	per_ip_give(w, c->ip_key);
 	STAT_ADD(w->stats.tcp_closed, 1);
 	g_free(c->in);
 	g_free(c->out);
@@ -156,10 +226,29 @@ static int flush(struct turn_conn *c)
 	return 0;
 }
 
+/* Room for need bytes of output: the buffer grows by doubling up to TURN_TCP_OUT_MAX. */
+static bool out_room(struct turn_conn *c, size_t need)
+{
+	size_t cap = c->outcap ? c->outcap : TURN_TCP_OUT_MIN;
+
+	if (need > TURN_TCP_OUT_MAX)
+		return false;
+	while (cap < need)
+		cap *= 2;
+	if (cap > TURN_TCP_OUT_MAX)
+		cap = TURN_TCP_OUT_MAX;
+	if (cap != c->outcap) {
+		/* TLS retries may see the buffer moved: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER */
+		c->out = g_realloc(c->out, cap);
+		c->outcap = cap;
+	}
+	return true;
+}
+
 void turn_tcp_send(struct turn_conn *c, const void *data, size_t len)
 {
 	/* a slow client loses packets; it never makes the server buffer without bound */
-	if (len > TURN_TCP_OUT_MAX - c->outlen) {
+	if (!out_room(c, c->outlen + len)) {
 		STAT_ADD(c->w->stats.tcp_dropped, 1);
 		return;
 	}
@@ -237,6 +326,14 @@ static bool readable(struct turn_conn *c)
 	set_events(c, c->outlen != 0 || c->ssl_wants_write);
 	if (n == 0)
 		return true;
+	if (c->skip) {
+		/* the rest of a frame too large to relay: discarded as it arrives */
+		size_t d = c->skip < (size_t)n ? c->skip : (size_t)n;
+
+		memmove(c->in + c->inlen, c->in + c->inlen + d, (size_t)n - d);
+		c->skip -= d;
+		n -= (ssize_t)d;
+	}
 	c->inlen += (size_t)n;
 	w->cur_conn = c;
 	w->cur_src = IN6_IS_ADDR_UNSPECIFIED(&c->local) ? NULL : &c->local;
@@ -249,7 +346,21 @@ static bool readable(struct turn_conn *c)
 			turn_tcp_close(c, "not_turn");
 			return false;
 		}
-		if (f == 0 || (size_t)f > c->inlen - off)
+		if (f == 0)
+			break;
+		if ((size_t)f > TURN_TCP_IN_MAX) {
+			size_t have = c->inlen - off;
+
+			STAT_ADD(w->stats.tcp_oversized, 1);
+			if (have >= (size_t)f) {
+				off += (size_t)f;
+				continue;
+			}
+			c->skip = (size_t)f - have;
+			off = c->inlen;
+			break;
+		}
+		if ((size_t)f > c->inlen - off)
 			break;
 		turn_client_message(w, c->in + off, (size_t)f, (struct sockaddr *)&c->peer,
 		                    c->peer_len);
@@ -308,6 +419,12 @@ void turn_tcp_expire(struct turn_worker *w)
 
 		if (!c->alloc && c->created + TURN_TCP_IDLE <= w->now)
 			g_ptr_array_add(idle, c);
+		/* a burst's output buffer is given back once it has drained */
+		if (!c->outlen && c->outcap > TURN_TCP_OUT_MIN) {
+			g_free(c->out);
+			c->out = NULL;
+			c->outcap = 0;
+		}
 	}
 	for (guint i = 0; i < idle->len; i++)
 		turn_tcp_close(idle->pdata[i], "idle");

@@ -60,12 +60,16 @@ export function build(
   return { msg: Buffer.concat([header, body]), tid };
 }
 
-/** Parse a message: {type, tid, attrs: Map(type → Buffer), fingerprintOk}; throws when malformed. */
+/**
+ * Parse a message: {type, tid, attrs: Map(type → first Buffer), list: [[type, Buffer]] in order,
+ * fingerprintOk}; throws when malformed.
+ */
 export function parse(buf) {
   if (buf.length < 20 || buf.readUInt32BE(4) !== COOKIE) throw new Error('not STUN');
   const len = buf.readUInt16BE(2);
   if (len + 20 !== buf.length) throw new Error(`length ${len} for ${buf.length} bytes`);
   const attrs = new Map();
+  const list = [];
   let fingerprintOk = null;
   for (let off = 20; off < buf.length; ) {
     const t = buf.readUInt16BE(off);
@@ -73,10 +77,11 @@ export function parse(buf) {
     if (off + 4 + l > buf.length) throw new Error('attribute overruns the message');
     const v = buf.subarray(off + 4, off + 4 + l);
     if (!attrs.has(t)) attrs.set(t, v);
+    list.push([t, v]);
     if (t === 0x8028) fingerprintOk = ((crc32(buf.subarray(0, off)) ^ 0x5354554e) >>> 0) === v.readUInt32BE(0);
     off += 4 + l + ((4 - (l % 4)) % 4);
   }
-  return { type: buf.readUInt16BE(0), tid: buf.subarray(8, 20), attrs, fingerprintOk };
+  return { type: buf.readUInt16BE(0), tid: buf.subarray(8, 20), attrs, list, fingerprintOk };
 }
 
 /** XOR-MAPPED-ADDRESS value → {family, address, port}. */
