@@ -218,15 +218,14 @@ static bool authenticate(struct req *r)
 	}
 	/*
 	 * REALM and NONCE are what a challenge is for, so 401/438 outgrow a
-	 * minimal request (about 100 bytes for 20); the rate limit bounds them.
-	 * The reason phrase, optional, is left out.
+	 * minimal request (about 110 bytes for 20); the rate limit bounds them.
 	 */
 	switch (fail) {
 	case AUTH_FAIL_BAD_REQUEST:
 		reply_error(r, STUN_ERR_BAD_REQUEST, "USERNAME, REALM, NONCE or algorithms wrong");
 		break;
-	case AUTH_FAIL_STALE_NONCE: reply_challenge(r, STUN_ERR_STALE_NONCE, ""); break;
-	default: reply_challenge(r, STUN_ERR_UNAUTHORIZED, ""); break;
+	case AUTH_FAIL_STALE_NONCE: reply_challenge(r, STUN_ERR_STALE_NONCE, "Stale Nonce"); break;
+	default: reply_challenge(r, STUN_ERR_UNAUTHORIZED, "Unauthorized"); break;
 	}
 	return false;
 }

@@ -94,6 +94,7 @@ describe('refusals', () => {
     const c = await open();
     const a = await c.allocate('alice', 'wonderland');
     assert.equal(c.challenge.code, 401);
+    assert.equal(c.challenge.attrs.get(ATTR.ERROR_CODE).subarray(4).toString(), 'Unauthorized');
     assert.equal(c.challenge.attrs.get(ATTR.REALM).toString(), 'rtcgate');
     assert.match(c.challenge.attrs.get(ATTR.NONCE).toString(), /^obMatJos2/);
     assert.equal(a.cls, SUCCESS, `code ${a.code}`);
@@ -148,6 +149,7 @@ describe('refusals', () => {
       nonce: c1.nonce,
     });
     assert.equal(a.code, 438);
+    assert.equal(a.attrs.get(ATTR.ERROR_CODE).subarray(4).toString(), 'Stale Nonce');
     assert.notDeepEqual(a.attrs.get(ATTR.NONCE), c1.nonce);
   });
 
