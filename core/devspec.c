@@ -363,11 +363,13 @@ static int take_members(JsonObject *obj, bool create, struct device_spec *s, con
 		const struct field *f = find_field(name);
 
 		if (strcmp(name, "login") == 0) {
-			*field = "login";
 			rc = take_login(s, create, n, reason);
+			if (rc)
+				*field = "login";
 		} else if (!f) {
-			*field = "body";
-			*reason = g_strdup("has an unknown member (see docs/devices.md)");
+			*field = NULL;
+			*reason = g_strdup_printf("unknown field \"%.64s\" (see docs/devices.md)",
+			                          name);
 			rc = EINVAL;
 		} else if (take_value(s, f, n)) {
 			*field = f->name;

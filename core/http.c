@@ -210,21 +210,29 @@ static void pss_reset(struct http_pss *pss)
 	memset(pss, 0, sizeof(*pss));
 }
 
-/* The body of a request to a body-taking route is complete: answer it. */
+/*
+ * The body of a request to a body-taking route is complete: answer it. The
+ * per-session data is emptied first: completing the transaction may let
+ * lws free it.
+ */
 static int on_body_done(struct http_server *srv, struct lws *wsi, struct http_pss *pss)
 {
 	struct http_req req = { .srv = srv, .wsi = wsi, .method = pss->method };
 	struct http_resp resp = { 0 };
-	const struct route *r = find_route(pss->path);
+	GString *body = pss->body;
+	char *path = pss->path;
+	const struct route *r = find_route(path);
 	int rc;
 
-	req.path = pss->path;
+	memset(pss, 0, sizeof(*pss));
+	req.path = path;
 	req.tls = lws_is_ssl(wsi);
-	req.body = pss->body->str;
-	req.body_len = pss->body->len;
+	req.body = body->str;
+	req.body_len = body->len;
 	r->handle(&req, &resp);
 	rc = http_resp_send(&req, r->name, &resp);
-	pss_reset(pss);
+	g_string_free(body, TRUE);
+	g_free(path);
 	return rc;
 }
 

@@ -43,9 +43,15 @@ static bool token_ok(const struct http_req *req)
 
 static void fail(struct http_resp *resp, int rc, const char *field, const char *reason)
 {
+	gchar *text;
+
 	switch (rc) {
 	case EINVAL:
-	case EBADMSG: http_resp_json_error(resp, 400, field, reason); break;
+	case EBADMSG:
+		text = field ? g_strdup_printf("%s %s", field, reason) : g_strdup(reason);
+		http_resp_json_error(resp, 400, field, text);
+		g_free(text);
+		break;
 	case EEXIST: http_resp_json_error(resp, 409, "login", reason); break;
 	case ENOENT: http_resp_json_error(resp, 404, NULL, reason); break;
 	default: http_resp_json_error(resp, 500, NULL, "the device store failed (see the log)");
