@@ -255,7 +255,7 @@ int devspec_check(struct device_spec *s, const char **field, char **reason)
 	return 0;
 }
 
-bool devspec_json_depth_ok(const char *body, size_t len, int max)
+bool devspec_json_safe(const char *body, size_t len, int max)
 {
 	bool in_string = false, escaped = false;
 	int depth = 0;
@@ -264,6 +264,10 @@ bool devspec_json_depth_ok(const char *body, size_t len, int max)
 		char c = body[i];
 
 		if (in_string) {
+			/* json-glib would hand back a string cut at the NUL */
+			if (escaped && c == 'u' && i + 4 < len &&
+			    memcmp(body + i + 1, "0000", 4) == 0)
+				return false;
 			if (escaped)
 				escaped = false;
 			else if (c == '\\')
@@ -404,8 +408,8 @@ int devspec_from_json(const char *body, size_t len, bool create, struct device_s
 
 	memset(s, 0, sizeof(*s));
 	*field = NULL;
-	if (len > G_MAXSSIZE || !devspec_json_depth_ok(body, len, DEVSPEC_JSON_MAX_DEPTH)) {
-		*reason = g_strdup("body is not a JSON object (or nests too deep)");
+	if (len > G_MAXSSIZE || !devspec_json_safe(body, len, DEVSPEC_JSON_MAX_DEPTH)) {
+		*reason = g_strdup("body nests too deep or holds a NUL (\\u0000)");
 		return EBADMSG;
 	}
 	p = json_parser_new_immutable();

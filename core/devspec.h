@@ -83,7 +83,8 @@ int devspec_check(struct device_spec *s, const char **field, char **reason);
  * Parse a JSON request body into s (zeroed first, devspec_clear it after).
  * create: "login" and "secret" are required; otherwise "login" may not be
  * present. Unknown members and wrong types are refused. Nesting deeper than
- * DEVSPEC_JSON_MAX_DEPTH is refused before the JSON parser sees it. Returns 0,
+ * DEVSPEC_JSON_MAX_DEPTH and \u0000 are refused before the JSON parser sees
+ * them (devspec_json_safe). Returns 0,
  * or EBADMSG (not a JSON object; *field NULL) or EINVAL (a field; *field
  * names it) with a reason in *reason. The fields are checked as by
  * devspec_check.
@@ -91,8 +92,11 @@ int devspec_check(struct device_spec *s, const char **field, char **reason);
 int devspec_from_json(const char *body, size_t len, bool create, struct device_spec *s,
                       const char **field, char **reason);
 
-/* True when the JSON text nests arrays and objects at most max deep. */
-bool devspec_json_depth_ok(const char *body, size_t len, int max);
+/*
+ * True when the JSON text nests arrays and objects at most max deep and no
+ * string holds \u0000 (which the parser would silently cut a string at).
+ */
+bool devspec_json_safe(const char *body, size_t len, int max);
 
 /* Add d to b as one JSON object (the value position must be open). */
 void devspec_to_json(JsonBuilder *b, const struct device *d);

@@ -399,6 +399,8 @@ static void test_json(void)
 		{ "{\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
 		  false, EBADMSG, NULL },
 		{ "{\"display_name\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}", false, 0, NULL },
+		{ "{\"display_name\":\"a\\u0000b\"}", false, EBADMSG, NULL },
+		{ "{\"display_name\":\"a\\\\u0000b\"}", false, 0, NULL },
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
