@@ -112,6 +112,10 @@ int store_open(const char *dir, struct store **out, char **why)
 		*why = g_strdup_printf("cannot open %s: %s", path, sqlite3_errmsg(st->db));
 		goto out;
 	}
+	/* it holds PBX passwords and HA1 values; SQLite gives -wal and -shm the same mode */
+	if (g_chmod(path, 0600) != 0)
+		log_warn(LOG_STORE, "cannot make the store private", "path=%s error=\"%s\"", path,
+		         g_strerror(errno));
 	sqlite3_busy_timeout(st->db, 2000);
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;", NULL, NULL,
 	                 &err) != SQLITE_OK) {

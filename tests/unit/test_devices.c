@@ -112,6 +112,14 @@ static void test_add_get_defaults(struct fx *f, gconstpointer data)
 	g_assert_nonnull(d->created);
 	devspec_device_free(d);
 	g_assert_cmpstr(f->events->str, ==, "alice:added;");
+	{
+		gchar *db = g_build_filename(f->dir, "rtcgate.db", NULL);
+		GStatBuf sb;
+
+		g_assert_cmpint(g_stat(db, &sb), ==, 0);
+		g_assert_cmpint(sb.st_mode & 0777, ==, 0600);
+		g_free(db);
+	}
 }
 
 static void test_duplicate_and_missing(struct fx *f, gconstpointer data)
