@@ -21,6 +21,7 @@ struct http_conf {
 	int ws_max_connections;
 	int header_timeout; /* seconds until a silent client gets 408 */
 	int idle_timeout;   /* seconds an idle keep-alive connection is kept */
+	char *api_token;    /* bearer token of /api/v1; "" = API off */
 };
 
 struct log_conf {
@@ -51,6 +52,10 @@ struct turn_conf {
 	char *alternate_server;     /* "" or ip:port, answered to Allocate with 300 */
 };
 
+struct sip_conf {
+	char *realm; /* "" = the host name */
+};
+
 struct media_conf {
 	char *ports; /* "lo-hi" */
 };
@@ -60,6 +65,7 @@ struct conf {
 	struct log_conf log;
 	struct http_conf http;
 	struct turn_conf turn;
+	struct sip_conf sip;
 	struct media_conf media;
 };
 

@@ -127,6 +127,32 @@ static int check_realm(const char *v, char **reason)
 	return EINVAL;
 }
 
+/* Goes into digest quoted-strings (RFC 7616, RFC 3261): no '"', '\\' or control bytes. */
+static int check_sip_realm(const char *v, char **reason)
+{
+	bool ok = g_utf8_validate(v, -1, NULL) && g_utf8_strlen(v, -1) < 128;
+
+	for (const char *p = v; ok && *p; p++)
+		ok = (unsigned char)*p >= 0x20 && *p != 0x7f && *p != '"' && *p != '\\';
+	if (ok)
+		return 0;
+	*reason = g_strdup("must be at most 127 UTF-8 characters without \", \\ or control bytes");
+	return EINVAL;
+}
+
+static int check_api_token(const char *v, char **reason)
+{
+	size_t n = strlen(v);
+	bool ok = n == 0 || n >= 16;
+
+	for (const char *p = v; ok && *p; p++)
+		ok = g_ascii_isalnum(*p) || strchr("-._~+/", *p);
+	if (ok)
+		return 0;
+	*reason = g_strdup("must be empty or at least 16 characters of A-Z a-z 0-9 - . _ ~ + /");
+	return EINVAL;
+}
+
 static int check_users(const char *v, char **reason)
 {
 	gchar **items = g_strsplit(v, ",", -1);
@@ -187,6 +213,10 @@ const struct conf_key conf_keys[] = {
 	  NULL, "Seconds a new connection may take to send its request header; then 408." },
 	{ "http", "idle_timeout", CONF_INT, "60", 5, 3600, OFF(http.idle_timeout), 0, NULL,
 	  "Seconds an idle keep-alive HTTP connection is kept open." },
+	{ "http", "api_token", CONF_STR, "", 0, 0, OFF(http.api_token), CONF_SECRET | CONF_LIVE,
+	  check_api_token,
+	  "Bearer token of the admin API /api/v1 (at least 16 characters); empty turns the API "
+	  "off." },
 
 	{ "turn", "address", CONF_STR, "", 0, 0, OFF(turn.address), 0, check_address,
 	  "Address the STUN/TURN listeners bind; empty for all interfaces." },
@@ -239,6 +269,10 @@ const struct conf_key conf_keys[] = {
 	  "Seconds the TURN credentials handed out by /config stay valid." },
 	{ "turn", "workers", CONF_INT, "0", 0, 64, OFF(turn.workers), 0, NULL,
 	  "TURN worker threads, each with its own socket; 0 for one per core." },
+
+	{ "sip", "realm", CONF_STR, "", 0, 0, OFF(sip.realm), 0, check_sip_realm,
+	  "Digest realm of device secrets (SIP and HTTP); empty for the host name. Changing it "
+	  "needs every device secret set again." },
 
 	{ "media", "ports", CONF_STR, "10000-20000", 0, 0, OFF(media.ports), CONF_LIVE,
 	  check_port_range,

@@ -1,17 +1,21 @@
-/* rtcgatectl: the admin CLI (version, check-config, config-example; devices arrive later). */
+/* rtcgatectl: the admin CLI (version, check-config, config-example, device ...). */
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/conf.h"
+#include "core/ctl_device.h"
 #include "core/log.h"
 #include "rtcgate-config.h"
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: rtcgatectl --version\n"
-	                "       rtcgatectl check-config FILE\n"
-	                "       rtcgatectl config-example\n");
+	fprintf(stderr,
+	        "usage: rtcgatectl --version\n"
+	        "       rtcgatectl check-config FILE\n"
+	        "       rtcgatectl config-example\n"
+	        "       rtcgatectl [--config FILE] device add|set|enable|disable|remove|list "
+	        "...\n");
 	return 2;
 }
 
@@ -30,9 +34,34 @@ static int check_config(const char *path)
 	return rc;
 }
 
+/* Quiet unless something is wrong: the store's own info lines are for the daemon's log. */
+static void quiet_logs(void)
+{
+	int levels[LOG_SUB_COUNT];
+
+	if (log_levels_parse("warn", "", levels, NULL) == 0)
+		log_levels_set(levels);
+}
+
 int main(int argc, char **argv)
 {
+	const char *config = NULL;
+
 	log_init();
+	quiet_logs();
+	if (argc >= 3 && (strcmp(argv[1], "--config") == 0 || strcmp(argv[1], "-c") == 0)) {
+		config = argv[2];
+		argc -= 2;
+		argv += 2;
+	} else if (argc >= 2 && strncmp(argv[1], "--config=", 9) == 0) {
+		config = argv[1] + 9;
+		argc--;
+		argv++;
+	}
+	if (argc >= 2 && strcmp(argv[1], "device") == 0)
+		return ctl_device_main(config, argc - 1, argv + 1);
+	if (config)
+		return usage();
 	if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
 		printf("rtcgatectl %s\n", RTCGATE_VERSION);
 		return 0;

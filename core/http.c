@@ -86,6 +86,12 @@ static enum http_method req_method(struct lws *wsi)
 		return HTTP_HEAD;
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
 		return HTTP_POST;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI))
+		return HTTP_PUT;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_PATCH_URI))
+		return HTTP_PATCH;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI))
+		return HTTP_DELETE;
 	return HTTP_OTHER;
 }
 
@@ -175,31 +181,133 @@ static const struct route {
 	const char *path;
 	const char *name;
 	void (*handle)(const struct http_req *req, struct http_resp *resp);
+	bool prefix; /* path matches as a prefix; the route takes any method and a body */
 } routes[] = {
-	{ "/healthz", "healthz", http_route_healthz },
-	{ "/metrics", "metrics", http_route_metrics },
-	{ "/config", "config", http_route_config },
-	{ "/sip", "sip", http_route_sip_plain },
+	{ "/healthz", "healthz", http_route_healthz, false },
+	{ "/metrics", "metrics", http_route_metrics, false },
+	{ "/config", "config", http_route_config, false },
+	{ "/sip", "sip", http_route_sip_plain, false },
+	{ "/api/", "api", http_route_api, true },
 };
 
+static const struct route *find_route(const char *path)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(routes); i++) {
+		const struct route *r = &routes[i];
+
+		if (r->prefix ? strncmp(path, r->path, strlen(r->path)) == 0
+		              : strcmp(path, r->path) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+static void pss_reset(struct http_pss *pss)
+{
+	if (pss->body)
+		g_string_free(pss->body, TRUE);
+	g_free(pss->path);
+	memset(pss, 0, sizeof(*pss));
+}
+
+/*
+ * The body of a request to a body-taking route is complete: answer it. The
+ * per-session data is emptied first: completing the transaction may let
+ * lws free it.
+ */
+static int on_body_done(struct http_server *srv, struct lws *wsi, struct http_pss *pss)
+{
+	struct http_req req = { .srv = srv, .wsi = wsi, .method = pss->method };
+	struct http_resp resp = { 0 };
+	GString *body = pss->body;
+	char *path = pss->path;
+	const struct route *r = find_route(path);
+	int rc;
+
+	memset(pss, 0, sizeof(*pss));
+	req.path = path;
+	req.tls = lws_is_ssl(wsi);
+	req.body = body->str;
+	req.body_len = body->len;
+	r->handle(&req, &resp);
+	rc = http_resp_send(&req, r->name, &resp);
+	g_string_free(body, TRUE);
+	g_free(path);
+	return rc;
+}
+
+/* LWS_CALLBACK_HTTP_BODY: append, within http.max_body_bytes (a lying length closes). */
+static int on_body(struct http_server *srv, struct http_pss *pss, const void *in, size_t len)
+{
+	if (!pss || !pss->collecting ||
+	    pss->body->len + len > (size_t)srv->conf->http.max_body_bytes) {
+		if (pss)
+			pss_reset(pss);
+		return -1;
+	}
+	g_string_append_len(pss->body, in, (gssize)len);
+	return 0;
+}
+
+/* Content-Length as a number; -1 when absent, G_MAXINT64 when not a sane number. */
+static gint64 content_length(struct lws *wsi)
+{
+	char clen[32];
+	guint64 n;
+
+	if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+		return -1;
+	if (!g_ascii_string_to_unsigned(clen, 10, 0, G_MAXINT64, &n, NULL))
+		return G_MAXINT64;
+	return (gint64)n;
+}
+
+/* A route that takes a body: wait for it (1), or answer now without one (0). */
+static int start_body(struct http_pss *pss, const struct http_req *req, struct http_resp *resp,
+                      gint64 clen)
+{
+	bool needs =
+	        req->method == HTTP_POST || req->method == HTTP_PUT || req->method == HTTP_PATCH;
+
+	if (clen < 0 && needs) {
+		http_resp_json_error(resp, 411, NULL, "a Content-Length header is required");
+		resp->close = true;
+		return 0;
+	}
+	if (clen <= 0 || !pss)
+		return 0;
+	pss_reset(pss);
+	pss->collecting = true;
+	pss->method = req->method;
+	pss->path = g_strdup(req->path);
+	pss->body = g_string_sized_new((gsize)clen + 1);
+	return 1;
+}
+
 /* The request headers are in: route it. Returns the lws callback result. */
-static int on_request(struct http_server *srv, struct lws *wsi, const char *path)
+static int on_request(struct http_server *srv, struct lws *wsi, struct http_pss *pss,
+                      const char *path)
 {
 	struct http_req req = { .srv = srv, .wsi = wsi, .method = req_method(wsi), .path = path };
 	struct http_resp resp = { 0 };
-	const struct route *r = NULL;
-	char clen[32];
+	const struct route *r = find_route(path);
+	gint64 clen = content_length(wsi);
 	int served = 0;
 
 	req.tls = lws_is_ssl(wsi);
-	for (size_t i = 0; i < G_N_ELEMENTS(routes) && !r; i++) {
-		if (strcmp(path, routes[i].path) == 0)
-			r = &routes[i];
-	}
-	if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
-	    strtoull(clen, NULL, 10) > (unsigned long long)srv->conf->http.max_body_bytes) {
-		http_resp_error(&resp, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "request body too large");
+	if (clen > (gint64)srv->conf->http.max_body_bytes) {
+		if (r && r->prefix)
+			http_resp_json_error(&resp, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, NULL,
+			                     "request body too large (http.max_body_bytes)");
+		else
+			http_resp_error(&resp, HTTP_STATUS_REQ_ENTITY_TOO_LARGE,
+			                "request body too large");
 		resp.close = true;
+	} else if (r && r->prefix) {
+		if (start_body(pss, &req, &resp, clen))
+			return 0;
+		if (!resp.status)
+			r->handle(&req, &resp);
 	} else if (req.method != HTTP_GET && req.method != HTTP_HEAD) {
 		http_resp_error(&resp, HTTP_STATUS_METHOD_NOT_ALLOWED, "method not allowed");
 		resp.allow = "GET, HEAD";
@@ -246,6 +354,8 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 		refuse_raw(wsi, 408, "Request Timeout", "request header not received in time");
 		return -1;
 	case LWS_CALLBACK_CLOSED_HTTP:
+		if (user)
+			pss_reset(user);
 		/*
 		 * The header never completed and lws gave up on it (a malformed
 		 * line, or more than max_header_bytes). lws 4.1 has already
@@ -259,10 +369,14 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 		}
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: return confirm_upgrade(srv, wsi, in);
-	case LWS_CALLBACK_HTTP: return on_request(srv, wsi, in);
+	case LWS_CALLBACK_HTTP: return on_request(srv, wsi, user, in);
 	case LWS_CALLBACK_HTTP_BODY:
-		/* no route takes a body yet; the request was already refused */
-		return -1;
+		/* only a route that takes a body waits for one; others already answered */
+		return on_body(srv, user, in, len);
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (!user || !((struct http_pss *)user)->collecting)
+			return -1;
+		return on_body_done(srv, wsi, user);
 	case LWS_CALLBACK_ESTABLISHED:
 		/* a WebSocket bound to the http protocol: confirm_upgrade prevents it */
 		return -1;
@@ -381,7 +495,7 @@ int http_server_start(const struct conf *conf, const char *cert, const char *key
 	srv->protocols[0] = (struct lws_protocols){
 		.name = "http",
 		.callback = http_callback,
-		.per_session_data_size = sizeof(int),
+		.per_session_data_size = sizeof(struct http_pss),
 		.user = srv,
 	};
 	srv->protocols[1] = ws_sip_protocol(srv->ws_sip);
@@ -419,6 +533,11 @@ out:
 	}
 	*out = srv;
 	return 0;
+}
+
+void http_server_set_devices(struct http_server *srv, struct devices *devices)
+{
+	srv->devices = devices;
 }
 
 void http_server_set_conf(struct http_server *srv, const struct conf *conf)

@@ -5,6 +5,7 @@
 
 struct conf;
 struct metrics;
+struct devices;
 struct http_server;
 
 /*
@@ -17,6 +18,9 @@ struct http_server;
 int http_server_start(const struct conf *conf, const char *cert, const char *key,
                       struct metrics *metrics, GMainLoop *loop, struct http_server **out,
                       char **why);
+
+/* Serve /config's device check and /api/v1/devices from devices (which must outlive srv). */
+void http_server_set_devices(struct http_server *srv, struct devices *devices);
 
 /* Use conf from now on (after a SIGHUP reload); the old one may then be freed. */
 void http_server_set_conf(struct http_server *srv, const struct conf *conf);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <libwebsockets.h>
 #include <stdbool.h>
 
@@ -13,6 +14,7 @@ struct http_server {
 	const struct conf *conf;
 	struct metrics *metrics;
 	struct ws_sip *ws_sip;
+	struct devices *devices; /* NULL: no registry (API answers 503) */
 	struct lws_context *ctx;
 	struct lws_protocols protocols[4]; /* http, sip, fallback, end */
 	char *address;                     /* copy of http.address for lws (NULL: all) */
@@ -26,6 +28,9 @@ enum http_method {
 	HTTP_GET,
 	HTTP_HEAD,
 	HTTP_POST,
+	HTTP_PUT,
+	HTTP_PATCH,
+	HTTP_DELETE,
 	HTTP_OTHER,
 };
 
@@ -35,7 +40,17 @@ struct http_req {
 	struct lws *wsi;
 	enum http_method method;
 	const char *path; /* decoded by lws, no query */
+	const char *body; /* request body (routes that take one), NUL-terminated */
+	size_t body_len;
 	bool tls;
+};
+
+/* Per connection, kept across the keep-alive requests on it (lws's per-session data). */
+struct http_pss {
+	GString *body; /* body being collected for a route that takes one */
+	char *path;
+	enum http_method method;
+	bool collecting;
 };
 
 /* A complete small response, written at once. */
@@ -43,11 +58,12 @@ struct http_resp {
 	int status;
 	const char *content_type;
 	GString *body;
-	const char *allow; /* for 405 */
-	char *location;    /* for 301; owned, freed by http_resp_send */
-	int retry_after;   /* seconds, for 503; 0 = none */
-	bool no_store;     /* Cache-Control: no-store */
-	bool close;        /* Connection: close */
+	const char *allow;            /* for 405 */
+	const char *www_authenticate; /* for 401 */
+	char *location;               /* for 301; owned, freed by http_resp_send */
+	int retry_after;              /* seconds, for 503; 0 = none */
+	bool no_store;                /* Cache-Control: no-store */
+	bool close;                   /* Connection: close */
 };
 
 /* Route handlers: fill resp (body allocated by the handler). */
@@ -55,6 +71,16 @@ void http_route_healthz(const struct http_req *req, struct http_resp *resp);
 void http_route_metrics(const struct http_req *req, struct http_resp *resp);
 void http_route_config(const struct http_req *req, struct http_resp *resp);
 void http_route_sip_plain(const struct http_req *req, struct http_resp *resp);
+
+/* /api/v1/...: the admin API (core/http_api.c), any method, bearer token. */
+void http_route_api(const struct http_req *req, struct http_resp *resp);
+
+/* A JSON body for resp built from b (consumed). */
+GString *http_json_body(JsonBuilder *b);
+
+/* Set resp to a JSON error {"error": reason[, "field": field]}. */
+void http_resp_json_error(struct http_resp *resp, int status, const char *field,
+                          const char *reason);
 
 /*
  * Static files under the web root. Either fills resp (an error or a

@@ -1,4 +1,5 @@
-/* HTTP routes: /healthz, /metrics, /config, static files; response writing (RFC 9110). */
+/* HTTP routes: /healthz, /metrics, /config (Basic auth, RFC 7617), static files; response writing
+ * (RFC 9110). */
 #include <errno.h>
 #include <json-glib/json-glib.h>
 #include <limits.h>
@@ -6,7 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/devices.h"
 #include "core/http_priv.h"
+#include "core/httpauth.h"
 #include "core/log.h"
 #include "core/webpath.h"
 #include "relay/turn_auth.h"
@@ -16,12 +19,16 @@ static const char *phrase(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 201: return "Created";
 	case 301: return "Moved Permanently";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
 	case 426: return "Upgrade Required";
@@ -69,6 +76,8 @@ int http_resp_send(const struct http_req *req, const char *route, struct http_re
 		add_header(h, "Cache-Control", "no-store");
 	if (resp->allow)
 		add_header(h, "Allow", resp->allow);
+	if (resp->www_authenticate)
+		add_header(h, "WWW-Authenticate", resp->www_authenticate);
 	if (resp->location)
 		add_header(h, "Location", resp->location);
 	if (resp->retry_after)
@@ -92,7 +101,7 @@ int http_resp_send(const struct http_req *req, const char *route, struct http_re
 	return rc;
 }
 
-static GString *json_body(JsonBuilder *b)
+GString *http_json_body(JsonBuilder *b)
 {
 	JsonGenerator *gen = json_generator_new();
 	JsonNode *root = json_builder_get_root(b);
@@ -110,6 +119,24 @@ static GString *json_body(JsonBuilder *b)
 	return out;
 }
 
+void http_resp_json_error(struct http_resp *resp, int status, const char *field, const char *reason)
+{
+	JsonBuilder *b = json_builder_new();
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "error");
+	json_builder_add_string_value(b, reason);
+	if (field) {
+		json_builder_set_member_name(b, "field");
+		json_builder_add_string_value(b, field);
+	}
+	json_builder_end_object(b);
+	resp->status = status;
+	resp->content_type = "application/json";
+	resp->body = http_json_body(b);
+	resp->no_store = true;
+}
+
 void http_route_healthz(const struct http_req *req, struct http_resp *resp)
 {
 	JsonBuilder *b = json_builder_new();
@@ -124,7 +151,7 @@ void http_route_healthz(const struct http_req *req, struct http_resp *resp)
 	json_builder_end_object(b);
 	resp->status = req->srv->shutting_down ? 503 : 200;
 	resp->content_type = "application/json";
-	resp->body = json_body(b);
+	resp->body = http_json_body(b);
 	resp->no_store = true;
 }
 
@@ -171,13 +198,48 @@ static void add_server(JsonBuilder *b, const char *url, const char *user, const 
 }
 
 /*
- * RTCConfiguration.iceServers for our STUN/TURN port, the host as the client
- * named us (without its port). With TURN REST secrets configured, TURN
- * entries (UDP, TCP, and TLS as turns:) with a fresh credential: username "<expiry>:webrtc",
- * password base64(HMAC-SHA1(first secret, username)). Per-user names and gating arrive with the
- * device registry.
+ * The login of an enabled device with remote access whose HTTP Basic
+ * credentials came with the request, or NULL (g_free it). A wrong secret,
+ * an unknown login and a device without remote access all give NULL, after
+ * the same key derivation, so the answer does not tell them apart.
  */
-static void add_ice_servers(JsonBuilder *b, const char *host, const struct conf *c)
+static char *remote_login(const struct http_req *req)
+{
+	struct devices *devs = req->srv->devices;
+	int n = lws_hdr_total_length(req->wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+	char *hdr, *user = NULL, *pass = NULL, *login = NULL;
+	struct device *dev = NULL;
+
+	if (!devs || n <= 0)
+		return NULL;
+	hdr = g_malloc((gsize)n + 1);
+	if (lws_hdr_copy(req->wsi, hdr, n + 1, WSI_TOKEN_HTTP_AUTHORIZATION) == n &&
+	    httpauth_basic(hdr, &user, &pass) == 0) {
+		if (devices_verify_secret(devs, user, pass) && devices_get(devs, user, &dev) == 0 &&
+		    dev->enabled && dev->remote_access)
+			login = g_strdup(user);
+		metrics_add(req->srv->metrics, METRIC_CONFIG_AUTH, 1,
+		            (const char *[]){ login ? "turn" : "refused" });
+	}
+	devspec_device_free(dev);
+	if (pass)
+		memset(pass, 0, strlen(pass));
+	memset(hdr, 0, (size_t)n);
+	g_free(pass);
+	g_free(user);
+	g_free(hdr);
+	return login;
+}
+
+/*
+ * RTCConfiguration.iceServers for our STUN/TURN port, the host as the client
+ * named us (without its port). For login (a device allowed remote access)
+ * and with TURN REST secrets configured, TURN entries (UDP, TCP, and TLS as
+ * turns:) with a fresh credential: username "<expiry>:<login>", password
+ * base64(HMAC-SHA1(first secret, username)).
+ */
+static void add_ice_servers(JsonBuilder *b, const char *host, const struct conf *c,
+                            const char *login)
 {
 	const char *end = host[0] == '[' ? strchr(host, ']') : strrchr(host, ':');
 	int hlen;
@@ -194,10 +256,11 @@ static void add_ice_servers(JsonBuilder *b, const char *host, const struct conf 
 	url = g_strdup_printf("stun:%.*s:%d", hlen, host, c->turn.port);
 	add_server(b, url, NULL, NULL);
 	g_free(url);
-	if (!c->turn.secrets[0])
+	if (!c->turn.secrets[0] || !login)
 		return;
-	user = g_strdup_printf("%" G_GINT64_FORMAT ":webrtc",
-	                       g_get_real_time() / G_USEC_PER_SEC + c->turn.credential_lifetime);
+	user = g_strdup_printf("%" G_GINT64_FORMAT ":%s",
+	                       g_get_real_time() / G_USEC_PER_SEC + c->turn.credential_lifetime,
+	                       login);
 	if (turn_rest_password((const uint8_t *)c->turn.secrets[0], strlen(c->turn.secrets[0]),
 	                       user, cred, sizeof(cred)) == 0) {
 		for (int t = 0; t < 3; t++) {
@@ -218,12 +281,13 @@ void http_route_config(const struct http_req *req, struct http_resp *resp)
 {
 	JsonBuilder *b;
 	char host[256] = "";
-	gchar *url;
+	gchar *url, *login;
 
 	if (lws_hdr_copy(req->wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0 || !host_ok(host)) {
 		http_resp_error(resp, 400, "missing or malformed Host header");
 		return;
 	}
+	login = remote_login(req);
 	url = g_strdup_printf("%s://%s/sip", req->tls ? "wss" : "ws", host);
 	b = json_builder_new();
 	json_builder_begin_object(b);
@@ -231,13 +295,14 @@ void http_route_config(const struct http_req *req, struct http_resp *resp)
 	json_builder_add_string_value(b, url);
 	json_builder_set_member_name(b, "iceServers");
 	json_builder_begin_array(b);
-	add_ice_servers(b, host, req->srv->conf);
+	add_ice_servers(b, host, req->srv->conf, login);
 	json_builder_end_array(b);
 	json_builder_end_object(b);
 	g_free(url);
+	g_free(login);
 	resp->status = 200;
 	resp->content_type = "application/json";
-	resp->body = json_body(b);
+	resp->body = http_json_body(b);
 	resp->no_store = true;
 }
 

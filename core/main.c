@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 
 #include "core/conf.h"
+#include "core/devices.h"
 #include "core/http.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -25,6 +26,7 @@ struct app {
 	struct conf *conf;
 	struct metrics *metrics;
 	struct store *store;
+	struct devices *devices;
 	struct http_server *http;
 	struct turn_server *turn;
 	bool stopping;
@@ -85,6 +87,22 @@ out:
 	g_ptr_array_unref(kept);
 	g_ptr_array_unref(applied);
 	return G_SOURCE_CONTINUE;
+}
+
+static const char *const device_events[] = {
+	[DEVICES_ADDED] = "added",     [DEVICES_CHANGED] = "changed",
+	[DEVICES_ENABLED] = "enabled", [DEVICES_DISABLED] = "disabled",
+	[DEVICES_REMOVED] = "removed",
+};
+
+/*
+ * A device changed, here or through rtcgatectl. Nothing caches devices yet;
+ * the SIP flows of a disabled or removed device will be ended here.
+ */
+static void on_device_change(void *data, const char *login, enum devices_event ev)
+{
+	(void)data;
+	log_info(LOG_STORE, "device changed", "login=%s event=%s", login, device_events[ev]);
 }
 
 static void on_drained(void *data)
@@ -154,6 +172,13 @@ static int start(struct app *app)
 	rc = store_open(c->state_dir, &app->store, &why);
 	if (rc)
 		goto out;
+	rc = devices_open(app->store, devices_realm(c->sip.realm), &app->devices);
+	if (rc) {
+		why = g_strdup("cannot read the device registry");
+		goto out;
+	}
+	devices_on_change(app->devices, on_device_change, app);
+	devices_watch(app->devices);
 	/* HTTPS and TURN over TLS share one certificate */
 	if ((c->http.tls_port || (c->turn.port && c->turn.tls_port)) && !*c->http.cert) {
 		rc = tlscert_ensure(c->state_dir, &cert, &key, &why);
@@ -166,6 +191,8 @@ static int start(struct app *app)
 	app->metrics = metrics_new();
 	app->loop = g_main_loop_new(NULL, FALSE);
 	rc = http_server_start(c, cert, key, app->metrics, app->loop, &app->http, &why);
+	if (!rc)
+		http_server_set_devices(app->http, app->devices);
 	if (!rc)
 		rc = turn_server_start(c, cert, key, app->metrics, &app->turn, &why);
 out:
@@ -243,6 +270,7 @@ int main(int argc, char **argv)
 out:
 	turn_server_stop(app.turn);
 	http_server_free(app.http);
+	devices_free(app.devices);
 	store_close(app.store);
 	metrics_free(app.metrics);
 	if (app.loop)

@@ -65,6 +65,11 @@ static const struct family families[METRIC_COUNT] = {
 	                                  "gauge",
 	                                  "TURN clients connected over TCP now.",
 	                                  { NULL } },
+	[METRIC_CONFIG_AUTH] = { "rtcgate_config_auth_total",
+	                         "counter",
+	                         "/config requests with HTTP Basic credentials, by result (turn, "
+	                         "refused).",
+	                         { "result", NULL } },
 };
 
 struct series {

@@ -19,6 +19,7 @@ enum metric {
 	METRIC_TURN_AUTH_FAILURES,      /* counter {reason} */
 	METRIC_TURN_DENIED,             /* counter {reason} */
 	METRIC_TURN_TCP_CONNECTIONS,    /* gauge */
+	METRIC_CONFIG_AUTH,             /* counter {result}: /config requests with Basic auth */
 	METRIC_COUNT,
 };
 

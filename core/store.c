@@ -14,12 +14,38 @@ struct store {
 
 /*
  * Migrations, oldest first. Never edit one that has shipped: add a step.
- * Device and location tables arrive with their issues.
+ * Location tables arrive with their issue.
  */
 static const char *const migrations[] = {
 	/* 1: key/value facts about this installation */
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"INSERT INTO meta (key, value) VALUES ('created', strftime('%Y-%m-%dT%H:%M:%SZ','now'));",
+	/*
+	 * 2: the device registry (core/devices.c, docs/devices.md). The web
+	 * secret is kept only as digest HA1 values for secret_realm and a
+	 * PBKDF2 hash; pbx_password is kept as given, since rtcgate answers
+	 * the PBX's digest challenges with it.
+	 */
+	"CREATE TABLE devices ("
+	" login TEXT PRIMARY KEY NOT NULL"
+	"  CHECK (length(login) BETWEEN 1 AND 64 AND login NOT GLOB '*[^A-Za-z0-9._-]*'),"
+	" display_name TEXT NOT NULL DEFAULT '',"
+	" enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),"
+	" extension TEXT,"
+	" pbx_user TEXT,"
+	" pbx_password TEXT,"
+	" secret_realm TEXT NOT NULL,"
+	" secret_ha1_md5 TEXT NOT NULL,"
+	" secret_ha1_sha256 TEXT NOT NULL,"
+	" secret_hash TEXT NOT NULL,"
+	" remote_access INTEGER NOT NULL DEFAULT 0 CHECK (remote_access IN (0, 1)),"
+	" location TEXT,"
+	" codecs TEXT,"
+	" max_calls INTEGER NOT NULL DEFAULT 2 CHECK (max_calls BETWEEN 1 AND 100),"
+	" rev INTEGER NOT NULL DEFAULT 1,"
+	" created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+	" updated TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))"
+	");",
 };
 
 static int user_version(sqlite3 *db, int *out)
@@ -86,6 +112,10 @@ int store_open(const char *dir, struct store **out, char **why)
 		*why = g_strdup_printf("cannot open %s: %s", path, sqlite3_errmsg(st->db));
 		goto out;
 	}
+	/* it holds PBX passwords and HA1 values; SQLite gives -wal and -shm the same mode */
+	if (g_chmod(path, 0600) != 0)
+		log_warn(LOG_STORE, "cannot make the store private", "path=%s error=\"%s\"", path,
+		         g_strerror(errno));
 	sqlite3_busy_timeout(st->db, 2000);
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;", NULL, NULL,
 	                 &err) != SQLITE_OK) {

@@ -1,10 +1,10 @@
 // Chromium as an independent TURN client: two RTCPeerConnections in one page, forced through
 // rtcgate's TURN over UDP, TCP and TLS (iceTransportPolicy 'relay', only rtcgate in iceServers,
-// credentials from /config), exchange audio; getStats() must show packets over a relay pair.
+// credentials from /config for a device with remote access), exchange audio; getStats() must show packets over a relay pair.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { getJson, startRtcgate, withTimeout } from './lib/rtcgate.mjs';
+import { addRemoteDevice, basicAuth, getJson, startRtcgate, withTimeout } from './lib/rtcgate.mjs';
 
 const CHROMIUM_FLAGS = [
   '--headless',
@@ -29,6 +29,7 @@ before(async () => {
       'turn.allowed_peers=127.0.0.1:31000-31999',
     ],
   });
+  await addRemoteDevice(gw, 'chromium', 'chromium-device-secret');
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
 });
 after(async () => {
@@ -89,7 +90,8 @@ for (const [name, scheme, transport] of [
   ['TLS', 'turns:', 'tls'],
 ]) {
   test(`Chromium relays audio through rtcgate TURN over ${name}`, async () => {
-    const cfg = (await getJson(gw, '/config')).json;
+    const auth = basicAuth('chromium', 'chromium-device-secret');
+    const cfg = (await getJson(gw, '/config', { headers: { authorization: auth } })).json;
     const want = transport === 'udp' ? 'udp' : 'tcp';
     const turn = cfg.iceServers.filter(
       (s) => s.urls[0].startsWith(scheme) && s.urls[0].endsWith(`?transport=${want}`),

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { freeUdpPort, getJson, metrics, run, startRtcgate } from './lib/rtcgate.mjs';
+import { addRemoteDevice, basicAuth, freeUdpPort, getJson, metrics, run, startRtcgate } from './lib/rtcgate.mjs';
 import { longTermKeySha256, restPassword } from './lib/stun.mjs';
 import { ALLOCATE, ATTR, REFRESH, SUCCESS, TurnClient, UDP_TRANSPORT, lifetime } from './lib/turnclient.mjs';
 
@@ -194,8 +194,9 @@ describe('refusals', () => {
   });
 });
 
-test('/config hands out a TURN REST credential that expires in a day and works', async () => {
-  const r = await getJson(gw, '/config');
+test('/config hands a remote-access device a TURN REST credential that expires in a day and works', async () => {
+  await addRemoteDevice(gw, 'remote1', 'remote-secret-1');
+  const r = await getJson(gw, '/config', { headers: { authorization: basicAuth('remote1', 'remote-secret-1') } });
   const turns = r.json.iceServers.filter((s) => /^turns?:/.test(s.urls[0]));
   assert.deepEqual(
     turns.map((t) => t.urls[0]),
@@ -206,6 +207,7 @@ test('/config hands out a TURN REST credential that expires in a day and works',
     ],
   );
   const turn = turns[0];
+  assert.match(turn.username, /^\d+:remote1$/);
   const expiry = Number(turn.username.split(':')[0]);
   const inDay = Math.floor(Date.now() / 1000) + 86400;
   assert.ok(Math.abs(expiry - inDay) < 60, `expiry ${expiry}`);

@@ -67,6 +67,31 @@ export function run(file, args, timeoutMs = 10_000) {
   });
 }
 
+/**
+ * Run build/rtcgatectl against gw's store (a config file naming gw.stateDir): {code, stdout, stderr}.
+ * input, when given, is written to its stdin (for --secret -).
+ */
+export function ctl(gw, args, { input } = {}) {
+  const conf = path.join(gw.stateDir, 'rtcgatectl.conf');
+  if (!fs.existsSync(conf)) fs.writeFileSync(conf, `[general]\nstate_dir = ${gw.stateDir}\n`);
+  return new Promise((resolve, reject) => {
+    const child = execFile(CTL_BIN, ['--config', conf, ...args], { timeout: 10_000 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') return reject(err);
+      resolve({ code: err ? err.code : 0, stdout, stderr });
+    });
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** The value of an Authorization header for HTTP Basic (RFC 7617). */
+export const basicAuth = (user, pass) => 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
+
+/** Add a device with remote access through rtcgatectl; throws unless it worked. */
+export async function addRemoteDevice(gw, login, secret) {
+  const r = await ctl(gw, ['device', 'add', login, '--secret', secret, '--remote-access']);
+  if (r.code !== 0) throw new Error(`rtcgatectl device add ${login}: ${r.code} ${r.stderr}`);
+}
+
 /** Write text to a fresh file in a fresh temp dir; returns its path. */
 export function tempFile(name, text) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtcgate-conf-'));
@@ -306,9 +331,9 @@ export function request(gw, { tls = false, method = 'GET', path: p = '/', header
   return withTimeout(done, 5000, `${method} ${p} (${tls ? 'https' : 'http'})`);
 }
 
-/** GET path as JSON over http or https. */
-export async function getJson(gw, p, { tls = false } = {}) {
-  const r = await request(gw, { tls, path: p });
+/** GET path as JSON over http or https (headers: extra request headers). */
+export async function getJson(gw, p, { tls = false, headers = {} } = {}) {
+  const r = await request(gw, { tls, path: p, headers });
   return { ...r, json: JSON.parse(r.body) };
 }
 
