@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # TURN relay benchmark: the same turnutils_uclient workload against rtcgate and against
-# Debian's coturn (turnserver), both on loopback, each relaying to turnutils_peer.
-# Prints, per server and workload: packets relayed, loss, average RTT and server CPU
-# seconds per 100k relayed packets (utime+stime of the server process from /proc), and
-# the rtcgate/coturn CPU ratio. Not a pass/fail test.
+# Debian's coturn (turnserver), both on loopback, each relaying to turnutils_peer, with a
+# latency probe (turn_probe.c, built here with cc) on the same server during the load's data phase.
+# Prints one table: per server and workload, packets relayed, loss, average RTT, server CPU
+# seconds per 100k relayed packets (utime+stime of the server process from /proc), the probe's
+# RTT p50/p99/max in microseconds and its loss; then a ratio row rtcgate/coturn.
+# Not a pass/fail test.
 #   tests/load/turn_bench.sh [BUILD_DIR] [CLIENTS] [MESSAGES]
+# shellcheck disable=SC2059 # printf "$row": the table format is this script's own
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$top/build}
 clients=${2:-200}
 messages=${3:-100}
 workers=${TURN_BENCH_WORKERS:-1}
+probe_pps=${TURN_BENCH_PROBE_PPS:-50}
 tmp=$(mktemp -d)
 pids=()
+probe_pid=
 cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}" $probe_pid; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	rm -rf "$tmp"
 }
@@ -22,56 +27,136 @@ trap cleanup EXIT
 
 command -v turnserver >/dev/null || { echo "needs Debian's coturn (turnserver, turnutils_*)"; exit 2; }
 [ -x "$build/rtcgate" ] || { echo "needs $build/rtcgate (meson compile -C $build)"; exit 2; }
+cc -O2 -o "$tmp/turn_probe" "$top/tests/load/turn_probe.c" -lcrypto ||
+	{ echo "needs cc and OpenSSL's libcrypto headers to build the probe"; exit 2; }
 
-free_port() { /usr/bin/python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+# free_port [LO HI]: a UDP port free on 127.0.0.1 a moment ago (any ephemeral one by default)
+free_port() {
+	/usr/bin/python3 - "${1:-0}" "${2:-0}" <<'EOF'
+import random, socket, sys
+lo, hi = int(sys.argv[1]), int(sys.argv[2])
+for port in random.sample(range(lo, hi + 1), min(200, hi - lo + 1)) if lo else [0]:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(("127.0.0.1", port))
+        print(s.getsockname()[1])
+        break
+    except OSError:
+        pass
+    finally:
+        s.close()
+else:
+    sys.exit("no free UDP port")
+EOF
+}
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 peer_port=$(free_port)
 turnutils_peer -p "$peer_port" -L 127.0.0.1 >/dev/null 2>&1 &
 pids+=($!)
+# the probe's own echo socket, bound by each probe run in turn: below the ephemeral range
+# (uclient's sockets) and outside both relay ranges (rtcgate 20001-30000, coturn 40000-49999)
+echo_port=$(free_port 30001 32767)
 
 rg_port=$(free_port)
 "$build/rtcgate" -o general.state_dir="$tmp/state" -o http.port=0 -o http.tls_port=0 \
 	-o turn.port="$rg_port" -o turn.workers="$workers" -o turn.users=alice:wonderland \
-	-o turn.allowed_peers="127.0.0.1:$peer_port-$((peer_port + 1))" \
+	-o turn.allowed_peers="127.0.0.1:$peer_port-$((peer_port + 1)),127.0.0.1:$echo_port" \
 	-o turn.max_allocations_per_user=100000 -o log.level=warn 2>"$tmp/rtcgate.log" &
 rg_pid=$!
-pids+=($rg_pid)
+pids+=("$rg_pid")
 
 ct_port=$(free_port)
 turnserver -n --no-cli --no-tls --no-dtls -L 127.0.0.1 -E 127.0.0.1 -p "$ct_port" \
 	--min-port 40000 --max-port 49999 -a -u alice:wonderland -r rtcgate -m "$workers" \
 	--allow-loopback-peers --no-stdout-log -l "$tmp/coturn.log" --simple-log >/dev/null 2>&1 &
 ct_pid=$!
-pids+=($ct_pid)
+pids+=("$ct_pid")
 sleep 1 # both daemons print nothing we could wait on when logging is quiet; this is set-up only
 
-# run SERVER_PID PORT PACING_MS -> "relayed lost rtt cpu_seconds"
-run() {
-	local pid=$1 port=$2 pace=$3 before after out sent recv lost rtt
-	before=$(cpu_ticks "$pid")
-	out=$(turnutils_uclient -u alice -w wonderland -e 127.0.0.1 -r "$peer_port" -p "$port" \
-		-m "$clients" -n "$messages" -l 172 -z "$pace" -c 127.0.0.1 2>&1 || true)
-	after=$(cpu_ticks "$pid")
-	sent=$(echo "$out" | grep -o 'tot_send_msgs=[0-9]*' | tail -1 | cut -d= -f2)
-	recv=$(echo "$out" | grep -o 'tot_recv_msgs=[0-9]*' | tail -1 | cut -d= -f2)
-	lost=$(echo "$out" | grep -o 'Total lost packets [0-9]*' | tail -1 | awk '{print $4}')
-	rtt=$(echo "$out" | grep -o 'Average round trip delay [0-9.]*' | tail -1 | awk '{print $5}')
-	# each echoed message crosses the relay twice: client->peer and peer->client
-	echo "$(( ${sent:-0} + ${recv:-0} )) ${lost:-?} ${rtt:-?} $(( after - before ))"
+# probe_start PORT -> starts turn_probe in the background (pid in $probe_pid), waits for
+# its channel to be bound; its output goes to $tmp/probe.out
+probe_start() {
+	: >"$tmp/probe.out"
+	"$tmp/turn_probe" --server "$1" --user alice --password wonderland \
+		--echo-port "$echo_port" --pps "$probe_pps" --size 172 --max-seconds 600 --wait-mark \
+		>"$tmp/probe.out" 2>&1 &
+	probe_pid=$!
+	for _ in $(seq 100); do # the probe gives up on a request after 3 s
+		grep -q '^\(ready\|error\)' "$tmp/probe.out" && break
+		sleep 0.1
+	done
+	grep -q '^ready' "$tmp/probe.out" || echo "probe on port $1: $(head -1 "$tmp/probe.out")" >&2
 }
 
-printf '%-8s %-14s %10s %8s %9s %16s\n' server workload relayed lost rtt_ms "cpu_s/100k_pkts"
-for pace in 20 0; do
-	label=$([ "$pace" = 0 ] && echo unpaced || echo "paced_${pace}ms")
-	read -r rg_rel rg_lost rg_rtt rg_cpu < <(run "$rg_pid" "$rg_port" "$pace")
-	read -r ct_rel ct_lost ct_rtt ct_cpu < <(run "$ct_pid" "$ct_port" "$pace")
-	rg_per=$(awk -v c="$rg_cpu" -v n="$rg_rel" -v hz="$hz" 'BEGIN{printf "%.3f", n ? c/hz*100000/n : 0}')
-	ct_per=$(awk -v c="$ct_cpu" -v n="$ct_rel" -v hz="$hz" 'BEGIN{printf "%.3f", n ? c/hz*100000/n : 0}')
-	printf '%-8s %-14s %10s %8s %9s %16s\n' rtcgate "$label" "$rg_rel" "$rg_lost" "$rg_rtt" "$rg_per"
-	printf '%-8s %-14s %10s %8s %9s %16s\n' coturn "$label" "$ct_rel" "$ct_lost" "$ct_rtt" "$ct_per"
-	awk -v a="$rg_per" -v b="$ct_per" -v l="$label" \
-		'BEGIN{ if (b > 0) printf "ratio    %-14s rtcgate/coturn CPU per packet = %.2f\n", l, a/b }'
+# probe_stop -> sets p_all p_rall p_sent p_lost p50 p99 pmax (? when the probe failed)
+probe_stop() {
+	local res
+	kill -TERM "$probe_pid" 2>/dev/null || true
+	wait "$probe_pid" 2>/dev/null || true
+	probe_pid=
+	res=$(grep '^result ' "$tmp/probe.out" | cut -d' ' -f2-) || res="0 0 ? ? ? ? ?"
+	read -r p_all p_rall p_sent p_lost p50 p99 pmax <<<"$res"
+}
+
+# run SERVER_PID PORT PACING_MS -> sets rel lost rtt cpu (ticks) and the probe's figures
+run() {
+	local pid=$1 port=$2 pace=$3 before after out sent recv
+	probe_start "$port"
+	before=$(cpu_ticks "$pid")
+	# the probe's samples count from uclient's data phase, which starts when it has
+	# connected every client (allocations, permissions, channel binds: seconds at 200)
+	turnutils_uclient -u alice -w wonderland -e 127.0.0.1 -r "$peer_port" -p "$port" \
+		-m "$clients" -n "$messages" -l 172 -z "$pace" -c 127.0.0.1 </dev/null 2>&1 |
+		tee "$tmp/uclient.out" | {
+		grep -q -m1 'Total connect time' && kill -USR1 "$probe_pid" 2>/dev/null
+		cat >/dev/null
+	} || true
+	after=$(cpu_ticks "$pid")
+	out=$(cat "$tmp/uclient.out")
+	sent=$(echo "$out" | grep -o 'tot_send_msgs=[0-9]*' | tail -1 | cut -d= -f2) || true
+	recv=$(echo "$out" | grep -o 'tot_recv_msgs=[0-9]*' | tail -1 | cut -d= -f2) || true
+	lost=$(echo "$out" | grep -o 'Total lost packets [0-9]*' | tail -1 | awk '{print $4}') || true
+	rtt=$(echo "$out" | grep -o 'Average round trip delay [0-9.]*' | tail -1 | awk '{print $5}') || true
+	# each echoed message crosses the relay twice: client->peer and peer->client
+	rel=$((${sent:-0} + ${recv:-0})) lost=${lost:-?} rtt=${rtt:-?} cpu=$((after - before))
+	probe_stop
+}
+
+# idle PORT -> the probe alone, 4 s measured after 1 s unmeasured (first packets fault pages
+# in): the floor of this machine's loopback and process wake-ups, under no load
+idle() {
+	probe_start "$1"
+	sleep 1
+	kill -USR1 "$probe_pid" 2>/dev/null || true
+	sleep 4
+	probe_stop
+}
+
+row='%-8s %-12s %9s %6s %8s %12s %8s %8s %8s %11s\n'
+printf "$row" server workload relayed lost rtt_ms cpu_s/100k p50_us p99_us max_us probe_lost
+for pace in idle 20 0; do
+	case $pace in idle) label=idle ;; 0) label=unpaced ;; *) label="paced_${pace}ms" ;; esac
+	for s in rg ct; do
+		if [ $s = rg ]; then pid=$rg_pid port=$rg_port name=rtcgate; else pid=$ct_pid port=$ct_port name=coturn; fi
+		if [ "$pace" = idle ]; then
+			idle "$port"
+			rel=- lost=- rtt=- per=-
+		else
+			run "$pid" "$port" "$pace"
+			# the denominator counts the probe's packets too: they cost the server as much
+			per=$(awk -v c="$cpu" -v n="$((rel + p_all + p_rall))" -v hz="$hz" \
+				'BEGIN{printf "%.3f", n ? c/hz*100000/n : 0}')
+		fi
+		printf "$row" "$name" "$label" "$rel" "$lost" "$rtt" "$per" "$p50" "$p99" "$pmax" "$p_lost/$p_sent"
+		if [ $s = rg ]; then rg=("$per" "$p50" "$p99" "$pmax"); else ct=("$per" "$p50" "$p99" "$pmax"); fi
+	done
+	awk -v row="$row" -v l="$label" -v a="${rg[*]}" -v b="${ct[*]}" '
+		function r(x, y) { return (x ~ /^[0-9.]+$/ && y ~ /^[0-9.]+$/ && y > 0) ? sprintf("%.2f", x / y) : "-" }
+		BEGIN { split(a, x, " "); split(b, y, " ")
+			printf row, "ratio", l, "-", "-", "-", r(x[1], y[1]), r(x[2], y[2]), r(x[3], y[3]), r(x[4], y[4]), "-" }'
 done
-echo "clients=$clients messages=$messages size=172 workers=$workers (CPU from /proc, ${hz} ticks/s)"
+read -r load1 _ </proc/loadavg
+echo "clients=$clients messages=$messages size=172 workers=$workers (CPU from /proc, ${hz} ticks/s);" \
+	"probe: ${probe_pps} pps, 172 B; ratio = rtcgate/coturn; host load average $load1"
