@@ -53,7 +53,11 @@ struct turn_conf {
 };
 
 struct sip_conf {
-	char *realm; /* "" = the host name */
+	char *realm;   /* "" = the host name */
+	char **pbx;    /* "udp:host:port" targets in order; empty: the built-in demo target */
+	char *address; /* where the PBX-side SIP socket listens; "" = every address */
+	int port;      /* that socket's port (UDP) */
+	int options_interval; /* seconds between OPTIONS pings of each PBX target */
 };
 
 struct media_conf {

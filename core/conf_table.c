@@ -7,6 +7,7 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "relay/peer_policy.h"
+#include "signaling/sip_target.h"
 
 static int check_level(const char *v, char **reason)
 {
@@ -66,6 +67,29 @@ static int check_origins(const char *v, char **reason)
 			g_uri_unref(uri);
 		if (rc)
 			break;
+	}
+	g_strfreev(items);
+	return rc;
+}
+
+/* Each comma-separated item a target (only udp: for now). */
+static int check_pbx(const char *v, char **reason)
+{
+	char **items = g_strsplit(v, ",", -1);
+	int rc = 0;
+
+	for (char **i = items; *i && !rc; i++) {
+		struct sip_target t;
+		char *item = g_strstrip(*i);
+
+		if (!*item)
+			continue;
+		if (sip_target_parse(item, &t, reason)) {
+			rc = EINVAL;
+		} else if (t.transport != SIP_UDP) {
+			*reason = g_strdup_printf("'%s': only udp: targets for now", item);
+			rc = EINVAL;
+		}
 	}
 	g_strfreev(items);
 	return rc;
@@ -273,6 +297,16 @@ const struct conf_key conf_keys[] = {
 	{ "sip", "realm", CONF_STR, "", 0, 0, OFF(sip.realm), 0, check_sip_realm,
 	  "Digest realm of device secrets (SIP and HTTP); empty for the host name. Changing it "
 	  "needs every device secret set again." },
+	{ "sip", "pbx", CONF_LIST, "", 0, 0, OFF(sip.pbx), 0, check_pbx,
+	  "PBX targets, udp:host:port (tcp: and tls: arrive later), in failover order; empty for "
+	  "the built-in demo target, which answers calls to echo." },
+	{ "sip", "address", CONF_STR, "", 0, 0, OFF(sip.address), 0, check_address,
+	  "Address of the SIP socket toward the PBX; empty for every address." },
+	{ "sip", "port", CONF_INT, "5060", 1, 65535, OFF(sip.port), 0, NULL,
+	  "UDP port of the SIP socket toward the PBX; SIP from other addresses than the PBX "
+	  "targets is dropped." },
+	{ "sip", "options_interval", CONF_INT, "30", 5, 3600, OFF(sip.options_interval), CONF_LIVE,
+	  NULL, "Seconds between the OPTIONS pings that mark each PBX target up or down." },
 
 	{ "media", "ports", CONF_STR, "10000-20000", 0, 0, OFF(media.ports), CONF_LIVE,
 	  check_port_range,

@@ -540,6 +540,12 @@ void http_server_set_devices(struct http_server *srv, struct devices *devices)
 	srv->devices = devices;
 }
 
+void http_server_set_sip_handler(struct http_server *srv, const struct ws_sip_handler *h,
+                                 void *user)
+{
+	ws_sip_set_handler(srv->ws_sip, h, user);
+}
+
 void http_server_set_conf(struct http_server *srv, const struct conf *conf)
 {
 	srv->conf = conf;

@@ -22,6 +22,11 @@ int http_server_start(const struct conf *conf, const char *cert, const char *key
 /* Serve /config's device check and /api/v1/devices from devices (which must outlive srv). */
 void http_server_set_devices(struct http_server *srv, struct devices *devices);
 
+struct ws_sip_handler;
+/* Who hears the SIP flows of WebSocket /sip (the B2BUA); h must outlive the server. */
+void http_server_set_sip_handler(struct http_server *srv, const struct ws_sip_handler *h,
+                                 void *user);
+
 /* Use conf from now on (after a SIGHUP reload); the old one may then be freed. */
 void http_server_set_conf(struct http_server *srv, const struct conf *conf);
 

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/store.h"
+#include "signaling/b2bua.h"
 #include "core/tlscert.h"
 #include "relay/turn_server.h"
 #include "rtcgate-config.h"
@@ -29,6 +30,7 @@ struct app {
 	struct devices *devices;
 	struct http_server *http;
 	struct turn_server *turn;
+	struct b2bua *b2bua;
 	bool stopping;
 };
 
@@ -101,8 +103,11 @@ static const char *const device_events[] = {
  */
 static void on_device_change(void *data, const char *login, enum devices_event ev)
 {
-	(void)data;
+	struct app *app = data;
+
 	log_info(LOG_STORE, "device changed", "login=%s event=%s", login, device_events[ev]);
+	if (app->b2bua)
+		b2bua_device_changed(app->b2bua, login, ev);
 }
 
 static void on_drained(void *data)
@@ -195,6 +200,10 @@ static int start(struct app *app)
 		http_server_set_devices(app->http, app->devices);
 	if (!rc)
 		rc = turn_server_start(c, cert, key, app->metrics, &app->turn, &why);
+	if (!rc)
+		rc = b2bua_start(c, app->devices, app->metrics, &app->b2bua, &why);
+	if (!rc)
+		http_server_set_sip_handler(app->http, b2bua_ws_handler(), app->b2bua);
 out:
 	if (rc)
 		log_err(LOG_CORE, "start failed", "reason=\"%s\"", why ? why : g_strerror(rc));
@@ -270,6 +279,7 @@ int main(int argc, char **argv)
 out:
 	turn_server_stop(app.turn);
 	http_server_free(app.http);
+	b2bua_free(app.b2bua); /* after the flows it hears from */
 	devices_free(app.devices);
 	store_close(app.store);
 	metrics_free(app.metrics);

@@ -70,6 +70,21 @@ static const struct family families[METRIC_COUNT] = {
 	                         "/config requests with HTTP Basic credentials, by result (turn, "
 	                         "refused).",
 	                         { "result", NULL } },
+	[METRIC_SIP_REGISTRATIONS] = { "rtcgate_sip_registrations",
+	                               "gauge",
+	                               "WebSocket flows registered to the PBX now.",
+	                               { NULL } },
+	[METRIC_SIP_REGISTER] = { "rtcgate_sip_register_total",
+	                          "counter",
+	                          "REGISTER requests from flows, by result (ok, challenged, "
+	                          "refused, "
+	                          "failed, pbx_down).",
+	                          { "result", NULL } },
+	[METRIC_SIP_DROPPED] = { "rtcgate_sip_dropped_total",
+	                         "counter",
+	                         "SIP messages dropped or refused with 400, by reason (malformed, "
+	                         "not_pbx).",
+	                         { "reason", NULL } },
 };
 
 struct series {

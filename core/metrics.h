@@ -20,6 +20,9 @@ enum metric {
 	METRIC_TURN_DENIED,             /* counter {reason} */
 	METRIC_TURN_TCP_CONNECTIONS,    /* gauge */
 	METRIC_CONFIG_AUTH,             /* counter {result}: /config requests with Basic auth */
+	METRIC_SIP_REGISTRATIONS,       /* gauge: flows registered now */
+	METRIC_SIP_REGISTER,            /* counter {result} */
+	METRIC_SIP_DROPPED,             /* counter {reason} */
 	METRIC_COUNT,
 };
 

@@ -5,7 +5,18 @@
 #include <errno.h>
 #include <glib.h>
 #include <openssl/rand.h>
+#include <stdarg.h>
 #include <string.h>
+
+static void no_trace(const char *file, int line, osip_trace_level_t level, const char *fmt,
+                     va_list ap)
+{
+	(void)file;
+	(void)line;
+	(void)level;
+	(void)fmt;
+	(void)ap;
+}
 
 void sip_msg_init(void)
 {
@@ -13,7 +24,11 @@ void sip_msg_init(void)
 
 	if (g_once_init_enter(&done)) {
 		parser_init();
-		/* libosip2's own traces would go to stdout: ours are the logs */
+		/*
+		 * libosip2's own traces go to stdout with levels 0-2 on until it is
+		 * initialised: a sink that drops them, and every level off. Ours are the logs.
+		 */
+		osip_trace_initialize_func(TRACE_LEVEL0, no_trace);
 		for (int level = 0; level < END_TRACE_LEVEL; level++)
 			osip_trace_disable_level((osip_trace_level_t)level);
 		g_once_init_leave(&done, 1);
@@ -238,4 +253,21 @@ const char *sip_msg_header(const osip_message_t *m, const char *name)
 	if (osip_message_header_get_byname(m, name, 0, &h) < 0 || !h)
 		return NULL;
 	return h->hvalue;
+}
+
+void sip_msg_contact_set_expires(osip_contact_t *c, int seconds)
+{
+	char v[16];
+
+	for (int i = 0; i < osip_list_size(&c->gen_params); i++) {
+		osip_generic_param_t *p = osip_list_get(&c->gen_params, i);
+
+		if (p->gname && osip_strcasecmp(p->gname, "expires") == 0) {
+			osip_list_remove(&c->gen_params, i);
+			osip_generic_param_free(p);
+			break;
+		}
+	}
+	g_snprintf(v, sizeof(v), "%d", seconds);
+	osip_contact_param_add(c, osip_strdup("expires"), osip_strdup(v));
 }

@@ -44,3 +44,6 @@ const char *sip_msg_branch(const osip_message_t *m);
 
 /* A fresh token of n random characters [a-z0-9] (tags, branches after z9hG4bK), in out[n+1]. */
 void sip_msg_token(char *out, size_t n);
+
+/* Replace the expires parameter of Contact c (RFC 3261 §10.3). */
+void sip_msg_contact_set_expires(osip_contact_t *c, int seconds);

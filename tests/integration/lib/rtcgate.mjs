@@ -140,6 +140,8 @@ async function startOnce({ config, overrides, env, stateDir, portOverrides, args
   const tlsPort = await freePort();
   const turnPort = turn ? await freeUdpPort() : 0;
   const turnTlsPort = turn ? await freePort() : 0;
+  /* the PBX-side SIP socket: never the shared 5060 */
+  const sipPort = await freeUdpPort();
   const configPath = path.join(dir, 'rtcgate.conf');
   const render = (text) => (typeof text === 'function' ? text({ httpPort, tlsPort, stateDir: dir }) : text);
   const argv = [];
@@ -151,6 +153,7 @@ async function startOnce({ config, overrides, env, stateDir, portOverrides, args
   if (portOverrides) argv.push('-o', `http.port=${httpPort}`, '-o', `http.tls_port=${tlsPort}`);
   argv.push('-o', `http.web_root=${WEB_ROOT}`, '-o', `turn.port=${turnPort}`);
   argv.push('-o', `turn.tls_port=${turnTlsPort}`);
+  argv.push('-o', `sip.port=${sipPort}`, '-o', 'sip.address=127.0.0.1');
   for (const o of overrides) argv.push('-o', o);
   argv.push(...args);
 
@@ -229,6 +232,7 @@ async function startOnce({ config, overrides, env, stateDir, portOverrides, args
     httpPort,
     turnPort,
     turnTlsPort,
+    sipPort,
     tlsPort,
     stateDir: dir,
     configPath,

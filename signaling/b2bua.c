@@ -1,0 +1,481 @@
+/* The back-to-back user agent: flows ⇄ PBX (or demo target); registration relay (RFC 3261 §10). */
+#include "signaling/b2bua.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "core/conf.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "signaling/sip_demo.h"
+#include "signaling/sip_msg.h"
+#include "signaling/sip_udp.h"
+
+#define TOKEN_LEN 16
+/* Retry-After of a 503 when no PBX target can be reached */
+#define PBX_DOWN_RETRY "30"
+
+/* What the B2BUA keeps per WebSocket flow (ws_flow.owner). */
+struct flow_state {
+	struct ws_flow *f;
+	char token[TOKEN_LEN + 1]; /* our Contact user toward the PBX: finds this flow */
+	char login[65];            /* once registered */
+	bool registered;
+};
+
+/* A REGISTER on its way to the PBX: the browser's transaction and request. */
+struct pending_reg {
+	osip_transaction_t *tr;
+	struct sip_peer *flow; /* a reference */
+	osip_message_t *req;   /* the browser's, for its Vias and Contact */
+	char login[65];
+	char token[TOKEN_LEN + 1];
+};
+
+struct b2bua {
+	struct devices *dev;
+	struct metrics *metrics;
+	struct sip_stack *st;
+	struct sip_udp *udp;   /* a PBX configured */
+	struct sip_demo *demo; /* or the demo target */
+	GHashTable *flows;     /* token → struct flow_state */
+	GHashTable *pending;   /* handle → struct pending_reg */
+	uint64_t next_handle;
+	unsigned registered;
+};
+
+/* Where requests toward the PBX go: the peer, our address for Via and Contact. */
+struct route {
+	struct sip_peer *peer;
+	const char *local;
+};
+
+static bool pbx_route(struct b2bua *b, struct route *r)
+{
+	if (b->demo) {
+		r->peer = sip_demo_peer(b->demo);
+		r->local = "rtcgate.invalid";
+		return true;
+	}
+	/* in order: the first target that is resolved (failover by OPTIONS comes next) */
+	for (size_t i = 0; i < sip_udp_ntargets(b->udp); i++) {
+		r->local = sip_udp_local(b->udp, i);
+		r->peer = sip_udp_target(b->udp, i);
+		if (r->local)
+			return true;
+	}
+	return false;
+}
+
+static void respond(struct b2bua *b, osip_transaction_t *tr, const osip_message_t *req, int code,
+                    const char *reason)
+{
+	osip_message_t *r = sip_msg_response(req, code, reason, NULL);
+
+	if (!r)
+		return;
+	if (code == 503)
+		osip_message_set_header(r, "Retry-After", PBX_DOWN_RETRY);
+	sip_stack_respond(b->st, tr, r);
+}
+
+static void count_register(struct b2bua *b, const char *result)
+{
+	metrics_add(b->metrics, METRIC_SIP_REGISTER, 1, (const char *const[]){ result });
+}
+
+static void drop_vias(osip_message_t *m)
+{
+	while (!osip_list_eol(&m->vias, 0)) {
+		osip_via_t *v = osip_list_get(&m->vias, 0);
+
+		osip_list_remove(&m->vias, 0);
+		osip_via_free(v);
+	}
+}
+
+static void drop_routes(osip_message_t *m)
+{
+	while (!osip_list_eol(&m->routes, 0)) {
+		osip_route_t *r = osip_list_get(&m->routes, 0);
+
+		osip_list_remove(&m->routes, 0);
+		osip_route_free(r);
+	}
+}
+
+/* Max-Forwards less one (RFC 3261 §16.6); false when it is used up. */
+static bool forward_hop(osip_message_t *m)
+{
+	osip_header_t *h = NULL;
+	long n = 70;
+
+	osip_message_get_max_forwards(m, 0, &h);
+	if (h && h->hvalue)
+		n = strtol(h->hvalue, NULL, 10);
+	if (n <= 0)
+		return false;
+	if (h) {
+		char v[8];
+
+		g_snprintf(v, sizeof(v), "%ld", n - 1 > 255 ? 255 : n - 1);
+		osip_free(h->hvalue);
+		h->hvalue = osip_strdup(v);
+	} else {
+		osip_message_set_max_forwards(m, "69");
+	}
+	return true;
+}
+
+/* Every Contact URI becomes sip:<token>@<local>; its parameters (expires, +sip.instance) stay. */
+static bool contacts_to_pbx(osip_message_t *m, const char *token, const char *local)
+{
+	char *text = g_strdup_printf("sip:%s@%s;transport=udp", token, local);
+	bool ok = true;
+
+	for (int i = 0; i < osip_list_size(&m->contacts) && ok; i++) {
+		osip_contact_t *c = osip_list_get(&m->contacts, i);
+		osip_uri_t *u = NULL;
+
+		if (!c->url)
+			continue; /* "*" */
+		ok = osip_uri_init(&u) == 0 && osip_uri_parse(u, text) == 0;
+		if (ok) {
+			osip_uri_free(c->url);
+			c->url = u;
+		} else {
+			osip_uri_free(u);
+		}
+	}
+	g_free(text);
+	return ok;
+}
+
+/* The browser's REGISTER as the PBX gets it (pass-through: credentials untouched). */
+static osip_message_t *register_to_pbx(const osip_message_t *req, const struct route *r,
+                                       const char *token, const char **why)
+{
+	osip_message_t *m = NULL;
+	char branch[8 + 24] = "z9hG4bK";
+	char *via;
+
+	if (osip_message_clone(req, &m) != 0) {
+		*why = "Cannot copy the request";
+		return NULL;
+	}
+	if (!forward_hop(m)) {
+		osip_message_free(m);
+		*why = "Too Many Hops";
+		return NULL;
+	}
+	drop_vias(m);
+	drop_routes(m);
+	sip_msg_token(branch + 7, 20);
+	via = g_strdup_printf("SIP/2.0/UDP %s;branch=%s;rport", r->local, branch);
+	osip_message_set_via(m, via);
+	g_free(via);
+	if (!contacts_to_pbx(m, token, r->local)) {
+		osip_message_free(m);
+		*why = "Bad Contact";
+		return NULL;
+	}
+	osip_message_force_update(m);
+	return m;
+}
+
+/*
+ * The PBX's answer as the browser gets it: the browser's Vias, and among
+ * the bindings only ours, with the browser's own Contact URI again.
+ */
+static osip_message_t *register_to_flow(const osip_message_t *resp, const struct pending_reg *p)
+{
+	osip_message_t *m = NULL;
+	osip_contact_t *mine = NULL;
+
+	if (osip_message_clone(resp, &m) != 0)
+		return NULL;
+	drop_vias(m);
+	for (int i = 0; i < osip_list_size(&p->req->vias); i++) {
+		osip_via_t *v = NULL;
+
+		osip_via_clone(osip_list_get(&p->req->vias, i), &v);
+		osip_list_add(&m->vias, v, -1);
+	}
+	osip_message_get_contact(p->req, 0, &mine);
+	for (int i = osip_list_size(&m->contacts) - 1; i >= 0; i--) {
+		osip_contact_t *c = osip_list_get(&m->contacts, i);
+		osip_uri_t *u = NULL;
+
+		if (c->url && c->url->username && strcmp(c->url->username, p->token) == 0 && mine &&
+		    mine->url && osip_uri_clone(mine->url, &u) == 0) {
+			osip_uri_free(c->url);
+			c->url = u;
+			continue;
+		}
+		osip_list_remove(&m->contacts, i);
+		osip_contact_free(c);
+	}
+	osip_message_force_update(m);
+	return m;
+}
+
+static void pending_free(gpointer data)
+{
+	struct pending_reg *p = data;
+
+	sip_peer_unref(p->flow);
+	osip_message_free(p->req);
+	g_free(p);
+}
+
+static struct flow_state *flow_of(struct sip_peer *peer)
+{
+	return ((struct ws_flow *)peer)->owner;
+}
+
+/* A REGISTER from a flow: only enabled devices reach the PBX (RFC 3261 §10.3 step 3 is the PBX's).
+ */
+static void flow_register(struct b2bua *b, osip_transaction_t *tr, const osip_message_t *req,
+                          struct sip_peer *from)
+{
+	struct flow_state *fs = flow_of(from);
+	const char *login = req->to && req->to->url ? req->to->url->username : NULL;
+	struct device *dev = NULL;
+	struct pending_reg *p;
+	struct route r;
+	const char *why = NULL;
+	osip_message_t *fwd;
+
+	if (!login || strlen(login) >= sizeof(fs->login)) {
+		respond(b, tr, req, 400, "No user in To");
+		return;
+	}
+	if (devices_get(b->dev, login, &dev) != 0 || !dev->enabled) {
+		log_info(LOG_SIP, "register refused", "flow=%s login=%s", from->name, login);
+		count_register(b, "refused");
+		respond(b, tr, req, 403, "Not an enabled WebRTC device");
+		devspec_device_free(dev);
+		return;
+	}
+	devspec_device_free(dev);
+	if (fs->registered && strcmp(fs->login, login) != 0) {
+		respond(b, tr, req, 403, "This flow is registered for another user");
+		return;
+	}
+	if (!pbx_route(b, &r)) {
+		count_register(b, "pbx_down");
+		respond(b, tr, req, 503, "No PBX reachable");
+		return;
+	}
+	fwd = register_to_pbx(req, &r, fs->token, &why);
+	if (!fwd) {
+		respond(b, tr, req, strcmp(why, "Too Many Hops") == 0 ? 483 : 400, why);
+		return;
+	}
+	p = g_new0(struct pending_reg, 1);
+	p->tr = tr;
+	p->flow = sip_peer_ref(from);
+	osip_message_clone(req, &p->req);
+	g_strlcpy(p->login, login, sizeof(p->login));
+	g_strlcpy(p->token, fs->token, sizeof(p->token));
+	g_hash_table_insert(b->pending, g_memdup2(&b->next_handle, sizeof(uint64_t)), p);
+	sip_stack_request(b->st, r.peer, fwd, b->next_handle++);
+}
+
+static void set_registered(struct b2bua *b, struct flow_state *fs, bool on, const char *login)
+{
+	if (fs->registered == on)
+		return;
+	fs->registered = on;
+	b->registered += on ? 1 : -1;
+	if (on)
+		g_strlcpy(fs->login, login, sizeof(fs->login));
+	metrics_set(b->metrics, METRIC_SIP_REGISTRATIONS, b->registered, NULL);
+	log_info(LOG_SIP, on ? "registered" : "unregistered", "flow=%s login=%s", fs->f->peer.name,
+	         fs->login);
+}
+
+static void on_response(void *user, uint64_t handle, const osip_message_t *resp)
+{
+	struct b2bua *b = user;
+	struct pending_reg *p = g_hash_table_lookup(b->pending, &handle);
+	osip_message_t *out;
+
+	if (!p || resp->status_code < 200)
+		return;
+	out = register_to_flow(resp, p);
+	if (out)
+		sip_stack_respond(b->st, p->tr, out);
+	if (MSG_IS_STATUS_2XX(resp) && !p->flow->closed) {
+		/* no binding of ours left in the answer: the browser unregistered */
+		set_registered(b, flow_of(p->flow), out && osip_list_size(&out->contacts) > 0,
+		               p->login);
+		count_register(b, "ok");
+	} else {
+		count_register(b, resp->status_code == 401 || resp->status_code == 407
+		                          ? "challenged"
+		                          : "failed");
+	}
+	g_hash_table_remove(b->pending, &handle);
+}
+
+static void on_failed(void *user, uint64_t handle, int code)
+{
+	struct b2bua *b = user;
+	struct pending_reg *p = g_hash_table_lookup(b->pending, &handle);
+
+	if (!p)
+		return;
+	count_register(b, "failed");
+	respond(b, p->tr, p->req, code == 408 ? 408 : 503,
+	        code == 408 ? "PBX did not answer" : "PBX unreachable");
+	g_hash_table_remove(b->pending, &handle);
+}
+
+static void on_request(void *user, osip_transaction_t *tr, const osip_message_t *req,
+                       struct sip_peer *from)
+{
+	struct b2bua *b = user;
+
+	if (MSG_IS_OPTIONS(req)) {
+		osip_message_t *r = sip_msg_response(req, 200, NULL, NULL);
+
+		if (r) {
+			osip_message_set_allow(r, "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, "
+			                          "UPDATE, REGISTER");
+			sip_stack_respond(b->st, tr, r);
+		}
+		return;
+	}
+	if (MSG_IS_REGISTER(req) && from->kind == SIP_PEER_FLOW) {
+		flow_register(b, tr, req, from);
+		return;
+	}
+	respond(b, tr, req, 501, NULL);
+}
+
+static const struct sip_stack_handlers handlers = {
+	.request = on_request,
+	.response = on_response,
+	.failed = on_failed,
+};
+
+/* From the PBX socket or the demo target. */
+static void pbx_rx(void *user, struct sip_peer *from, const char *buf, size_t len)
+{
+	struct b2bua *b = user;
+
+	sip_stack_receive(b->st, from, buf, len);
+}
+
+static void flow_open(void *user, struct ws_flow *f)
+{
+	struct b2bua *b = user;
+	struct flow_state *fs = g_new0(struct flow_state, 1);
+
+	fs->f = f;
+	sip_msg_token(fs->token, TOKEN_LEN);
+	f->owner = fs;
+	g_hash_table_insert(b->flows, fs->token, fs);
+}
+
+static void flow_message(void *user, struct ws_flow *f, const char *buf, size_t len)
+{
+	struct b2bua *b = user;
+
+	sip_stack_receive(b->st, &f->peer, buf, len);
+}
+
+static void flow_closed(void *user, struct ws_flow *f)
+{
+	struct b2bua *b = user;
+	struct flow_state *fs = f->owner;
+
+	if (!fs)
+		return;
+	set_registered(b, fs, false, NULL);
+	g_hash_table_remove(b->flows, fs->token);
+	f->owner = NULL;
+	g_free(fs);
+}
+
+static const struct ws_sip_handler ws_handler = {
+	.open = flow_open,
+	.message = flow_message,
+	.closed = flow_closed,
+};
+
+const struct ws_sip_handler *b2bua_ws_handler(void)
+{
+	return &ws_handler;
+}
+
+void b2bua_device_changed(struct b2bua *b, const char *login, enum devices_event ev)
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	if (ev != DEVICES_DISABLED && ev != DEVICES_REMOVED)
+		return;
+	g_hash_table_iter_init(&it, b->flows);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct flow_state *fs = v;
+
+		if (fs->registered && strcmp(fs->login, login) == 0) {
+			log_info(LOG_SIP, "flow ended", "flow=%s login=%s reason=device_disabled",
+			         fs->f->peer.name, login);
+			ws_flow_close(fs->f, "device disabled");
+		}
+	}
+}
+
+/* At scrape time: what the transaction layer and the PBX socket counted. */
+static void collect(void *arg, struct metrics *m)
+{
+	struct b2bua *b = arg;
+	struct sip_stack_stats s;
+
+	sip_stack_stats(b->st, &s);
+	metrics_set(m, METRIC_SIP_DROPPED, (int64_t)s.malformed,
+	            (const char *const[]){ "malformed" });
+	metrics_set(m, METRIC_SIP_DROPPED, b->udp ? (int64_t)sip_udp_foreign(b->udp) : 0,
+	            (const char *const[]){ "not_pbx" });
+}
+
+int b2bua_start(const struct conf *c, struct devices *devices, struct metrics *metrics,
+                struct b2bua **out, char **why)
+{
+	struct b2bua *b = g_new0(struct b2bua, 1);
+	int rc = 0;
+
+	b->dev = devices;
+	b->metrics = metrics;
+	b->next_handle = 1;
+	b->flows = g_hash_table_new(g_str_hash, g_str_equal);
+	b->pending = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, pending_free);
+	b->st = sip_stack_new(&handlers, b);
+	if (!c->sip.pbx[0])
+		b->demo = sip_demo_new(pbx_rx, b);
+	else
+		rc = sip_udp_start(c, pbx_rx, b, &b->udp, why);
+	if (rc) {
+		b2bua_free(b);
+		return rc;
+	}
+	metrics_add_collector(metrics, collect, b);
+	*out = b;
+	return 0;
+}
+
+void b2bua_free(struct b2bua *b)
+{
+	if (!b)
+		return;
+	metrics_remove_collector(b->metrics, collect, b);
+	sip_stack_free(b->st);
+	g_hash_table_destroy(b->pending);
+	sip_demo_free(b->demo);
+	sip_udp_free(b->udp);
+	g_hash_table_destroy(b->flows);
+	g_free(b);
+}

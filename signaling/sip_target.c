@@ -1,0 +1,81 @@
+/* PBX targets of sip.pbx: "udp:host:port", "tcp:…", "tls:…". Pure. */
+#include "signaling/sip_target.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <glib.h>
+#include <string.h>
+
+const char *sip_transport_name(enum sip_transport t)
+{
+	return t == SIP_TLS ? "tls" : t == SIP_TCP ? "tcp" : "udp";
+}
+
+static bool host_ok(const char *h, bool v6)
+{
+	if (!*h)
+		return false;
+	for (const char *p = h; *p; p++) {
+		if (!g_ascii_isalnum(*p) && *p != '.' && *p != '-' && !(v6 && *p == ':'))
+			return false;
+	}
+	return true;
+}
+
+int sip_target_parse(const char *s, struct sip_target *out, char **why)
+{
+	const char *rest, *port = NULL;
+	size_t hostlen;
+	bool v6 = false;
+
+	memset(out, 0, sizeof(*out));
+	if (g_str_has_prefix(s, "udp:"))
+		out->transport = SIP_UDP;
+	else if (g_str_has_prefix(s, "tcp:"))
+		out->transport = SIP_TCP;
+	else if (g_str_has_prefix(s, "tls:"))
+		out->transport = SIP_TLS;
+	else {
+		*why = g_strdup_printf("'%s' does not start with udp:, tcp: or tls:", s);
+		return EINVAL;
+	}
+	rest = s + 4;
+	if (*rest == '[') {
+		const char *close = strchr(rest, ']');
+
+		if (!close || (close[1] && close[1] != ':')) {
+			*why = g_strdup_printf("'%s': an IPv6 address goes in brackets", s);
+			return EINVAL;
+		}
+		v6 = true;
+		hostlen = (size_t)(close - rest - 1);
+		rest++;
+		port = close[1] ? close + 2 : NULL;
+	} else {
+		const char *colon = strchr(rest, ':');
+
+		hostlen = colon ? (size_t)(colon - rest) : strlen(rest);
+		port = colon ? colon + 1 : NULL;
+	}
+	if (hostlen == 0 || hostlen >= sizeof(out->host)) {
+		*why = g_strdup_printf("'%s': no host, or a host too long", s);
+		return EINVAL;
+	}
+	memcpy(out->host, rest, hostlen);
+	if (!host_ok(out->host, v6)) {
+		*why = g_strdup_printf("'%s': '%s' is not a host name or address", s, out->host);
+		return EINVAL;
+	}
+	out->port = out->transport == SIP_TLS ? 5061 : 5060;
+	if (port) {
+		char *end = NULL;
+		guint64 n = g_ascii_strtoull(port, &end, 10);
+
+		if (!*port || *end || n == 0 || n > 65535) {
+			*why = g_strdup_printf("'%s': '%s' is not a port", s, port);
+			return EINVAL;
+		}
+		out->port = (uint16_t)n;
+	}
+	return 0;
+}
