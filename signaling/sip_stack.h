@@ -35,7 +35,8 @@ void sip_peer_unref(struct sip_peer *p);
 /* Serialise m and send it to p outside any transaction (ACK of a 2xx, stateless 400). */
 int sip_peer_send(struct sip_peer *p, const osip_message_t *m);
 
-/* What the layer above (the B2BUA, the demo target) hears, on the loop; all but request optional. */
+/* What the layer above (the B2BUA, the demo target) hears, on the loop; all but request optional.
+ */
 struct sip_stack_handlers {
 	/*
 	 * A new request other than ACK, in a server transaction. The handler
