@@ -240,9 +240,15 @@ const struct conf_key conf_keys[] = {
 	{ "turn", "workers", CONF_INT, "0", 0, 64, OFF(turn.workers), 0, NULL,
 	  "TURN worker threads, each with its own socket; 0 for one per core." },
 
-	{ "media", "ports", CONF_STR, "10000-20000", 0, 0, OFF(media.ports), CONF_LIVE,
-	  check_port_range,
-	  "UDP ports of the media legs; turn.allowed_peers = self allows relaying to these." },
+	{ "media", "ports", CONF_STR, "10000-20000", 0, 0, OFF(media.ports), 0, check_port_range,
+	  "UDP ports of the media legs, an RTP/RTCP pair each; turn.allowed_peers = self allows "
+	  "relaying to these." },
+	{ "media", "workers", CONF_INT, "0", 0, 64, OFF(media.workers), 0, NULL,
+	  "Media worker threads; a call's packets stay on one; 0 for one per core." },
+	{ "media", "public_address", CONF_STR, "", 0, 0, OFF(media.public_address), 0,
+	  check_address,
+	  "IP address advertised in SDP for the media legs (1:1 NAT); empty for the local "
+	  "address toward each peer." },
 };
 
 const size_t conf_nkeys = G_N_ELEMENTS(conf_keys);

@@ -13,6 +13,7 @@
 #include "core/metrics.h"
 #include "core/store.h"
 #include "core/tlscert.h"
+#include "relay/media.h"
 #include "relay/turn_server.h"
 #include "rtcgate-config.h"
 
@@ -27,6 +28,7 @@ struct app {
 	struct store *store;
 	struct http_server *http;
 	struct turn_server *turn;
+	struct media_pool *media;
 	bool stopping;
 };
 
@@ -168,6 +170,8 @@ static int start(struct app *app)
 	rc = http_server_start(c, cert, key, app->metrics, app->loop, &app->http, &why);
 	if (!rc)
 		rc = turn_server_start(c, cert, key, app->metrics, &app->turn, &why);
+	if (!rc)
+		rc = media_pool_start(c, app->metrics, &app->media, &why);
 out:
 	if (rc)
 		log_err(LOG_CORE, "start failed", "reason=\"%s\"", why ? why : g_strerror(rc));
@@ -241,6 +245,7 @@ int main(int argc, char **argv)
 	log_info(LOG_CORE, "stopped", "");
 	rc = 0;
 out:
+	media_pool_stop(app.media);
 	turn_server_stop(app.turn);
 	http_server_free(app.http);
 	store_close(app.store);

@@ -19,6 +19,10 @@ enum metric {
 	METRIC_TURN_AUTH_FAILURES,      /* counter {reason} */
 	METRIC_TURN_DENIED,             /* counter {reason} */
 	METRIC_TURN_TCP_CONNECTIONS,    /* gauge */
+	METRIC_MEDIA_SESSIONS,          /* gauge */
+	METRIC_MEDIA_PACKETS,           /* counter {kind}, relayed */
+	METRIC_MEDIA_BYTES,             /* counter {kind}, relayed */
+	METRIC_MEDIA_DROPPED,           /* counter {reason} */
 	METRIC_COUNT,
 };
 
