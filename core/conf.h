@@ -61,7 +61,9 @@ struct sip_conf {
 };
 
 struct media_conf {
-	char *ports; /* "lo-hi" */
+	char *ports;          /* "lo-hi" */
+	int workers;          /* 0 = one per core */
+	char *public_address; /* "" = the local address toward each peer */
 };
 
 struct conf {

@@ -308,9 +308,15 @@ const struct conf_key conf_keys[] = {
 	{ "sip", "options_interval", CONF_INT, "30", 5, 3600, OFF(sip.options_interval), CONF_LIVE,
 	  NULL, "Seconds between the OPTIONS pings that mark each PBX target up or down." },
 
-	{ "media", "ports", CONF_STR, "10000-20000", 0, 0, OFF(media.ports), CONF_LIVE,
-	  check_port_range,
-	  "UDP ports of the media legs; turn.allowed_peers = self allows relaying to these." },
+	{ "media", "ports", CONF_STR, "10000-20000", 0, 0, OFF(media.ports), 0, check_port_range,
+	  "UDP ports of the media legs, an RTP/RTCP pair each; turn.allowed_peers = self allows "
+	  "relaying to these." },
+	{ "media", "workers", CONF_INT, "0", 0, 64, OFF(media.workers), 0, NULL,
+	  "Media worker threads; a call's packets stay on one; 0 for one per core." },
+	{ "media", "public_address", CONF_STR, "", 0, 0, OFF(media.public_address), 0,
+	  check_address,
+	  "IP address advertised in SDP for the media legs (1:1 NAT); empty for the local "
+	  "address toward each peer." },
 };
 
 const size_t conf_nkeys = G_N_ELEMENTS(conf_keys);

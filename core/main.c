@@ -13,9 +13,10 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/store.h"
-#include "signaling/b2bua.h"
 #include "core/tlscert.h"
+#include "relay/media.h"
 #include "relay/turn_server.h"
+#include "signaling/b2bua.h"
 #include "rtcgate-config.h"
 
 #define STOP_GRACE_MS 1500
@@ -31,6 +32,7 @@ struct app {
 	struct http_server *http;
 	struct turn_server *turn;
 	struct b2bua *b2bua;
+	struct media_pool *media;
 	bool stopping;
 };
 
@@ -201,6 +203,8 @@ static int start(struct app *app)
 	if (!rc)
 		rc = turn_server_start(c, cert, key, app->metrics, &app->turn, &why);
 	if (!rc)
+		rc = media_pool_start(c, app->metrics, &app->media, &why);
+	if (!rc)
 		rc = b2bua_start(c, app->devices, app->metrics, &app->b2bua, &why);
 	if (!rc)
 		http_server_set_sip_handler(app->http, b2bua_ws_handler(), app->b2bua);
@@ -280,6 +284,7 @@ out:
 	turn_server_stop(app.turn);
 	http_server_free(app.http);
 	b2bua_free(app.b2bua); /* after the flows it hears from */
+	media_pool_stop(app.media); /* after the calls that use it */
 	devices_free(app.devices);
 	store_close(app.store);
 	metrics_free(app.metrics);

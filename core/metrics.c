@@ -85,6 +85,23 @@ static const struct family families[METRIC_COUNT] = {
 	                         "SIP messages dropped or refused with 400, by reason (malformed, "
 	                         "not_pbx).",
 	                         { "reason", NULL } },
+	[METRIC_MEDIA_SESSIONS] = { "rtcgate_media_sessions",
+	                            "gauge",
+	                            "Media sessions (calls anchored on the media workers) now.",
+	                            { NULL } },
+	[METRIC_MEDIA_PACKETS] = { "rtcgate_media_packets_total",
+	                           "counter",
+	                           "RTP and RTCP packets relayed by the media workers, by kind.",
+	                           { "kind", NULL } },
+	[METRIC_MEDIA_BYTES] = { "rtcgate_media_bytes_total",
+	                         "counter",
+	                         "RTP and RTCP bytes relayed by the media workers, by kind.",
+	                         { "kind", NULL } },
+	[METRIC_MEDIA_DROPPED] = { "rtcgate_media_dropped_total",
+	                           "counter",
+	                           "Media packets dropped: not_latched, no_remote, send_error, "
+	                           "malformed.",
+	                           { "reason", NULL } },
 };
 
 struct series {

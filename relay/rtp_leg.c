@@ -1,0 +1,243 @@
+/* The RTP/RTCP packet path on a media worker: recvmmsg, check, latch, sendmmsg (RFC 3550). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <glib-unix.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/worker.h"
+#include "relay/rtp_check.h"
+#include "relay/rtp_priv.h"
+
+/*
+ * GLib polls every fd of a context on every iteration, which costs O(sockets)
+ * per wake-up with four sockets per call. The sockets are in one epoll set
+ * instead, and the context watches only its fd: O(ready sockets) per wake-up.
+ */
+struct epoll_source {
+	GSource source;
+	struct rtp_worker *rw;
+};
+
+static void drop(struct media_session *s, const struct rtp_sock *in, enum media_drop why)
+{
+	RTP_STAT_ADD(s->stats[in->leg].drops[why], 1);
+	RTP_STAT_ADD(s->rw->stats.drops[why], 1);
+}
+
+/* Where packets arriving on in go: the other leg's socket of the same kind, or back (echo). */
+static struct rtp_sock *out_sock(struct media_session *s, struct rtp_sock *in)
+{
+	return s->echo ? in : &s->sock[!in->leg][in->kind];
+}
+
+static void log_latch(const struct rtp_sock *in, const struct sockaddr *src)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	const struct sockaddr_in6 *a6 = (const void *)src;
+	const struct sockaddr_in *a4 = (const void *)src;
+	int port = src->sa_family == AF_INET6 ? ntohs(a6->sin6_port) : ntohs(a4->sin_port);
+
+	if (src->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &a6->sin6_addr, ip, sizeof(ip));
+	else
+		inet_ntop(AF_INET, &a4->sin_addr, ip, sizeof(ip));
+	log_info(LOG_RTP, "latched", "session=%u leg=%c kind=%s source=%s port=%d", in->s->id,
+	         'a' + in->leg, in->kind == RTP_KIND_RTCP ? "rtcp" : "rtp", ip, port);
+}
+
+/* Queue rx slot i toward to; false when there is nowhere to send it. */
+static bool queue(struct rtp_worker *rw, int i, int ntx, const struct sockaddr *to)
+{
+	struct msghdr *h = &rw->tx[ntx].msg_hdr;
+
+	if (!to)
+		return false;
+	rw->tx_iov[ntx].iov_base = rw->rx_buf[i];
+	rw->tx_iov[ntx].iov_len = rw->rx[i].msg_len;
+	memcpy(&rw->tx_addr[ntx], to, rtp_addr_len(to));
+	h->msg_namelen = rtp_addr_len(to);
+	return true;
+}
+
+/* What the socket buffer cannot take now is dropped, never queued: late media is useless. */
+static void flush(struct rtp_worker *rw, struct media_session *s, const struct rtp_sock *in,
+                  const struct rtp_sock *out, int ntx)
+{
+	uint64_t pkts = 0, bytes = 0;
+	int sent;
+
+	for (int off = 0; off < ntx; off += sent) {
+		sent = sendmmsg(out->fd, rw->tx + off, (unsigned)(ntx - off), MSG_DONTWAIT);
+		if (sent <= 0) {
+			/* one bad destination or a full buffer costs that packet, not the batch */
+			drop(s, in, MEDIA_DROP_SEND_ERROR);
+			sent = 1;
+			continue;
+		}
+		for (int i = off; i < off + sent; i++) {
+			pkts++;
+			bytes += rw->tx[i].msg_len;
+		}
+	}
+	RTP_STAT_ADD(s->stats[out->leg].packets_out, pkts);
+	RTP_STAT_ADD(s->stats[out->leg].bytes_out, bytes);
+	RTP_STAT_ADD(rw->stats.packets[out->kind], pkts);
+	RTP_STAT_ADD(rw->stats.bytes[out->kind], bytes);
+}
+
+/* One batch from a readable socket: the others of this worker get their turn after it. */
+static void sock_readable(struct rtp_worker *rw, struct rtp_sock *in, int64_t now)
+{
+	struct media_session *s = in->s;
+	struct rtp_sock *out = out_sock(s, in);
+	bool rtcp = in->kind == RTP_KIND_RTCP;
+	uint64_t bytes_in = 0;
+	int n, ntx = 0, accepted = 0;
+
+	for (int i = 0; i < RTP_BATCH; i++)
+		rw->rx[i].msg_hdr.msg_namelen = sizeof(rw->rx_addr[i]);
+	n = recvmmsg(in->fd, rw->rx, RTP_BATCH, MSG_DONTWAIT, NULL);
+	for (int i = 0; i < n; i++) {
+		const struct sockaddr *src = (const struct sockaddr *)&rw->rx_addr[i];
+		size_t len = rw->rx[i].msg_len;
+
+		if ((rw->rx[i].msg_hdr.msg_flags & MSG_TRUNC) ||
+		    !rtp_check(rw->rx_buf[i], len, rtcp)) {
+			drop(s, in, MEDIA_DROP_MALFORMED);
+			continue;
+		}
+		switch (rtp_latch_check(&in->latch, src, now)) {
+		case RTP_LATCH_DROP: drop(s, in, MEDIA_DROP_NOT_LATCHED); continue;
+		case RTP_LATCH_LATCHED: log_latch(in, src); break;
+		case RTP_LATCH_OK: break;
+		}
+		accepted++;
+		bytes_in += len;
+		if (!queue(rw, i, ntx, rtp_latch_remote(&out->latch))) {
+			drop(s, in, MEDIA_DROP_NO_REMOTE);
+			continue;
+		}
+		ntx++;
+	}
+	RTP_STAT_ADD(s->stats[in->leg].packets_in, (uint64_t)accepted);
+	RTP_STAT_ADD(s->stats[in->leg].bytes_in, bytes_in);
+	if (ntx)
+		flush(rw, s, in, out, ntx);
+}
+
+static gboolean epoll_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+{
+	struct rtp_worker *rw = ((struct epoll_source *)src)->rw;
+	struct epoll_event ev[RTP_EPOLL_MAX];
+	int64_t now = g_source_get_time(src);
+	int n = epoll_wait(rw->epfd, ev, RTP_EPOLL_MAX, 0);
+
+	(void)cb;
+	(void)data;
+	/* sessions close only from the mailbox, never inside this loop: every pointer is live */
+	for (int i = 0; i < n; i++)
+		sock_readable(rw, ev[i].data.ptr, now);
+	return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs epoll_funcs = { .dispatch = epoll_dispatch };
+
+int rtp_worker_init(struct rtp_worker *rw)
+{
+	struct epoll_source *es;
+
+	rw->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (rw->epfd < 0)
+		return errno;
+	rw->sessions = g_hash_table_new(g_direct_hash, g_direct_equal);
+	for (int i = 0; i < RTP_BATCH; i++) {
+		rw->rx_iov[i] =
+		        (struct iovec){ .iov_base = rw->rx_buf[i], .iov_len = RTP_DGRAM_MAX };
+		rw->rx[i].msg_hdr = (struct msghdr){ .msg_name = &rw->rx_addr[i],
+			                             .msg_iov = &rw->rx_iov[i],
+			                             .msg_iovlen = 1 };
+		rw->tx[i].msg_hdr = (struct msghdr){ .msg_name = &rw->tx_addr[i],
+			                             .msg_iov = &rw->tx_iov[i],
+			                             .msg_iovlen = 1 };
+	}
+	es = (struct epoll_source *)g_source_new(&epoll_funcs, sizeof(*es));
+	es->rw = rw;
+	g_source_add_unix_fd(&es->source, rw->epfd, G_IO_IN);
+	g_source_set_name(&es->source, "rtp");
+	rw->source = &es->source;
+	g_source_attach(rw->source, worker_context(rw->w));
+	return 0;
+}
+
+static void close_sock(struct rtp_worker *rw, struct rtp_sock *k)
+{
+	if (k->fd < 0)
+		return;
+	epoll_ctl(rw->epfd, EPOLL_CTL_DEL, k->fd, NULL);
+	close(k->fd);
+	k->fd = -1;
+}
+
+void rtp_session_close(struct media_session *s, const char *why)
+{
+	struct rtp_worker *rw = s->rw;
+	struct media_stats st;
+
+	media_session_stats(s, &st);
+	for (int l = 0; l < MEDIA_LEG_COUNT; l++) {
+		for (int k = 0; k < RTP_KIND_COUNT; k++)
+			close_sock(rw, &s->sock[l][k]);
+	}
+	g_hash_table_remove(rw->sessions, s);
+	log_info(LOG_RTP, "session end",
+	         "session=%u worker=%d reason=%s a_in=%" G_GUINT64_FORMAT
+	         " a_out=%" G_GUINT64_FORMAT " b_in=%" G_GUINT64_FORMAT " b_out=%" G_GUINT64_FORMAT
+	         " not_latched=%" G_GUINT64_FORMAT " no_remote=%" G_GUINT64_FORMAT,
+	         s->id, worker_index(rw->w), why, st.leg[0].packets_in, st.leg[0].packets_out,
+	         st.leg[1].packets_in, st.leg[1].packets_out,
+	         st.leg[0].drops[MEDIA_DROP_NOT_LATCHED] + st.leg[1].drops[MEDIA_DROP_NOT_LATCHED],
+	         st.leg[0].drops[MEDIA_DROP_NO_REMOTE] + st.leg[1].drops[MEDIA_DROP_NO_REMOTE]);
+	g_free(s);
+}
+
+void rtp_session_attach(struct media_session *s)
+{
+	struct rtp_worker *rw = s->rw;
+
+	for (int l = 0; l < MEDIA_LEG_COUNT; l++) {
+		for (int k = 0; k < RTP_KIND_COUNT; k++) {
+			struct rtp_sock *sk = &s->sock[l][k];
+			struct epoll_event ev = { .events = EPOLLIN, .data.ptr = sk };
+
+			if (epoll_ctl(rw->epfd, EPOLL_CTL_ADD, sk->fd, &ev))
+				log_err(LOG_RTP, "cannot watch socket", "session=%u error=%s",
+				        s->id, g_strerror(errno));
+		}
+	}
+	g_hash_table_add(rw->sessions, s);
+	log_info(LOG_RTP, "session start", "session=%u worker=%d port_a=%u port_b=%u", s->id,
+	         worker_index(rw->w), s->port[0], s->port[1]);
+}
+
+void rtp_worker_fini(struct rtp_worker *rw)
+{
+	GList *all;
+
+	if (!rw->sessions)
+		return;
+	all = g_hash_table_get_keys(rw->sessions);
+	for (GList *l = all; l; l = l->next)
+		rtp_session_close(l->data, "shutdown");
+	g_list_free(all);
+	g_hash_table_destroy(rw->sessions);
+	rw->sessions = NULL;
+	if (rw->source) {
+		g_source_destroy(rw->source);
+		g_source_unref(rw->source);
+		rw->source = NULL;
+	}
+}

@@ -1,0 +1,97 @@
+/* Internals of the media pool, sessions and the RTP/RTCP packet path (relay/media.h). */
+#pragma once
+
+#include <glib.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "relay/media.h"
+#include "relay/rtp_latch.h"
+
+#define RTP_BATCH     32        /* datagrams per recvmmsg/sendmmsg */
+#define RTP_DGRAM_MAX 2048      /* larger than any RTP packet on a 1500-byte path: cut means junk */
+#define RTP_EPOLL_MAX 64        /* ready sockets taken per wake-up */
+#define DSCP_EF_TOS   (46 << 2) /* RFC 3246 EF in the top six bits of TOS/traffic class */
+
+enum rtp_kind { RTP_KIND_RTP, RTP_KIND_RTCP, RTP_KIND_COUNT };
+
+/*
+ * Counters: written by their worker only, with a relaxed load and store (no
+ * read-modify-write on the packet path), read by the control thread.
+ */
+#define RTP_STAT_ADD(field, n)                                                            \
+	atomic_store_explicit(&(field),                                                   \
+	                      atomic_load_explicit(&(field), memory_order_relaxed) + (n), \
+	                      memory_order_relaxed)
+
+struct rtp_leg_counters {
+	atomic_uint_fast64_t packets_in, bytes_in, packets_out, bytes_out;
+	atomic_uint_fast64_t drops[MEDIA_DROP_COUNT];
+};
+
+/* One socket of a leg (its RTP or its RTCP port); the epoll data of its fd. */
+struct rtp_sock {
+	int fd;
+	uint8_t leg;  /* enum media_leg */
+	uint8_t kind; /* enum rtp_kind */
+	struct media_session *s;
+	struct rtp_latch latch; /* worker only */
+};
+
+struct rtp_worker;
+
+struct media_session {
+	uint32_t id;
+	struct rtp_worker *rw;
+	uint16_t port[MEDIA_LEG_COUNT]; /* RTP; RTCP is +1. Immutable. */
+	/* fds are set before the session is posted; the rest is the worker's */
+	struct rtp_sock sock[MEDIA_LEG_COUNT][RTP_KIND_COUNT];
+	bool echo;
+	struct rtp_leg_counters stats[MEDIA_LEG_COUNT];
+};
+
+/* Per worker totals for the metrics collector. */
+struct rtp_worker_counters {
+	atomic_uint_fast64_t packets[RTP_KIND_COUNT], bytes[RTP_KIND_COUNT];
+	atomic_uint_fast64_t drops[MEDIA_DROP_COUNT];
+};
+
+/* A media worker's RTP side: its epoll set (one GSource on its context) and batch buffers. */
+struct rtp_worker {
+	struct worker *w;
+	struct media_pool *pool;
+	int epfd;
+	GSource *source;
+	/* control thread only: the port block and how loaded the worker is */
+	uint16_t first_even;
+	uint32_t npairs, cursor;
+	int nsessions;
+	/* worker thread only */
+	GHashTable *sessions; /* set of struct media_session * */
+	struct rtp_worker_counters stats;
+	struct mmsghdr rx[RTP_BATCH], tx[RTP_BATCH];
+	struct iovec rx_iov[RTP_BATCH], tx_iov[RTP_BATCH];
+	struct sockaddr_storage rx_addr[RTP_BATCH], tx_addr[RTP_BATCH];
+	uint8_t rx_buf[RTP_BATCH][RTP_DGRAM_MAX];
+};
+
+struct media_pool {
+	struct worker_pool *workers;
+	struct rtp_worker **rw;
+	int nworkers;
+	int family; /* of every media socket: AF_INET6 (dual-stack) or AF_INET */
+	struct sockaddr_storage public_addr; /* media.public_address; ss_family 0: none */
+	struct sockaddr_storage host_addr;   /* when nothing better is known */
+	struct metrics *metrics;
+	uint32_t next_id;
+	int nsessions;
+};
+
+/* The packet path (rtp_leg.c), on the worker thread. */
+int rtp_worker_init(struct rtp_worker *rw);
+void rtp_worker_fini(struct rtp_worker *rw);
+void rtp_session_attach(struct media_session *s);
+void rtp_session_close(struct media_session *s, const char *why);
