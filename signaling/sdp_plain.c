@@ -170,36 +170,44 @@ static const char *conn_read(const sdp_connection_t *c, int *family, char addr[S
 
 /*
  * Before libosip2 sees it: a bounded body of "<letter>=<value>" lines ending
- * in CRLF or LF, no NUL, no stray CR. libosip2 stops at the first empty line
- * and returns success with everything after it dropped, takes a lone CR as
- * a line end, and needs the last line terminated; the copy gets its CRLF.
+ * in CRLF or LF, no NUL, no stray CR. libosip2 5.3 stops at the first empty
+ * line and returns success with everything after it dropped, takes a lone CR
+ * as a line end, needs the last line terminated, and reads past the end of
+ * its buffer on an m= line without formats that ends in a bare LF. The copy
+ * it gets has every line ending in CRLF, and two NULs at the end.
  */
 static const char *prescan(const char *buf, size_t len, char **copy)
 {
-	size_t lines = 0, i = 0;
-	bool terminated = len > 0 && buf[len - 1] == '\n';
+	size_t lines = 0, i = 0, o = 0;
+	char *c;
 
 	if (len == 0 || len > SDP_PLAIN_MAX)
 		return len ? "SDP too large" : "Empty SDP";
 	if (memchr(buf, '\0', len))
 		return "NUL in SDP";
+	c = g_malloc(len + 2 * SDP_PLAIN_MAX_LINES + 2);
 	while (i < len) {
 		const char *nl = memchr(buf + i, '\n', len - i);
 		size_t end = nl ? (size_t)(nl - buf) : len, n = end - i;
 
 		if (n > 0 && buf[end - 1] == '\r')
 			n--;
-		if (++lines > SDP_PLAIN_MAX_LINES)
+		if (++lines > SDP_PLAIN_MAX_LINES) {
+			g_free(c);
 			return "Too many SDP lines";
-		if (n < 2 || !g_ascii_islower(buf[i]) || buf[i + 1] != '=')
-			return "Bad SDP line";
-		if (memchr(buf + i, '\r', n))
-			return "Stray CR in SDP";
+		}
+		if (n < 2 || !g_ascii_islower(buf[i]) || buf[i + 1] != '=' ||
+		    memchr(buf + i, '\r', n)) {
+			g_free(c);
+			return memchr(buf + i, '\r', n) ? "Stray CR in SDP" : "Bad SDP line";
+		}
+		memcpy(c + o, buf + i, n);
+		memcpy(c + o + n, "\r\n", 2);
+		o += n + 2;
 		i = end + 1;
 	}
-	*copy = g_malloc(len + 3);
-	memcpy(*copy, buf, len);
-	memcpy(*copy + len, terminated ? "" : "\r\n", terminated ? 1 : 3);
+	c[o] = c[o + 1] = '\0';
+	*copy = c;
 	return NULL;
 }
 
