@@ -305,8 +305,9 @@ const struct conf_key conf_keys[] = {
 	{ "sip", "port", CONF_INT, "5060", 1, 65535, OFF(sip.port), 0, NULL,
 	  "UDP port of the SIP socket toward the PBX; SIP from other addresses than the PBX "
 	  "targets is dropped." },
-	{ "sip", "options_interval", CONF_INT, "30", 5, 3600, OFF(sip.options_interval), CONF_LIVE,
-	  NULL, "Seconds between the OPTIONS pings that mark each PBX target up or down." },
+	{ "sip", "options_interval", CONF_INT, "30", 0, 3600, OFF(sip.options_interval), 0, NULL,
+	  "Seconds between the OPTIONS pings that mark each PBX target up (any answer within 2 s) "
+	  "or down; 0 turns them off and every target counts as up." },
 
 	{ "media", "ports", CONF_STR, "10000-20000", 0, 0, OFF(media.ports), 0, check_port_range,
 	  "UDP ports of the media legs, an RTP/RTCP pair each; turn.allowed_peers = self allows "

@@ -205,7 +205,7 @@ static int start(struct app *app)
 	if (!rc)
 		rc = media_pool_start(c, app->metrics, &app->media, &why);
 	if (!rc)
-		rc = b2bua_start(c, app->devices, app->metrics, &app->b2bua, &why);
+		rc = b2bua_start(c, app->devices, app->media, app->metrics, &app->b2bua, &why);
 	if (!rc)
 		http_server_set_sip_handler(app->http, b2bua_ws_handler(), app->b2bua);
 out:
@@ -283,7 +283,7 @@ int main(int argc, char **argv)
 out:
 	turn_server_stop(app.turn);
 	http_server_free(app.http);
-	b2bua_free(app.b2bua); /* after the flows it hears from */
+	b2bua_free(app.b2bua);      /* after the flows it hears from */
 	media_pool_stop(app.media); /* after the calls that use it */
 	devices_free(app.devices);
 	store_close(app.store);

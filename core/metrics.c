@@ -80,6 +80,10 @@ static const struct family families[METRIC_COUNT] = {
 	                          "refused, "
 	                          "failed, pbx_down).",
 	                          { "result", NULL } },
+	[METRIC_SIP_PBX_UP] = { "rtcgate_sip_pbx_up",
+	                        "gauge",
+	                        "1 while a PBX target answers OPTIONS pings, else 0.",
+	                        { "target", NULL } },
 	[METRIC_SIP_DROPPED] = { "rtcgate_sip_dropped_total",
 	                         "counter",
 	                         "SIP messages dropped or refused with 400, by reason (malformed, "

@@ -23,6 +23,7 @@ enum metric {
 	METRIC_SIP_REGISTRATIONS,       /* gauge: flows registered now */
 	METRIC_SIP_REGISTER,            /* counter {result} */
 	METRIC_SIP_DROPPED,             /* counter {reason} */
+	METRIC_SIP_PBX_UP,              /* gauge {target} */
 	METRIC_MEDIA_SESSIONS,          /* gauge */
 	METRIC_MEDIA_PACKETS,           /* counter {kind}, relayed */
 	METRIC_MEDIA_BYTES,             /* counter {kind}, relayed */

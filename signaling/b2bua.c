@@ -1,5 +1,6 @@
 /* The back-to-back user agent: flows ⇄ PBX (or demo target); registration relay (RFC 3261 §10). */
 #include "signaling/b2bua.h"
+#include "signaling/b2bua_priv.h"
 
 #include <errno.h>
 #include <string.h>
@@ -11,17 +12,9 @@
 #include "signaling/sip_msg.h"
 #include "signaling/sip_udp.h"
 
-#define TOKEN_LEN 16
+#define TOKEN_LEN B2BUA_TOKEN_LEN
 /* Retry-After of a 503 when no PBX target can be reached */
 #define PBX_DOWN_RETRY "30"
-
-/* What the B2BUA keeps per WebSocket flow (ws_flow.owner). */
-struct flow_state {
-	struct ws_flow *f;
-	char token[TOKEN_LEN + 1]; /* our Contact user toward the PBX: finds this flow */
-	char login[65];            /* once registered */
-	bool registered;
-};
 
 /* A REGISTER on its way to the PBX: the browser's transaction and request. */
 struct pending_reg {
@@ -32,43 +25,8 @@ struct pending_reg {
 	char token[TOKEN_LEN + 1];
 };
 
-struct b2bua {
-	struct devices *dev;
-	struct metrics *metrics;
-	struct sip_stack *st;
-	struct sip_udp *udp;   /* a PBX configured */
-	struct sip_demo *demo; /* or the demo target */
-	GHashTable *flows;     /* token → struct flow_state */
-	GHashTable *pending;   /* handle → struct pending_reg */
-	uint64_t next_handle;
-	unsigned registered;
-};
-
-/* Where requests toward the PBX go: the peer, our address for Via and Contact. */
-struct route {
-	struct sip_peer *peer;
-	const char *local;
-};
-
-static bool pbx_route(struct b2bua *b, struct route *r)
-{
-	if (b->demo) {
-		r->peer = sip_demo_peer(b->demo);
-		r->local = "rtcgate.invalid";
-		return true;
-	}
-	/* in order: the first target that is resolved (failover by OPTIONS comes next) */
-	for (size_t i = 0; i < sip_udp_ntargets(b->udp); i++) {
-		r->local = sip_udp_local(b->udp, i);
-		r->peer = sip_udp_target(b->udp, i);
-		if (r->local)
-			return true;
-	}
-	return false;
-}
-
-static void respond(struct b2bua *b, osip_transaction_t *tr, const osip_message_t *req, int code,
-                    const char *reason)
+void b2bua_respond(struct b2bua *b, osip_transaction_t *tr, const osip_message_t *req, int code,
+                   const char *reason)
 {
 	osip_message_t *r = sip_msg_response(req, code, reason, NULL);
 
@@ -84,7 +42,7 @@ static void count_register(struct b2bua *b, const char *result)
 	metrics_add(b->metrics, METRIC_SIP_REGISTER, 1, (const char *const[]){ result });
 }
 
-static void drop_vias(osip_message_t *m)
+void b2bua_drop_vias(osip_message_t *m)
 {
 	while (!osip_list_eol(&m->vias, 0)) {
 		osip_via_t *v = osip_list_get(&m->vias, 0);
@@ -94,7 +52,7 @@ static void drop_vias(osip_message_t *m)
 	}
 }
 
-static void drop_routes(osip_message_t *m)
+void b2bua_drop_routes(osip_message_t *m)
 {
 	while (!osip_list_eol(&m->routes, 0)) {
 		osip_route_t *r = osip_list_get(&m->routes, 0);
@@ -105,7 +63,7 @@ static void drop_routes(osip_message_t *m)
 }
 
 /* Max-Forwards less one (RFC 3261 §16.6); false when it is used up. */
-static bool forward_hop(osip_message_t *m)
+bool b2bua_forward_hop(osip_message_t *m)
 {
 	osip_header_t *h = NULL;
 	long n = 70;
@@ -125,6 +83,17 @@ static bool forward_hop(osip_message_t *m)
 		osip_message_set_max_forwards(m, "69");
 	}
 	return true;
+}
+
+void b2bua_add_via(osip_message_t *m, const char *transport, const char *host)
+{
+	char branch[8 + 24] = "z9hG4bK";
+	char *via;
+
+	sip_msg_token(branch + 7, 20);
+	via = g_strdup_printf("SIP/2.0/%s %s;branch=%s;rport", transport, host, branch);
+	osip_message_set_via(m, via);
+	g_free(via);
 }
 
 /* Every Contact URI becomes sip:<token>@<local>; its parameters (expires, +sip.instance) stay. */
@@ -152,28 +121,23 @@ static bool contacts_to_pbx(osip_message_t *m, const char *token, const char *lo
 }
 
 /* The browser's REGISTER as the PBX gets it (pass-through: credentials untouched). */
-static osip_message_t *register_to_pbx(const osip_message_t *req, const struct route *r,
+static osip_message_t *register_to_pbx(const osip_message_t *req, const struct b2bua_route *r,
                                        const char *token, const char **why)
 {
 	osip_message_t *m = NULL;
-	char branch[8 + 24] = "z9hG4bK";
-	char *via;
 
 	if (osip_message_clone(req, &m) != 0) {
 		*why = "Cannot copy the request";
 		return NULL;
 	}
-	if (!forward_hop(m)) {
+	if (!b2bua_forward_hop(m)) {
 		osip_message_free(m);
 		*why = "Too Many Hops";
 		return NULL;
 	}
-	drop_vias(m);
-	drop_routes(m);
-	sip_msg_token(branch + 7, 20);
-	via = g_strdup_printf("SIP/2.0/UDP %s;branch=%s;rport", r->local, branch);
-	osip_message_set_via(m, via);
-	g_free(via);
+	b2bua_drop_vias(m);
+	b2bua_drop_routes(m);
+	b2bua_add_via(m, "UDP", r->local);
 	if (!contacts_to_pbx(m, token, r->local)) {
 		osip_message_free(m);
 		*why = "Bad Contact";
@@ -194,7 +158,7 @@ static osip_message_t *register_to_flow(const osip_message_t *resp, const struct
 
 	if (osip_message_clone(resp, &m) != 0)
 		return NULL;
-	drop_vias(m);
+	b2bua_drop_vias(m);
 	for (int i = 0; i < osip_list_size(&p->req->vias); i++) {
 		osip_via_t *v = NULL;
 
@@ -228,7 +192,7 @@ static void pending_free(gpointer data)
 	g_free(p);
 }
 
-static struct flow_state *flow_of(struct sip_peer *peer)
+struct flow_state *b2bua_flow_of(struct sip_peer *peer)
 {
 	return ((struct ws_flow *)peer)->owner;
 }
@@ -238,38 +202,38 @@ static struct flow_state *flow_of(struct sip_peer *peer)
 static void flow_register(struct b2bua *b, osip_transaction_t *tr, const osip_message_t *req,
                           struct sip_peer *from)
 {
-	struct flow_state *fs = flow_of(from);
+	struct flow_state *fs = b2bua_flow_of(from);
 	const char *login = req->to && req->to->url ? req->to->url->username : NULL;
 	struct device *dev = NULL;
 	struct pending_reg *p;
-	struct route r;
+	struct b2bua_route r;
 	const char *why = NULL;
 	osip_message_t *fwd;
 
 	if (!login || strlen(login) >= sizeof(fs->login)) {
-		respond(b, tr, req, 400, "No user in To");
+		b2bua_respond(b, tr, req, 400, "No user in To");
 		return;
 	}
 	if (devices_get(b->dev, login, &dev) != 0 || !dev->enabled) {
 		log_info(LOG_SIP, "register refused", "flow=%s login=%s", from->name, login);
 		count_register(b, "refused");
-		respond(b, tr, req, 403, "Not an enabled WebRTC device");
+		b2bua_respond(b, tr, req, 403, "Not an enabled WebRTC device");
 		devspec_device_free(dev);
 		return;
 	}
 	devspec_device_free(dev);
 	if (fs->registered && strcmp(fs->login, login) != 0) {
-		respond(b, tr, req, 403, "This flow is registered for another user");
+		b2bua_respond(b, tr, req, 403, "This flow is registered for another user");
 		return;
 	}
-	if (!pbx_route(b, &r)) {
+	if (!b2bua_pbx_route(b, &r)) {
 		count_register(b, "pbx_down");
-		respond(b, tr, req, 503, "No PBX reachable");
+		b2bua_respond(b, tr, req, 503, "No PBX reachable");
 		return;
 	}
 	fwd = register_to_pbx(req, &r, fs->token, &why);
 	if (!fwd) {
-		respond(b, tr, req, strcmp(why, "Too Many Hops") == 0 ? 483 : 400, why);
+		b2bua_respond(b, tr, req, strcmp(why, "Too Many Hops") == 0 ? 483 : 400, why);
 		return;
 	}
 	p = g_new0(struct pending_reg, 1);
@@ -282,8 +246,17 @@ static void flow_register(struct b2bua *b, osip_transaction_t *tr, const osip_me
 	sip_stack_request(b->st, r.peer, fwd, b->next_handle++);
 }
 
-static void set_registered(struct b2bua *b, struct flow_state *fs, bool on, const char *login)
+/* on: registered as login with the browser's Contact from req. */
+static void set_registered(struct b2bua *b, struct flow_state *fs, bool on, const char *login,
+                           const osip_message_t *req)
 {
+	osip_contact_t *c = NULL;
+
+	if (on && req && osip_message_get_contact(req, 0, &c) >= 0 && c && c->url) {
+		osip_uri_free(fs->contact);
+		fs->contact = NULL;
+		osip_uri_clone(c->url, &fs->contact);
+	}
 	if (fs->registered == on)
 		return;
 	fs->registered = on;
@@ -301,15 +274,20 @@ static void on_response(void *user, uint64_t handle, const osip_message_t *resp)
 	struct pending_reg *p = g_hash_table_lookup(b->pending, &handle);
 	osip_message_t *out;
 
-	if (!p || resp->status_code < 200)
+	if (!p) {
+		if (!b2bua_pbx_answer(b, handle, resp->status_code))
+			b2bua_call_response(b, handle, resp);
+		return;
+	}
+	if (resp->status_code < 200)
 		return;
 	out = register_to_flow(resp, p);
 	if (out)
 		sip_stack_respond(b->st, p->tr, out);
 	if (MSG_IS_STATUS_2XX(resp) && !p->flow->closed) {
 		/* no binding of ours left in the answer: the browser unregistered */
-		set_registered(b, flow_of(p->flow), out && osip_list_size(&out->contacts) > 0,
-		               p->login);
+		set_registered(b, b2bua_flow_of(p->flow), out && osip_list_size(&out->contacts) > 0,
+		               p->login, p->req);
 		count_register(b, "ok");
 	} else {
 		count_register(b, resp->status_code == 401 || resp->status_code == 407
@@ -324,11 +302,14 @@ static void on_failed(void *user, uint64_t handle, int code)
 	struct b2bua *b = user;
 	struct pending_reg *p = g_hash_table_lookup(b->pending, &handle);
 
-	if (!p)
+	if (!p) {
+		if (!b2bua_pbx_answer(b, handle, 0))
+			b2bua_call_failed(b, handle, code);
 		return;
+	}
 	count_register(b, "failed");
-	respond(b, p->tr, p->req, code == 408 ? 408 : 503,
-	        code == 408 ? "PBX did not answer" : "PBX unreachable");
+	b2bua_respond(b, p->tr, p->req, code == 408 ? 408 : 503,
+	              code == 408 ? "PBX did not answer" : "PBX unreachable");
 	g_hash_table_remove(b->pending, &handle);
 }
 
@@ -351,13 +332,32 @@ static void on_request(void *user, osip_transaction_t *tr, const osip_message_t 
 		flow_register(b, tr, req, from);
 		return;
 	}
-	respond(b, tr, req, 501, NULL);
+	if (b2bua_call_request(b, tr, req, from))
+		return;
+	if (MSG_IS_INVITE(req)) {
+		b2bua_call_invite(b, tr, req, from);
+		return;
+	}
+	/* in-dialog requests of no call of ours, and methods we do not serve */
+	b2bua_respond(b, tr, req, MSG_IS_BYE(req) || MSG_IS_CANCEL(req) ? 481 : 501, NULL);
+}
+
+static void on_ack(void *user, const osip_message_t *ack, struct sip_peer *from)
+{
+	b2bua_call_ack(user, ack, from);
+}
+
+static void on_stray(void *user, const osip_message_t *resp, struct sip_peer *from)
+{
+	b2bua_call_stray(user, resp, from);
 }
 
 static const struct sip_stack_handlers handlers = {
 	.request = on_request,
 	.response = on_response,
 	.failed = on_failed,
+	.ack = on_ack,
+	.stray = on_stray,
 };
 
 /* From the PBX socket or the demo target. */
@@ -393,7 +393,9 @@ static void flow_closed(void *user, struct ws_flow *f)
 
 	if (!fs)
 		return;
-	set_registered(b, fs, false, NULL);
+	b2bua_call_flow_closed(b, fs);
+	set_registered(b, fs, false, NULL, NULL);
+	osip_uri_free(fs->contact);
 	g_hash_table_remove(b->flows, fs->token);
 	f->owner = NULL;
 	g_free(fs);
@@ -440,15 +442,18 @@ static void collect(void *arg, struct metrics *m)
 	            (const char *const[]){ "malformed" });
 	metrics_set(m, METRIC_SIP_DROPPED, b->udp ? (int64_t)sip_udp_foreign(b->udp) : 0,
 	            (const char *const[]){ "not_pbx" });
+	b2bua_pbx_collect(b, m);
 }
 
-int b2bua_start(const struct conf *c, struct devices *devices, struct metrics *metrics,
-                struct b2bua **out, char **why)
+int b2bua_start(const struct conf *c, struct devices *devices, struct media_pool *media,
+                struct metrics *metrics, struct b2bua **out, char **why)
 {
 	struct b2bua *b = g_new0(struct b2bua, 1);
 	int rc = 0;
 
 	b->dev = devices;
+	b->media = media;
+	b2bua_calls_new(b);
 	b->metrics = metrics;
 	b->next_handle = 1;
 	b->flows = g_hash_table_new(g_str_hash, g_str_equal);
@@ -458,6 +463,8 @@ int b2bua_start(const struct conf *c, struct devices *devices, struct metrics *m
 		b->demo = sip_demo_new(pbx_rx, b);
 	else
 		rc = sip_udp_start(c, pbx_rx, b, &b->udp, why);
+	if (!rc && b->udp)
+		b2bua_pbx_start(b, c->sip.options_interval);
 	if (rc) {
 		b2bua_free(b);
 		return rc;
@@ -472,6 +479,9 @@ void b2bua_free(struct b2bua *b)
 	if (!b)
 		return;
 	metrics_remove_collector(b->metrics, collect, b);
+	b2bua_calls_free(b);
+	if (b->udp)
+		b2bua_pbx_stop(b);
 	sip_stack_free(b->st);
 	g_hash_table_destroy(b->pending);
 	sip_demo_free(b->demo);

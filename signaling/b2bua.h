@@ -11,15 +11,17 @@
 
 struct conf;
 struct metrics;
+struct media_pool;
 struct b2bua;
 
 /*
  * Start on the main loop: the PBX-side socket and targets (or the demo
- * target when sip.pbx is empty). devices must outlive the B2BUA. 0, or an
+ * target when sip.pbx is empty). devices and media (where calls' RTP is
+ * anchored) must outlive the B2BUA. 0, or an
  * errno with *why (g_free it).
  */
-int b2bua_start(const struct conf *c, struct devices *devices, struct metrics *metrics,
-                struct b2bua **out, char **why);
+int b2bua_start(const struct conf *c, struct devices *devices, struct media_pool *media,
+                struct metrics *metrics, struct b2bua **out, char **why);
 void b2bua_free(struct b2bua *b);
 
 /* What the HTTP server's /sip flows report to (user: the b2bua). */

@@ -4,7 +4,12 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "signaling/sdp_plain.h"
 #include "signaling/sip_msg.h"
+
+/* Where the demo says its media is: TEST-NET-1, never reached (the media session echoes) */
+#define DEMO_RTP_ADDRESS "192.0.2.1"
+#define DEMO_RTP_PORT    4000
 
 /* Longest registration the demo grants, in seconds. */
 #define DEMO_MAX_EXPIRES 3600
@@ -23,8 +28,9 @@ struct link {
 
 struct sip_demo {
 	struct sip_stack *st;
-	struct link *in;  /* the B2BUA sends into the demo through this */
-	struct link *out; /* the demo answers through this */
+	GHashTable *ringing; /* Call-ID → struct ringing: INVITEs to ring, until CANCEL */
+	struct link *in;     /* the B2BUA sends into the demo through this */
+	struct link *out;    /* the demo answers through this */
 	sip_demo_rx_fn rx;
 	void *user;
 };
@@ -128,18 +134,95 @@ static void on_register(struct sip_demo *d, osip_transaction_t *tr, const osip_m
 	sip_stack_respond(d->st, tr, r);
 }
 
+/* An INVITE of the demo's that rings until it is cancelled. */
+struct ringing {
+	osip_transaction_t *tr;
+	osip_message_t *req;
+};
+
+static void ringing_free(gpointer p)
+{
+	struct ringing *r = p;
+
+	osip_message_free(r->req);
+	g_free(r);
+}
+
+/* The answer to an offer: the offered codecs back, at a documentation address (nothing is sent). */
+static void answer_echo(struct sip_demo *d, osip_transaction_t *tr, const osip_message_t *req)
+{
+	const struct sdp_plain_local here = {
+		.addr = DEMO_RTP_ADDRESS, .port = DEMO_RTP_PORT, .sess_id = 1, .sess_version = 1
+	};
+	osip_message_t *r = sip_msg_response(req, 200, NULL, NULL);
+	osip_body_t *offer = NULL;
+	char *sdp = NULL;
+	size_t len = 0;
+	const char *why = NULL;
+	char ct[] = "application/sdp";
+
+	if (!r)
+		return;
+	if (osip_message_get_body(req, 0, &offer) < 0 || !offer || !offer->body ||
+	    sdp_plain_rewrite(offer->body, offer->length, &here, &sdp, &len, &why) != 0) {
+		osip_message_free(r);
+		respond(d, tr, req, 488, "The demo needs a plain RTP offer");
+		return;
+	}
+	osip_message_set_contact(r, "<sip:echo@demo.invalid>");
+	osip_message_set_body(r, sdp, len);
+	osip_message_set_content_type(r, ct);
+	g_free(sdp);
+	sip_stack_respond(d->st, tr, r);
+}
+
+/* Extensions: echo answers and echoes; ring rings until cancelled; anything else is 404. */
+static void on_invite(struct sip_demo *d, osip_transaction_t *tr, const osip_message_t *req)
+{
+	const char *user = req->req_uri->username;
+	osip_generic_param_t *tag = NULL;
+
+	if (osip_to_get_tag(req->to, &tag) == 0 && tag) {
+		respond(d, tr, req, 488, "The demo does not renegotiate");
+		return;
+	}
+	if (user && strcmp(user, "echo") == 0) {
+		answer_echo(d, tr, req);
+	} else if (user && strcmp(user, "ring") == 0) {
+		struct ringing *r = g_new0(struct ringing, 1);
+
+		r->tr = tr;
+		osip_message_clone(req, &r->req);
+		g_hash_table_replace(d->ringing, g_strdup(req->call_id->number), r);
+		respond(d, tr, req, 180, NULL);
+	} else {
+		respond(d, tr, req, 404, "No such extension on the demo target (try echo)");
+	}
+}
+
 static void on_request(void *user, osip_transaction_t *tr, const osip_message_t *req,
                        struct sip_peer *from)
 {
 	struct sip_demo *d = user;
+	struct ringing *r;
 
 	(void)from;
-	if (MSG_IS_REGISTER(req))
+	if (MSG_IS_REGISTER(req)) {
 		on_register(d, tr, req);
-	else if (MSG_IS_OPTIONS(req))
+	} else if (MSG_IS_INVITE(req)) {
+		on_invite(d, tr, req);
+	} else if (MSG_IS_CANCEL(req)) {
+		r = g_hash_table_lookup(d->ringing, req->call_id->number);
+		respond(d, tr, req, r ? 200 : 481, NULL);
+		if (r) {
+			respond(d, r->tr, r->req, 487, NULL);
+			g_hash_table_remove(d->ringing, req->call_id->number);
+		}
+	} else if (MSG_IS_OPTIONS(req) || MSG_IS_BYE(req) || MSG_IS_INFO(req)) {
 		respond(d, tr, req, 200, NULL);
-	else
+	} else {
 		respond(d, tr, req, 501, "Not Implemented by the demo target");
+	}
 }
 
 static const struct sip_stack_handlers demo_handlers = {
@@ -153,6 +236,7 @@ struct sip_demo *sip_demo_new(sip_demo_rx_fn rx, void *user)
 	d->rx = rx;
 	d->user = user;
 	d->st = sip_stack_new(&demo_handlers, d);
+	d->ringing = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, ringing_free);
 	d->in = link_new(d, true);
 	d->out = link_new(d, false);
 	log_info(LOG_SIP, "demo target ready", "extensions=echo");
@@ -170,6 +254,7 @@ void sip_demo_free(struct sip_demo *d)
 {
 	if (!d)
 		return;
+	g_hash_table_destroy(d->ringing);
 	sip_stack_free(d->st);
 	link_close(d->in);
 	link_close(d->out);

@@ -2,7 +2,8 @@
  * The built-in demo target: with no sip.pbx it takes the PBX's place, in
  * process. It is a small SIP UA of its own (its own transaction layer) that
  * the B2BUA reaches through a peer like any PBX: REGISTER and OPTIONS are
- * answered; calls to echo arrive with the call model.
+ * answered; INVITE to echo is answered with the offered codecs (the B2BUA
+ * then echoes the media), to ring rings until cancelled, anything else 404.
  */
 #pragma once
 

@@ -117,14 +117,14 @@ describe('with sipp as the PBX', () => {
     pbxPort = await freeUdpPort();
     sipp = spawn(
       'sipp',
-      ['-sf', path.join(SIPP_DIR, 'register_uas.xml'), '-i', '127.0.0.1', '-p', String(pbxPort), '-m', '1', '-timeout', '30s', '-nostdin'],
+      ['-sf', path.join(SIPP_DIR, 'register_uas.xml'), '-aa', '-i', '127.0.0.1', '-p', String(pbxPort), '-m', '1', '-timeout', '30s', '-nostdin'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
     sipp.stdout.on('data', (d) => (out += d));
     sipp.stderr.on('data', (d) => (out += d));
     sippExit = once(sipp, 'exit').then(([code]) => ({ code, out }));
-    gw = await startRtcgate({ overrides: [`sip.pbx=udp:127.0.0.1:${pbxPort}`] });
+    gw = await startRtcgate({ overrides: [`sip.pbx=udp:127.0.0.1:${pbxPort}`, 'sip.options_interval=0'] });
     await device(gw, ['add', 'alice', '--secret', 'alice-secret']);
   });
   after(async () => {
@@ -156,5 +156,85 @@ describe('with sipp as the PBX', () => {
     assert.equal(now - before, 1);
     assert.equal(answered, false);
     t.close();
+  });
+});
+
+/**
+ * A PBX that answers OPTIONS and REGISTER with 200 (a registrar granting what it is asked),
+ * counting what it saw by method. Minimal on purpose: the sipp tests cover interop.
+ */
+async function answeringPbx() {
+  const socket = dgram.createSocket('udp4');
+  const seen = {};
+  socket.on('message', (msg, from) => {
+    const text = msg.toString();
+    const method = /^(\w+) /.exec(text)?.[1];
+    if (!method || method === 'SIP/2.0') return;
+    seen[method] = (seen[method] ?? 0) + 1;
+    const keep = text.split('\r\n').filter((l) => /^(Via|From|To|Call-ID|CSeq|Contact):/i.test(l));
+    const reply = ['SIP/2.0 200 OK', ...keep.map((l) => (/^To:/i.test(l) ? `${l};tag=pbx1` : l)), 'Content-Length: 0', '', ''];
+    socket.send(reply.join('\r\n'), from.port, from.address);
+  });
+  socket.bind(0, '127.0.0.1');
+  await once(socket, 'listening');
+  return { socket, seen };
+}
+
+/** A UDP socket that takes everything and answers nothing: a PBX that is down. */
+async function silentPbx() {
+  const s = dgram.createSocket('udp4');
+  s.bind(0, '127.0.0.1');
+  await once(s, 'listening');
+  return s;
+}
+
+describe('PBX targets: OPTIONS pings, failover, 503 when none answers', () => {
+  const cleanup = [];
+  after(async () => {
+    for (const fn of cleanup.reverse()) await fn();
+  });
+
+  test('a silent first target is marked down and registrations go to the second', async () => {
+    const silent = await silentPbx();
+    const good = await answeringPbx();
+    const first = `udp:127.0.0.1:${silent.address().port}`;
+    const second = `udp:127.0.0.1:${good.socket.address().port}`;
+    const gw = await startRtcgate({ overrides: [`sip.pbx=${first},${second}`, 'sip.options_interval=5'] });
+    cleanup.push(async () => {
+      silent.close();
+      good.socket.close();
+      await gw.stopClean();
+    });
+    await device(gw, ['add', 'alice', '--secret', 'alice-secret']);
+    await gw.waitForLog(new RegExp(`msg="pbx target down" target=${first}`), { timeoutMs: 8000 });
+    const m = await metrics(gw);
+    assert.equal(m.sample('rtcgate_sip_pbx_up', { target: first }), 0);
+    assert.equal(m.sample('rtcgate_sip_pbx_up', { target: second }), 1);
+    assert.ok(good.seen.OPTIONS >= 1, 'the second target was not pinged');
+    const { ua, result } = await register(gw, 'alice', 'x');
+    assert.deepEqual(result, { registered: true });
+    assert.equal(good.seen.REGISTER, 1);
+    await stop(ua);
+  });
+
+  test('no target up: 503 with Retry-After, and nothing is sent', async () => {
+    const silent = await silentPbx();
+    let received = 0;
+    const gw = await startRtcgate({ overrides: [`sip.pbx=udp:127.0.0.1:${silent.address().port}`] });
+    cleanup.push(async () => {
+      silent.close();
+      await gw.stopClean();
+    });
+    await device(gw, ['add', 'alice', '--secret', 'alice-secret']);
+    await gw.waitForLog(/msg="pbx target down"/, { timeoutMs: 8000 });
+    silent.on('message', (msg) => {
+      if (msg.toString().startsWith('REGISTER')) received++;
+    });
+    const { ua, result } = await register(gw, 'alice', 'x');
+    assert.equal(result.status, 503);
+    assert.equal(received, 0);
+    const m = await metrics(gw);
+    assert.equal(m.sample('rtcgate_sip_register_total', { result: 'pbx_down' }), 1);
+    await stop(ua);
   });
 });

@@ -1,8 +1,17 @@
 // JsSIP (the browser softphone's SIP stack) driven from Node, with `ws` as its WebSocket.
 import { WebSocket } from 'ws';
+import { PlainPeerConnection, connections, noTracks } from './plainpc.mjs';
 import { withTimeout } from './rtcgate.mjs';
 
+/* the browser globals JsSIP reaches for; media is plain RTP from a UDP socket */
 globalThis.WebSocket ??= WebSocket;
+globalThis.window ??= globalThis;
+globalThis.RTCPeerConnection ??= PlainPeerConnection;
+globalThis.RTCSessionDescription ??= class {
+  constructor(init) {
+    Object.assign(this, init);
+  }
+};
 const JsSIP = (await import('jssip')).default;
 
 /**
@@ -36,4 +45,43 @@ export async function stop(ua) {
   const gone = new Promise((resolve) => ua.on('disconnected', resolve));
   ua.stop();
   await withTimeout(gone, 5000, 'the UA to disconnect');
+}
+
+/**
+ * Call target from ua; resolves {session, pc, outcome} once the call is confirmed or failed:
+ * outcome is {ok: true} or {ok: false, status, cause}.
+ */
+export async function call(ua, target) {
+  const done = new Promise((resolve) => {
+    const session = ua.call(target, { mediaStream: noTracks, pcConfig: {} });
+    session.on('confirmed', () => resolve({ session, outcome: { ok: true } }));
+    session.on('failed', (e) => resolve({ session, outcome: { ok: false, status: e.message?.status_code, cause: e.cause } }));
+  });
+  const r = await withTimeout(done, 10_000, `a call to ${target}`);
+  return { ...r, pc: connections[connections.length - 1] };
+}
+
+/** Resolve with the session of the next incoming call on ua. */
+export function incoming(ua) {
+  return new Promise((resolve) =>
+    ua.once('newRTCSession', (e) => {
+      if (e.originator === 'remote') resolve(e.session);
+    }),
+  );
+}
+
+/** Answer session with plain RTP; resolves with its connection once confirmed. */
+export async function answer(session) {
+  const confirmed = new Promise((resolve) => session.once('confirmed', resolve));
+  session.answer({ mediaStream: noTracks, pcConfig: {} });
+  await withTimeout(confirmed, 10_000, 'the answered call to be confirmed');
+  return session.connection;
+}
+
+/** Resolve once session has ended (either side hung up), with the end event. */
+export function ended(session) {
+  return new Promise((resolve) => {
+    session.once('ended', resolve);
+    session.once('failed', resolve);
+  });
 }

@@ -1,0 +1,86 @@
+/* Internals shared by the B2BUA's registration relay (b2bua.c) and call model (b2bua_call.c). */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/devices.h"
+#include "relay/media.h"
+#include "signaling/sip_msg.h"
+#include "signaling/sip_stack.h"
+#include "signaling/ws_sip.h"
+
+#define B2BUA_TOKEN_LEN 16
+
+struct metrics;
+struct sip_udp;
+struct sip_demo;
+
+/* What the B2BUA keeps per WebSocket flow (ws_flow.owner). */
+struct flow_state {
+	struct ws_flow *f;
+	char token[B2BUA_TOKEN_LEN + 1]; /* our Contact user toward the PBX: finds this flow */
+	char login[65];                  /* once registered */
+	bool registered;
+	osip_uri_t *contact; /* the browser's own Contact URI, once registered */
+	unsigned calls;      /* calls of this flow now */
+};
+
+struct b2bua {
+	struct devices *dev;
+	struct metrics *metrics;
+	struct media_pool *media;
+	struct sip_stack *st;
+	struct sip_udp *udp;   /* a PBX configured */
+	struct sip_demo *demo; /* or the demo target */
+	GHashTable *flows;     /* token → struct flow_state */
+	GHashTable *pending;   /* handle → struct pending_reg (registrations) */
+	GHashTable *calls;     /* handle of the outbound INVITE → struct call */
+	GHashTable *dialogs;   /* "<peer address>/<Call-ID>" → struct call */
+	GHashTable *relays;    /* handle → struct relayed (in-dialog requests passed across) */
+	uint64_t next_handle;
+	unsigned registered;
+	struct pbx_target *targets; /* up or down, one per sip.pbx target (b2bua_pbx.c) */
+	guint ping_timer, first_ping;
+};
+
+/* Where requests toward the PBX go: the peer, our address for Via and Contact. */
+struct b2bua_route {
+	struct sip_peer *peer;
+	const char *local;
+};
+
+/* The first target that is up (or the demo target); false when none is. */
+bool b2bua_pbx_route(struct b2bua *b, struct b2bua_route *r);
+/* OPTIONS pings every interval seconds (b2bua_pbx.c); a no-op with the demo target. */
+void b2bua_pbx_start(struct b2bua *b, int interval);
+void b2bua_pbx_stop(struct b2bua *b);
+/* A ping's answer (code > 0) or failure (0); false when handle is no ping's. */
+bool b2bua_pbx_answer(struct b2bua *b, uint64_t handle, int code);
+void b2bua_pbx_collect(struct b2bua *b, struct metrics *m);
+void b2bua_respond(struct b2bua *b, osip_transaction_t *tr, const osip_message_t *req, int code,
+                   const char *reason);
+void b2bua_drop_vias(osip_message_t *m);
+void b2bua_drop_routes(osip_message_t *m);
+/* Max-Forwards less one (RFC 3261 §16.6); false when it is used up. */
+bool b2bua_forward_hop(osip_message_t *m);
+/* Our Via for a request toward peer: "SIP/2.0/<UDP|WSS> host;branch=z9hG4bK…;rport" */
+void b2bua_add_via(osip_message_t *m, const char *transport, const char *host);
+struct flow_state *b2bua_flow_of(struct sip_peer *peer);
+
+/* Calls (b2bua_call.c) */
+void b2bua_call_invite(struct b2bua *b, osip_transaction_t *tr, const osip_message_t *req,
+                       struct sip_peer *from);
+/* A request inside a dialog (BYE, CANCEL, INFO, re-INVITE, …); false when it is no call's. */
+bool b2bua_call_request(struct b2bua *b, osip_transaction_t *tr, const osip_message_t *req,
+                        struct sip_peer *from);
+/* Responses and failures of the call's client transactions; false when handle is not a call's. */
+bool b2bua_call_response(struct b2bua *b, uint64_t handle, const osip_message_t *resp);
+bool b2bua_call_failed(struct b2bua *b, uint64_t handle, int code);
+void b2bua_call_ack(struct b2bua *b, const osip_message_t *ack, struct sip_peer *from);
+void b2bua_call_stray(struct b2bua *b, const osip_message_t *resp, struct sip_peer *from);
+/* The flow is gone: its calls end (BYE or CANCEL toward the other side). */
+void b2bua_call_flow_closed(struct b2bua *b, struct flow_state *fs);
+void b2bua_calls_new(struct b2bua *b);
+void b2bua_calls_free(struct b2bua *b);

@@ -1,0 +1,194 @@
+// Calls through rtcgate (issue 4): JsSIP in Node with plain-RTP SDP on one side; the built-in
+// demo target or sipp as the PBX on the other; RTP checked end to end through the media workers.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { WebSocket } from 'ws';
+import { REPO, ctl, freeUdpPort, metrics, startRtcgate, withTimeout } from './lib/rtcgate.mjs';
+import { answer, call, ended, incoming, register, stop } from './lib/jssip.mjs';
+
+const SIPP_DIR = path.join(REPO, 'tests', 'fixtures', 'sipp');
+
+async function device(gw, args) {
+  const r = await ctl(gw, ['device', ...args]);
+  assert.equal(r.code, 0, r.stderr);
+}
+
+/** sipp as the PBX on a free port; resolves {port, exit: Promise<{code, out}>, kill}. */
+async function sippPbx(args) {
+  const port = await freeUdpPort();
+  const mediaPort = await freeUdpPort();
+  const child = spawn(
+    'sipp',
+    [...args, ...(args.includes('-m') ? [] : ['-m', '1'])].concat(
+      ['-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mediaPort), '-timeout', '30s', '-nostdin'],
+    ),
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exit = once(child, 'exit').then(([code]) => ({ code, out }));
+  return { port, exit, kill: () => child.kill() };
+}
+
+async function sessionsNow(gw) {
+  return (await metrics(gw)).sample('rtcgate_media_sessions');
+}
+
+describe('calls to the built-in demo target', () => {
+  let gw;
+  let ua;
+  before(async () => {
+    gw = await startRtcgate();
+    await device(gw, ['add', 'alice', '--secret', 'alice-secret']);
+    ({ ua } = await register(gw, 'alice', 'x'));
+  });
+  after(async () => {
+    if (ua) await stop(ua);
+    await gw?.stopClean();
+  });
+
+  test('echo: the call is answered and every RTP packet comes back intact', async () => {
+    const { session, outcome, pc } = await call(ua, 'sip:echo@pbx.example');
+    assert.deepEqual(outcome, { ok: true });
+    assert.equal(await sessionsNow(gw), 1);
+    const rtp = await pc.rtpRoundTrip(50);
+    assert.deepEqual(rtp, { sent: 50, received: 50, intact: 50 });
+    const mark = gw.mark();
+    session.terminate();
+    await gw.waitForLog(/msg="call end" login=alice reason=bye_caller/, { after: mark });
+    assert.equal(await sessionsNow(gw), 0);
+  });
+
+  test('an unknown extension: the target refuses with 404, passed through', async () => {
+    const { outcome } = await call(ua, 'sip:nobody@pbx.example');
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.status, 404);
+    assert.equal(await sessionsNow(gw), 0);
+  });
+
+  test('cancelled while ringing: 487 to the caller, the target cancelled, no session left', async () => {
+    const mark = gw.mark();
+    const done = new Promise((resolve) => {
+      const session = ua.call('sip:ring@pbx.example', { mediaStream: { getTracks: () => [] }, pcConfig: {} });
+      session.on('progress', () => session.terminate());
+      session.on('failed', (e) => resolve(e));
+    });
+    const e = await withTimeout(done, 10_000, 'the cancelled call to fail');
+    assert.equal(e.cause, 'Canceled');
+    await gw.waitForLog(/msg="call end" login=alice reason=cancelled/, { after: mark });
+    assert.equal(await sessionsNow(gw), 0);
+  });
+
+  test('an INVITE on a flow that has not registered gets 403', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${gw.httpPort}/sip`, 'sip');
+    await once(ws, 'open');
+    ws.send(
+      [
+        'INVITE sip:echo@pbx.example SIP/2.0',
+        'Via: SIP/2.0/WSS client.invalid;branch=z9hG4bKnoreg1',
+        'Max-Forwards: 70',
+        'To: <sip:echo@pbx.example>',
+        'From: <sip:alice@pbx.example>;tag=t1',
+        'Call-ID: noreg1',
+        'CSeq: 1 INVITE',
+        'Contact: <sip:x@client.invalid;transport=ws>',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    const [answerMsg] = await withTimeout(once(ws, 'message'), 3000, 'an answer');
+    assert.match(answerMsg.toString(), /^SIP\/2.0 403 Register first\r\n/);
+    ws.close();
+  });
+});
+
+describe('calls through sipp as the PBX', () => {
+  const cleanup = [];
+  after(async () => {
+    for (const fn of cleanup.reverse()) await fn();
+  });
+
+  /** sipp with scenario as the PBX (the browser's REGISTER is a second sipp call), alice registered. */
+  async function setup(scenario, extra = []) {
+    const pbx = await sippPbx(['-sf', path.join(SIPP_DIR, scenario), ...extra]);
+    const gw = await startRtcgate({ overrides: [`sip.pbx=udp:127.0.0.1:${pbx.port}`, 'sip.options_interval=0'] });
+    await device(gw, ['add', 'alice', '--secret', 'alice-secret']);
+    const { ua, result } = await register(gw, 'alice', 'x');
+    assert.deepEqual(result, { registered: true });
+    cleanup.push(async () => {
+      pbx.kill();
+      await stop(ua).catch(() => {});
+      await gw.stopClean();
+    });
+    return { pbx, gw, ua };
+  }
+
+  async function sippDone(pbx) {
+    const { code, out } = await withTimeout(pbx.exit, 15_000, 'sipp to finish its scenario');
+    assert.equal(code, 0, `sipp failed:\n${out.slice(-2000)}`);
+  }
+
+  test('browser → PBX: ringing, answered, RTP echoed by sipp intact, the browser hangs up', async () => {
+    const { pbx, gw, ua } = await setup('uas_answer.xml', ['-m', '2', '-rtp_echo']);
+    const { session, outcome, pc } = await call(ua, 'sip:1000@pbx.example');
+    assert.deepEqual(outcome, { ok: true });
+    assert.deepEqual(await pc.rtpRoundTrip(50), { sent: 50, received: 50, intact: 50 });
+    session.terminate();
+    await sippDone(pbx);
+    assert.equal(await sessionsNow(gw), 0);
+  });
+
+  test('browser → PBX: the PBX hangs up; the browser hears BYE', async () => {
+    const { pbx, ua } = await setup('uas_answer_bye.xml', ['-m', '2']);
+    const { session, outcome } = await call(ua, 'sip:1000@pbx.example');
+    assert.deepEqual(outcome, { ok: true });
+    const e = await withTimeout(ended(session), 10_000, 'the BYE from the PBX');
+    assert.equal(e.originator, 'remote');
+    await sippDone(pbx);
+  });
+
+  test('busy: 486 passed through to the browser', async () => {
+    const { pbx, ua } = await setup('uas_busy.xml', ['-m', '2']);
+    const { outcome } = await call(ua, 'sip:1000@pbx.example');
+    assert.equal(outcome.status, 486);
+    await sippDone(pbx);
+  });
+
+  test('cancel while ringing: CANCEL reaches the PBX, 487 comes back', async () => {
+    const { pbx, ua } = await setup('uas_cancel.xml', ['-m', '2']);
+    const done = new Promise((resolve) => {
+      const session = ua.call('sip:1000@pbx.example', { mediaStream: { getTracks: () => [] }, pcConfig: {} });
+      session.on('progress', () => session.terminate());
+      session.on('failed', resolve);
+    });
+    const e = await withTimeout(done, 10_000, 'the cancelled call');
+    assert.equal(e.cause, 'Canceled');
+    await sippDone(pbx);
+  });
+
+  test('PBX → browser: the PBX calls the registered browser, RTP flows, the PBX hangs up', async () => {
+    const pbx = await sippPbx(['-sf', path.join(SIPP_DIR, 'register_then_call.xml'), '-rtp_echo']);
+    const gw = await startRtcgate({ overrides: [`sip.pbx=udp:127.0.0.1:${pbx.port}`, 'sip.options_interval=0'] });
+    await device(gw, ['add', 'alice', '--secret', 'alice-secret']);
+    const { ua } = await register(gw, 'alice', 'x');
+    const mark = gw.mark();
+    const session = await withTimeout(incoming(ua), 10_000, 'the incoming call');
+    cleanup.push(async () => {
+      pbx.kill();
+      await stop(ua).catch(() => {});
+      await gw.stopClean();
+    });
+    const pc = await answer(session);
+    assert.equal(pc.rtpRoundTrip !== undefined, true);
+    assert.deepEqual(await pc.rtpRoundTrip(25), { sent: 25, received: 25, intact: 25 });
+    const e = await withTimeout(ended(session), 10_000, 'the BYE from the PBX');
+    assert.equal(e.originator, 'remote');
+    await gw.waitForLog(/msg="call end" login=alice reason=bye_caller/, { after: mark });
+    await sippDone(pbx);
+  });
+});
