@@ -485,6 +485,9 @@ static void close_relay(struct turn_worker *w, struct turn_relay *r)
 {
 	if (r->ep.fd < 0)
 		return;
+	/* queued packets name the descriptor, which the next socket may reuse */
+	if (w->npeer)
+		turn_peer_tx_flush(w);
 	epoll_ctl(w->ep, EPOLL_CTL_DEL, r->ep.fd, NULL);
 	close(r->ep.fd);
 	r->ep.fd = -1; /* an event of this wake-up still naming it reads nothing */
@@ -704,20 +707,72 @@ static bool within_bandwidth(struct turn_alloc *a, size_t len)
 	return true;
 }
 
-void turn_alloc_send_to_peer(struct turn_alloc *a, const struct sockaddr *peer, const void *data,
-                             size_t len)
+static void sent_to_peer(struct turn_alloc *a, size_t len)
 {
-	const struct turn_relay *r = turn_alloc_relay(a, peer->sa_family);
-
-	if (!r || !within_bandwidth(a, len))
-		return;
-	/* one sendto per packet: each allocation has its own relay socket */
-	if (sendto(r->ep.fd, data, len, MSG_DONTWAIT, peer, turn_addr_len(peer)) < 0)
-		return;
 	a->pkts_to_peer++;
 	a->bytes_to_peer += len;
 	STAT_ADD(a->w->stats.relay_pkts_out, 1);
 	STAT_ADD(a->w->stats.relay_bytes_out, len);
+}
+
+void turn_alloc_send_to_peer(struct turn_alloc *a, const struct sockaddr *peer, const void *data,
+                             size_t len)
+{
+	const struct turn_relay *r = turn_alloc_relay(a, peer->sa_family);
+	struct turn_worker *w = a->w;
+	int i = w->npeer;
+
+	if (!r || !within_bandwidth(a, len))
+		return;
+	if (!w->peer_hold || i == TURN_BATCH) {
+		if (sendto(r->ep.fd, data, len, MSG_DONTWAIT, peer, turn_addr_len(peer)) >= 0)
+			sent_to_peer(a, len);
+		return;
+	}
+	memcpy(&w->peer_addr[i], peer, turn_addr_len(peer));
+	w->peer_iov[i] = (struct iovec){ .iov_base = (void *)data, .iov_len = len };
+	w->peer_tx[i].msg_hdr = (struct msghdr){ .msg_name = &w->peer_addr[i],
+		                                 .msg_namelen = turn_addr_len(peer),
+		                                 .msg_iov = &w->peer_iov[i],
+		                                 .msg_iovlen = 1 };
+	w->peer_alloc[i] = a;
+	w->peer_fd[i] = r->ep.fd;
+	w->npeer++;
+}
+
+/*
+ * Each allocation has its own relay socket, so one sendmmsg carries only
+ * the batch's packets of one socket: gathered here, in their order.
+ */
+void turn_peer_tx_flush(struct turn_worker *w)
+{
+	struct mmsghdr group[TURN_BATCH];
+	struct turn_alloc *owner[TURN_BATCH];
+
+	for (int i = 0; i < w->npeer; i++) {
+		int fd = w->peer_fd[i], n = 0, sent;
+
+		if (fd < 0)
+			continue;
+		for (int j = i; j < w->npeer; j++) {
+			if (w->peer_fd[j] != fd)
+				continue;
+			group[n] = w->peer_tx[j];
+			owner[n++] = w->peer_alloc[j];
+			w->peer_fd[j] = -1;
+		}
+		for (int off = 0; off < n; off += sent) {
+			sent = sendmmsg(fd, group + off, (unsigned)(n - off), MSG_DONTWAIT);
+			if (sent <= 0) {
+				/* dropped like a single send the socket refuses */
+				sent = 1;
+				continue;
+			}
+			for (int k = off; k < off + sent; k++)
+				sent_to_peer(owner[k], group[k].msg_hdr.msg_iov->iov_len);
+		}
+	}
+	w->npeer = 0;
 }
 
 /*
@@ -773,15 +828,9 @@ void turn_alloc_relay_readable(struct turn_relay *r)
 {
 	struct turn_alloc *a = r->a;
 	struct turn_worker *w = a->w;
-	int n;
-
 	/* one batch per wake-up: the other sockets of this worker get their turn */
-	for (int i = 0; i < TURN_BATCH; i++) {
-		w->rx[i].msg_hdr.msg_namelen = sizeof(w->rx_addr[i]);
-		w->rx[i].msg_hdr.msg_control = NULL;
-		w->rx[i].msg_hdr.msg_controllen = 0;
-	}
-	n = recvmmsg(r->ep.fd, w->rx, TURN_BATCH, MSG_DONTWAIT, NULL);
+	int n = turn_rx_batch(w, r->ep.fd);
+
 	for (int i = 0; i < n; i++) {
 		const struct sockaddr *peer = (const struct sockaddr *)&w->rx_addr[i];
 
@@ -794,6 +843,6 @@ void turn_alloc_relay_readable(struct turn_relay *r)
 		}
 		forward_to_client(a, peer, w->rx_buf[i], w->rx[i].msg_len);
 	}
-	turn_tx_flush(w);
+	/* the queue is flushed once the wake-up's other descriptors have had their turn */
 	w->cur_src = NULL;
 }

@@ -269,15 +269,32 @@ struct turn_worker {
 	GHashTable *conns;      /* struct turn_conn * set */
 	uint8_t rx_buf[TURN_BATCH][TURN_DGRAM_MAX], tx_buf[TURN_BATCH][TURN_DGRAM_MAX];
 	int ntx;
+	int rx_used; /* rx headers the last recvmmsg wrote into: only those need resetting */
+	/*
+	 * Client→peer packets of one listening-socket batch (turn_peer_tx_*):
+	 * the data stays in rx_buf, so they must leave before the next recvmmsg.
+	 */
+	bool peer_hold; /* set while such a batch is handled: sends are queued, not sent */
+	int npeer;
+	struct mmsghdr peer_tx[TURN_BATCH];
+	struct iovec peer_iov[TURN_BATCH];
+	struct sockaddr_storage peer_addr[TURN_BATCH];
+	struct turn_alloc *peer_alloc[TURN_BATCH];
+	int peer_fd[TURN_BATCH];
 };
 
 /*
  * Transmit queue toward clients (the listening socket), flushed with
- * sendmmsg. Each packet leaves from w->cur_src as it was at commit time.
+ * sendmmsg when full and once at the end of each epoll wake-up, so the
+ * packets of many relay sockets share one call. Each packet leaves from
+ * w->cur_src as it was at commit time; with w->cur_conn set the commit
+ * writes to that TCP connection instead and the queue is not touched.
  */
 uint8_t *turn_tx_slot(struct turn_worker *w);
 void turn_tx_commit(struct turn_worker *w, size_t len, const struct sockaddr *to, socklen_t tolen);
 void turn_tx_flush(struct turn_worker *w);
+/* recvmmsg into the worker's rx batch; the count read, or -1. */
+int turn_rx_batch(struct turn_worker *w, int fd);
 
 /* Allocations (turn_alloc.c) */
 struct turn_alloc *turn_alloc_find(struct turn_worker *w, const struct sockaddr *client);
@@ -305,8 +322,15 @@ struct turn_relay *turn_alloc_relay(const struct turn_alloc *a, int family);
 void turn_alloc_drop_relay(struct turn_alloc *a, struct turn_relay *r);
 /* What the per-user quota counts for a username: the user part of "<expiry>:<user>". */
 const char *turn_quota_user(const char *username);
+/*
+ * Relay data to a peer from the allocation's relay socket of its family.
+ * While w->peer_hold is set it is only queued: data must stay valid until
+ * turn_peer_tx_flush. Dropped when the socket cannot take it now.
+ */
 void turn_alloc_send_to_peer(struct turn_alloc *a, const struct sockaddr *peer, const void *data,
                              size_t len);
+/* Send what turn_alloc_send_to_peer queued while w->peer_hold was set: one sendmmsg per socket. */
+void turn_peer_tx_flush(struct turn_worker *w);
 
 /* Requests (turn_req.c): a TURN-method request or indication from a client. */
 void turn_handle_message(struct turn_worker *w, const struct stun_msg *m,

@@ -26,7 +26,8 @@
 #include "relay/turn_priv.h"
 #include "rtcgate-config.h"
 
-#define ROUNDS_PER_WAKE 8 /* then let the other descriptors of the loop run */
+#define ROUNDS_PER_WAKE 8   /* then let the other descriptors of the loop run */
+#define EPOLL_EVENTS    256 /* ready descriptors handled per wake-up, one tx flush for all */
 
 /* A replaced snapshot, freed once every worker has woken up after the swap. */
 struct retired {
@@ -104,6 +105,25 @@ static const struct in6_addr *rx_destination(struct turn_worker *w, int i)
 	return NULL;
 }
 
+/*
+ * recvmmsg writes back the name and control lengths of the headers it
+ * filled, and only those: re-arming just them keeps a one-packet read at
+ * one header's cost. Every header has a control buffer; sockets without
+ * IPV6_RECVPKTINFO (relay sockets) leave it empty.
+ */
+int turn_rx_batch(struct turn_worker *w, int fd)
+{
+	int n;
+
+	for (int i = 0; i < w->rx_used; i++) {
+		w->rx[i].msg_hdr.msg_namelen = sizeof(w->rx_addr[i]);
+		w->rx[i].msg_hdr.msg_controllen = sizeof(w->rx_ctl[i]);
+	}
+	n = recvmmsg(fd, w->rx, TURN_BATCH, MSG_DONTWAIT, NULL);
+	w->rx_used = n > 0 ? n : 0;
+	return n;
+}
+
 /* UDP: what the socket buffer cannot take now is dropped, never queued. */
 void turn_tx_flush(struct turn_worker *w)
 {
@@ -177,16 +197,11 @@ void turn_client_message(struct turn_worker *w, const uint8_t *in, size_t len,
 static void listen_readable(struct turn_worker *w)
 {
 	for (int round = 0; round < ROUNDS_PER_WAKE; round++) {
-		int n;
+		int n = turn_rx_batch(w, w->listen.fd);
 
-		for (int i = 0; i < TURN_BATCH; i++) {
-			w->rx[i].msg_hdr.msg_namelen = sizeof(w->rx_addr[i]);
-			w->rx[i].msg_hdr.msg_control = w->rx_ctl[i];
-			w->rx[i].msg_hdr.msg_controllen = sizeof(w->rx_ctl[i]);
-		}
-		n = recvmmsg(w->listen.fd, w->rx, TURN_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
+		w->peer_hold = true;
 		for (int i = 0; i < n; i++) {
 			const struct sockaddr_in6 *from =
 			        (const struct sockaddr_in6 *)&w->rx_addr[i];
@@ -199,7 +214,9 @@ static void listen_readable(struct turn_worker *w)
 			                    (const struct sockaddr *)&w->rx_addr[i],
 			                    w->rx[i].msg_hdr.msg_namelen);
 		}
-		turn_tx_flush(w);
+		/* the data lives in rx_buf: out before the next recvmmsg */
+		turn_peer_tx_flush(w);
+		w->peer_hold = false;
 		w->cur_src = NULL;
 		if (n < TURN_BATCH)
 			break;
@@ -209,7 +226,7 @@ static void listen_readable(struct turn_worker *w)
 static gpointer worker_main(gpointer data)
 {
 	struct turn_worker *w = data;
-	struct epoll_event ev[32];
+	struct epoll_event ev[EPOLL_EVENTS];
 
 	for (;;) {
 		int n = epoll_wait(w->ep, ev, G_N_ELEMENTS(ev), -1);
@@ -246,6 +263,8 @@ static gpointer worker_main(gpointer data)
 				break;
 			}
 		}
+		/* answers and relayed packets of every descriptor above, in one sendmmsg */
+		turn_tx_flush(w);
 		g_ptr_array_set_size(w->graveyard, 0);
 		/* nothing of the snapshot read above is held past this point */
 		atomic_store(&w->epoch, atomic_load_explicit(&w->epoch, memory_order_relaxed) + 1);
@@ -261,7 +280,9 @@ static void setup_batches(struct turn_worker *w)
 		w->rx[i].msg_hdr = (struct msghdr){ .msg_name = &w->rx_addr[i],
 			                            .msg_namelen = sizeof(w->rx_addr[i]),
 			                            .msg_iov = &w->rx_iov[i],
-			                            .msg_iovlen = 1 };
+			                            .msg_iovlen = 1,
+			                            .msg_control = w->rx_ctl[i],
+			                            .msg_controllen = sizeof(w->rx_ctl[i]) };
 		w->tx_iov[i] = (struct iovec){ .iov_base = w->tx_buf[i] };
 		w->tx[i].msg_hdr = (struct msghdr){ .msg_name = &w->tx_addr[i],
 			                            .msg_iov = &w->tx_iov[i],

@@ -3,8 +3,9 @@
 # Debian's coturn (turnserver), both on loopback, each relaying to turnutils_peer, with a
 # latency probe (turn_probe.c, built here with cc) on the same server during the load's data phase.
 # Prints one table: per server and workload, packets relayed, loss, average RTT, server CPU
-# seconds per 100k relayed packets (utime+stime of the server process from /proc), the probe's
-# RTT p50/p99/max in microseconds and its loss; then a ratio row rtcgate/coturn.
+# seconds per 100k relayed packets (utime+stime of the server process from /proc) over the whole
+# run and over uclient's data phase alone, the probe's RTT p50/p99/max in microseconds and its
+# loss; then a ratio row rtcgate/coturn.
 # Not a pass/fail test.
 #   tests/load/turn_bench.sh [BUILD_DIR] [CLIENTS] [MESSAGES]
 # shellcheck disable=SC2059 # printf "$row": the table format is this script's own
@@ -100,20 +101,27 @@ probe_stop() {
 	read -r p_all p_rall p_sent p_lost p50 p99 pmax <<<"$res"
 }
 
-# run SERVER_PID PORT PACING_MS -> sets rel lost rtt cpu (ticks) and the probe's figures
+# run SERVER_PID PORT PACING_MS -> sets rel lost rtt cpu dcpu (ticks: whole run, data phase)
+# and the probe's figures
 run() {
-	local pid=$1 port=$2 pace=$3 before after out sent recv
+	local pid=$1 port=$2 pace=$3 before mark after out sent recv
 	probe_start "$port"
 	before=$(cpu_ticks "$pid")
-	# the probe's samples count from uclient's data phase, which starts when it has
-	# connected every client (allocations, permissions, channel binds: seconds at 200)
+	: >"$tmp/cpu_mark"
+	# the probe's samples and the data-phase CPU count from uclient's data phase, which
+	# starts when it has connected every client (allocations, permissions, channel binds:
+	# seconds at 200)
 	turnutils_uclient -u alice -w wonderland -e 127.0.0.1 -r "$peer_port" -p "$port" \
 		-m "$clients" -n "$messages" -l 172 -z "$pace" -c 127.0.0.1 </dev/null 2>&1 |
 		tee "$tmp/uclient.out" | {
-		grep -q -m1 'Total connect time' && kill -USR1 "$probe_pid" 2>/dev/null
+		if grep -q -m1 'Total connect time'; then
+			cpu_ticks "$pid" >"$tmp/cpu_mark"
+			kill -USR1 "$probe_pid" 2>/dev/null
+		fi
 		cat >/dev/null
 	} || true
 	after=$(cpu_ticks "$pid")
+	mark=$(cat "$tmp/cpu_mark")
 	out=$(cat "$tmp/uclient.out")
 	sent=$(echo "$out" | grep -o 'tot_send_msgs=[0-9]*' | tail -1 | cut -d= -f2) || true
 	recv=$(echo "$out" | grep -o 'tot_recv_msgs=[0-9]*' | tail -1 | cut -d= -f2) || true
@@ -121,6 +129,7 @@ run() {
 	rtt=$(echo "$out" | grep -o 'Average round trip delay [0-9.]*' | tail -1 | awk '{print $5}') || true
 	# each echoed message crosses the relay twice: client->peer and peer->client
 	rel=$((${sent:-0} + ${recv:-0})) lost=${lost:-?} rtt=${rtt:-?} cpu=$((after - before))
+	dcpu=$((after - ${mark:-$before}))
 	probe_stop
 }
 
@@ -134,28 +143,37 @@ idle() {
 	probe_stop
 }
 
-row='%-8s %-12s %9s %6s %8s %12s %8s %8s %8s %11s\n'
-printf "$row" server workload relayed lost rtt_ms cpu_s/100k p50_us p99_us max_us probe_lost
+# per100k TICKS PACKETS -> CPU seconds per 100k packets
+per100k() { awk -v c="$1" -v n="$2" -v hz="$hz" 'BEGIN{printf "%.3f", n ? c/hz*100000/n : 0}'; }
+
+row='%-8s %-12s %9s %6s %8s %12s %12s %8s %8s %8s %11s\n'
+printf "$row" server workload relayed lost rtt_ms cpu_s/100k data_s/100k p50_us p99_us max_us \
+	probe_lost
 for pace in idle 20 0; do
 	case $pace in idle) label=idle ;; 0) label=unpaced ;; *) label="paced_${pace}ms" ;; esac
 	for s in rg ct; do
 		if [ $s = rg ]; then pid=$rg_pid port=$rg_port name=rtcgate; else pid=$ct_pid port=$ct_port name=coturn; fi
 		if [ "$pace" = idle ]; then
 			idle "$port"
-			rel=- lost=- rtt=- per=-
+			rel=- lost=- rtt=- per=- dper=-
 		else
 			run "$pid" "$port" "$pace"
-			# the denominator counts the probe's packets too: they cost the server as much
-			per=$(awk -v c="$cpu" -v n="$((rel + p_all + p_rall))" -v hz="$hz" \
-				'BEGIN{printf "%.3f", n ? c/hz*100000/n : 0}')
+			# the denominators count the probe's packets too: they cost the server as much.
+			# Data phase: uclient's messages are all sent in it, and the probe's marked ones
+			# (each sent one crosses the server once, each answered one twice)
+			per=$(per100k "$cpu" "$((rel + p_all + p_rall))")
+			dper=-
+			[ "$p_sent" != "?" ] && [ "$p_lost" != "?" ] &&
+				dper=$(per100k "$dcpu" "$((rel + 2 * p_sent - p_lost))")
 		fi
-		printf "$row" "$name" "$label" "$rel" "$lost" "$rtt" "$per" "$p50" "$p99" "$pmax" "$p_lost/$p_sent"
-		if [ $s = rg ]; then rg=("$per" "$p50" "$p99" "$pmax"); else ct=("$per" "$p50" "$p99" "$pmax"); fi
+		printf "$row" "$name" "$label" "$rel" "$lost" "$rtt" "$per" "$dper" "$p50" "$p99" "$pmax" \
+			"$p_lost/$p_sent"
+		if [ $s = rg ]; then rg=("$per" "$dper" "$p50" "$p99" "$pmax"); else ct=("$per" "$dper" "$p50" "$p99" "$pmax"); fi
 	done
 	awk -v row="$row" -v l="$label" -v a="${rg[*]}" -v b="${ct[*]}" '
 		function r(x, y) { return (x ~ /^[0-9.]+$/ && y ~ /^[0-9.]+$/ && y > 0) ? sprintf("%.2f", x / y) : "-" }
 		BEGIN { split(a, x, " "); split(b, y, " ")
-			printf row, "ratio", l, "-", "-", "-", r(x[1], y[1]), r(x[2], y[2]), r(x[3], y[3]), r(x[4], y[4]), "-" }'
+			printf row, "ratio", l, "-", "-", "-", r(x[1], y[1]), r(x[2], y[2]), r(x[3], y[3]), r(x[4], y[4]), r(x[5], y[5]), "-" }'
 done
 read -r load1 _ </proc/loadavg
 echo "clients=$clients messages=$messages size=172 workers=$workers (CPU from /proc, ${hz} ticks/s);" \
