@@ -15,6 +15,7 @@
 #include "relay/turn_auth.h"
 
 #define TURN_BATCH               32
+#define TURN_LISTEN_BUFFER       (4 * 1024 * 1024) /* socket buffers of the UDP listener */
 #define TURN_DGRAM_MAX           2048
 #define TURN_MAX_PERMS           32 /* per allocation; more get 508 */
 #define TURN_MAX_CHANS           16

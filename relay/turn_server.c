@@ -323,6 +323,19 @@ int turn_listen_socket(int type, const char *address, int port)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (type == SOCK_DGRAM) {
+		/*
+		 * Every client of this worker lands in this one socket: a burst of
+		 * them must not overflow the default ~200 KiB. FORCE passes
+		 * net.core.rmem_max when we may (root); else the kernel caps it.
+		 */
+		int bytes = TURN_LISTEN_BUFFER;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) != 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)) != 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
+	}
 	if (ss.ss_family == AF_INET6) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 		if (type == SOCK_DGRAM)

@@ -158,6 +158,20 @@ const char *sip_msg_check(const osip_message_t *m)
 	return NULL;
 }
 
+/*
+ * RFC 3261 §18.3: over a message-framed transport (UDP, WebSocket) a
+ * Content-Length larger than the bytes after the headers is an error;
+ * libosip2 lets it pass.
+ */
+static bool body_fits(const osip_message_t *m, const char *buf, size_t len)
+{
+	const char *end = g_strstr_len(buf, (gssize)len, "\r\n\r\n");
+	size_t body = end ? len - (size_t)(end + 4 - buf) : 0;
+	const char *cl = m->content_length ? m->content_length->value : NULL;
+
+	return !cl || g_ascii_strtoull(cl, NULL, 10) <= body;
+}
+
 int sip_msg_parse(const char *buf, size_t len, osip_message_t **out, const char **why)
 {
 	osip_message_t *m = NULL;
@@ -178,6 +192,8 @@ int sip_msg_parse(const char *buf, size_t len, osip_message_t **out, const char 
 	}
 	*out = m;
 	*why = sip_msg_check(m);
+	if (!*why && !body_fits(m, buf, len))
+		*why = "Content-Length larger than the body";
 	return *why ? EPROTO : 0;
 }
 

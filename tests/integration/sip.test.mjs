@@ -28,7 +28,7 @@ async function rawFlow(gw) {
 const badRequest = (headers) =>
   [
     'OPTIONS sip:pbx.example SIP/2.0',
-    'Via: SIP/2.0/WSS client.invalid;branch=z9hG4bKbad1',
+    `Via: SIP/2.0/WSS client.invalid;branch=z9hG4bK${Math.random().toString(36).slice(2)}`,
     'Max-Forwards: 70',
     'To: <sip:pbx.example>',
     'From: <sip:alice@pbx.example>;tag=abc',
@@ -86,7 +86,7 @@ describe('with the built-in demo target', () => {
     ws.send(badRequest(['Call-ID: bad2', 'CSeq: 1 INVITE']));
     const answer = await next();
     assert.match(answer, /^SIP\/2.0 400 CSeq method does not match the request\r\n/);
-    assert.match(answer, /\r\nVia: SIP\/2.0\/WSS client.invalid;branch=z9hG4bKbad1\r\n/);
+    assert.match(answer, /\r\nVia: SIP\/2.0\/WSS client.invalid;branch=z9hG4bK[a-z0-9]+\r\n/);
     const before = (await metrics(gw)).sample('rtcgate_sip_dropped_total', { reason: 'malformed' });
     ws.send('\x00\x01 not sip at all');
     ws.send('INVITE\r\n\r\n');
@@ -98,6 +98,51 @@ describe('with the built-in demo target', () => {
     const now = (await metrics(gw)).sample('rtcgate_sip_dropped_total', { reason: 'malformed' });
     assert.equal(now - before, 3);
     ws.close();
+  });
+
+  test('a Content-Length longer than the body gets 400 (RFC 3261 §18.3); a message over the limit closes its flow', async () => {
+    const { ws, next } = await rawFlow(gw);
+    ws.send(badRequest(['Call-ID: cl1', 'CSeq: 1 OPTIONS']).replace('Content-Length: 0', 'Content-Length: 500'));
+    const answer = await next();
+    assert.match(answer, /^SIP\/2.0 400 Content-Length larger than the body\r\n/);
+    assert.match(answer, /\r\nCall-ID: cl1\r\n/);
+    ws.send(badRequest(['Call-ID: ok2', 'CSeq: 1 OPTIONS']));
+    assert.match(await next(), /^SIP\/2.0 200 OK\r\n/);
+    ws.close();
+    // over http.ws_max_message: 1009 on that flow only
+    const big = await rawFlow(gw);
+    const closed = once(big.ws, 'close');
+    big.ws.send(badRequest(['Call-ID: big1', 'CSeq: 1 OPTIONS', `X-Big: ${'a'.repeat(70_000)}`]));
+    const [code] = await withTimeout(closed, 3000, 'the oversized flow to close');
+    assert.equal(code, 1009);
+  });
+
+  test('1,000 connects in quick succession: no crash, and a registration still works', async () => {
+    const openBefore = (await metrics(gw)).sample('rtcgate_ws_connections');
+    for (let round = 0; round < 10; round++) {
+      const flows = await Promise.all(
+        Array.from({ length: 100 }, async () => {
+          const ws = new WebSocket(`ws://127.0.0.1:${gw.httpPort}/sip`, 'sip');
+          ws.on('error', () => {}); // beyond http.ws_max_connections the upgrade is refused: fine
+          await Promise.race([once(ws, 'open'), once(ws, 'close'), once(ws, 'unexpected-response')]);
+          return ws;
+        }),
+      );
+      await Promise.all(
+        flows.map((ws) => {
+          if (ws.readyState === WebSocket.CLOSED) return undefined;
+          const closed = once(ws, 'close');
+          ws.terminate();
+          return closed;
+        }),
+      );
+    }
+    let open = -1;
+    for (let i = 0; i < 200 && open !== openBefore; i++) open = (await metrics(gw)).sample('rtcgate_ws_connections');
+    assert.equal(open, openBefore, 'flows left open');
+    const { ua, result } = await register(gw, 'alice', 'x');
+    assert.deepEqual(result, { registered: true });
+    await stop(ua);
   });
 
   test('a CRLF keepalive gets a CRLF pong (RFC 5626 §4.4.1)', async () => {

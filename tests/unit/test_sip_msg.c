@@ -62,6 +62,8 @@ static void test_refusals(void)
 		{ "CSeq:", "CSeq: 99999999999 REGISTER\r\n", "CSeq number out of range" },
 		{ "Via: SIP/2.0/WSS", "Via: SIP/2.0/WSS host.invalid\r\n", "Via without branch" },
 		{ "To:", "", "Missing or bad To" },
+		{ "Content-Length:", "Content-Length: 10\r\n",
+		  "Content-Length larger than the body" },
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
