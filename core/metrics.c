@@ -84,6 +84,20 @@ static const struct family families[METRIC_COUNT] = {
 	                        "gauge",
 	                        "1 while a PBX target answers OPTIONS pings, else 0.",
 	                        { "target", NULL } },
+	[METRIC_SIP_CALLS] = { "rtcgate_sip_calls",
+	                       "gauge",
+	                       "Calls now, by state (setup, answered).",
+	                       { "state", NULL } },
+	[METRIC_SIP_CALLS_ENDED] = { "rtcgate_sip_calls_ended_total",
+	                             "counter",
+	                             "Calls ended, by reason (bye_caller, bye_callee, cancelled, "
+	                             "refused, refused_here, timeout, unreachable, flow_closed, "
+	                             "sdp).",
+	                             { "reason", NULL } },
+	[METRIC_SIP_RESPONSES] = { "rtcgate_sip_responses_total",
+	                           "counter",
+	                           "SIP responses the B2BUA sent (either side), by status code.",
+	                           { "code", NULL } },
 	[METRIC_SIP_DROPPED] = { "rtcgate_sip_dropped_total",
 	                         "counter",
 	                         "SIP messages dropped or refused with 400, by reason (malformed, "

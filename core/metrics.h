@@ -24,6 +24,9 @@ enum metric {
 	METRIC_SIP_REGISTER,            /* counter {result} */
 	METRIC_SIP_DROPPED,             /* counter {reason} */
 	METRIC_SIP_PBX_UP,              /* gauge {target} */
+	METRIC_SIP_CALLS,               /* gauge {state} */
+	METRIC_SIP_CALLS_ENDED,         /* counter {reason} */
+	METRIC_SIP_RESPONSES,           /* counter {code}: sent by the B2BUA */
 	METRIC_MEDIA_SESSIONS,          /* gauge */
 	METRIC_MEDIA_PACKETS,           /* counter {kind}, relayed */
 	METRIC_MEDIA_BYTES,             /* counter {kind}, relayed */

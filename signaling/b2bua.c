@@ -436,8 +436,21 @@ static void collect(void *arg, struct metrics *m)
 {
 	struct b2bua *b = arg;
 	struct sip_stack_stats s;
+	unsigned setup, answered;
 
 	sip_stack_stats(b->st, &s);
+	b2bua_calls_count(b, &setup, &answered);
+	metrics_set(m, METRIC_SIP_CALLS, setup, (const char *const[]){ "setup" });
+	metrics_set(m, METRIC_SIP_CALLS, answered, (const char *const[]){ "answered" });
+	for (int i = 0; i < 600; i++) {
+		char code[4];
+
+		if (!s.responses_out[i])
+			continue;
+		g_snprintf(code, sizeof(code), "%d", i + 100);
+		metrics_set(m, METRIC_SIP_RESPONSES, (int64_t)s.responses_out[i],
+		            (const char *const[]){ code });
+	}
 	metrics_set(m, METRIC_SIP_DROPPED, (int64_t)s.malformed,
 	            (const char *const[]){ "malformed" });
 	metrics_set(m, METRIC_SIP_DROPPED, b->udp ? (int64_t)sip_udp_foreign(b->udp) : 0,

@@ -13,6 +13,7 @@
 #include <osip2/osip_dialog.h>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "signaling/b2bua_priv.h"
 #include "signaling/sdp_plain.h"
 #include "signaling/sip_demo.h"
@@ -87,6 +88,7 @@ static void call_end(struct call *c, const char *why)
 
 	if (c->media)
 		media_session_stats(c->media, &st);
+	metrics_add(c->b->metrics, METRIC_SIP_CALLS_ENDED, 1, (const char *const[]){ why });
 	log_info(LOG_SIP, "call end",
 	         "login=%s reason=%s a_in=%" G_GUINT64_FORMAT " a_out=%" G_GUINT64_FORMAT
 	         " b_in=%" G_GUINT64_FORMAT " b_out=%" G_GUINT64_FORMAT,
@@ -481,6 +483,7 @@ void b2bua_call_invite(struct b2bua *b, osip_transaction_t *tr, const osip_messa
 	devspec_device_free(dev);
 	return;
 refuse:
+	metrics_add(b->metrics, METRIC_SIP_CALLS_ENDED, 1, (const char *const[]){ "refused_here" });
 	log_info(LOG_SIP, "call refused", "from=%s code=%d reason=\"%s\"", from->name, code, why);
 	b2bua_respond(b, tr, req, code, why);
 	devspec_device_free(dev);
@@ -765,6 +768,17 @@ void b2bua_call_flow_closed(struct b2bua *b, struct flow_state *fs)
 static void call_free_cb(gpointer p)
 {
 	call_free(p);
+}
+
+void b2bua_calls_count(struct b2bua *b, unsigned *setup, unsigned *answered)
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	*setup = *answered = 0;
+	g_hash_table_iter_init(&it, b->calls);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		(((struct call *)v)->answered ? (*answered)++ : (*setup)++);
 }
 
 void b2bua_calls_new(struct b2bua *b)

@@ -82,5 +82,7 @@ void b2bua_call_ack(struct b2bua *b, const osip_message_t *ack, struct sip_peer 
 void b2bua_call_stray(struct b2bua *b, const osip_message_t *resp, struct sip_peer *from);
 /* The flow is gone: its calls end (BYE or CANCEL toward the other side). */
 void b2bua_call_flow_closed(struct b2bua *b, struct flow_state *fs);
+/* Calls now, in set-up (INVITE sent, no 2xx) and answered. */
+void b2bua_calls_count(struct b2bua *b, unsigned *setup, unsigned *answered);
 void b2bua_calls_new(struct b2bua *b);
 void b2bua_calls_free(struct b2bua *b);

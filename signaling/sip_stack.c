@@ -280,8 +280,10 @@ static void refuse(struct sip_stack *st, struct sip_peer *from, osip_message_t *
 	if (!m || MSG_IS_RESPONSE(m) || (m->sip_method && strcmp(m->sip_method, "ACK") == 0))
 		return;
 	resp = sip_msg_response(m, 400, why, NULL);
-	if (resp && sip_peer_send(from, resp) == 0)
+	if (resp && sip_peer_send(from, resp) == 0) {
 		st->stats.bad_requests++;
+		st->stats.responses_out[400 - 100]++;
+	}
 	osip_message_free(resp);
 }
 
@@ -357,7 +359,11 @@ int sip_stack_request(struct sip_stack *st, struct sip_peer *to, osip_message_t 
 
 int sip_stack_respond(struct sip_stack *st, osip_transaction_t *tr, osip_message_t *resp)
 {
-	osip_event_t *e = osip_new_outgoing_sipmessage(resp);
+	osip_event_t *e;
+
+	if (resp->status_code >= 100 && resp->status_code < 700)
+		st->stats.responses_out[resp->status_code - 100]++;
+	e = osip_new_outgoing_sipmessage(resp);
 
 	if (!e) {
 		osip_message_free(resp);

@@ -73,8 +73,9 @@ int sip_stack_request(struct sip_stack *st, struct sip_peer *to, osip_message_t 
 /* Answer the server transaction tr with resp (taken). */
 int sip_stack_respond(struct sip_stack *st, osip_transaction_t *tr, osip_message_t *resp);
 
-/* Counters for the metrics: messages in by kind, malformed ones, 400s sent. */
+/* Counters for the metrics: messages in by kind, malformed ones, 400s sent, responses sent. */
 struct sip_stack_stats {
 	uint64_t requests_in, responses_in, malformed, bad_requests, transactions;
+	uint64_t responses_out[600]; /* by status code - 100 */
 };
 void sip_stack_stats(const struct sip_stack *st, struct sip_stack_stats *out);

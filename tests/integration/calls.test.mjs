@@ -55,12 +55,18 @@ describe('calls to the built-in demo target', () => {
     const { session, outcome, pc } = await call(ua, 'sip:echo@pbx.example');
     assert.deepEqual(outcome, { ok: true });
     assert.equal(await sessionsNow(gw), 1);
+    const during = await metrics(gw);
+    assert.equal(during.sample('rtcgate_sip_calls', { state: 'answered' }), 1);
+    assert.ok(during.sample('rtcgate_sip_responses_total', { code: '200' }) >= 1);
     const rtp = await pc.rtpRoundTrip(50);
     assert.deepEqual(rtp, { sent: 50, received: 50, intact: 50 });
     const mark = gw.mark();
     session.terminate();
     await gw.waitForLog(/msg="call end" login=alice reason=bye_caller/, { after: mark });
     assert.equal(await sessionsNow(gw), 0);
+    const afterCall = await metrics(gw);
+    assert.equal(afterCall.sample('rtcgate_sip_calls', { state: 'answered' }), 0);
+    assert.equal(afterCall.sample('rtcgate_sip_calls_ended_total', { reason: 'bye_caller' }), 1);
   });
 
   test('an unknown extension: the target refuses with 404, passed through', async () => {
