@@ -342,11 +342,6 @@ static void on_request(void *user, osip_transaction_t *tr, const osip_message_t 
 	b2bua_respond(b, tr, req, MSG_IS_BYE(req) || MSG_IS_CANCEL(req) ? 481 : 501, NULL);
 }
 
-static void on_ack(void *user, const osip_message_t *ack, struct sip_peer *from)
-{
-	b2bua_call_ack(user, ack, from);
-}
-
 static void on_stray(void *user, const osip_message_t *resp, struct sip_peer *from)
 {
 	b2bua_call_stray(user, resp, from);
@@ -356,7 +351,6 @@ static const struct sip_stack_handlers handlers = {
 	.request = on_request,
 	.response = on_response,
 	.failed = on_failed,
-	.ack = on_ack,
 	.stray = on_stray,
 };
 

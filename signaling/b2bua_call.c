@@ -254,7 +254,7 @@ static void set_contact(struct call *c, struct call_leg *l, osip_message_t *m)
 }
 
 /* A request inside leg l's dialog (RFC 3261 §12.2.1.1): method, CSeq (0: the next one). */
-static osip_message_t *in_dialog(struct call *c, struct call_leg *l, const char *method, int cseq)
+static osip_message_t *in_dialog(struct call_leg *l, const char *method, int cseq)
 {
 	osip_dialog_t *d = l->dialog;
 	osip_message_t *m = NULL;
@@ -283,13 +283,12 @@ static osip_message_t *in_dialog(struct call *c, struct call_leg *l, const char 
 	osip_message_set_max_forwards(m, "70");
 	b2bua_add_via(m, l->transport, l->host);
 	osip_message_set_user_agent(m, "rtcgate");
-	(void)c;
 	return m;
 }
 
 static void send_bye(struct call *c, struct call_leg *l)
 {
-	osip_message_t *bye = in_dialog(c, l, "BYE", 0);
+	osip_message_t *bye = in_dialog(l, "BYE", 0);
 
 	if (bye)
 		sip_stack_request(c->b->st, l->peer, bye, 0);
@@ -363,19 +362,17 @@ static osip_message_t *outbound_invite(struct call *c, const osip_message_t *req
 	osip_message_set_cseq(m, "1 INVITE");
 	{
 		osip_header_t *mf = NULL;
-		long hops = 70;
 
 		osip_message_get_max_forwards(req, 0, &mf);
 		if (mf && mf->hvalue)
-			hops = strtol(mf->hvalue, NULL, 10) - 1;
-		if (hops <= 0) {
-			*code = 483;
-			*why = "Too Many Hops";
-			osip_message_free(m);
-			return NULL;
-		}
+			osip_message_set_max_forwards(m, mf->hvalue);
 	}
-	osip_message_set_max_forwards(m, "69");
+	if (!b2bua_forward_hop(m)) {
+		*code = 483;
+		*why = "Too Many Hops";
+		osip_message_free(m);
+		return NULL;
+	}
 	b2bua_add_via(m, c->out.transport, c->out.host);
 	set_contact(c, &c->out, m);
 	osip_message_set_allow(m, "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, UPDATE");
@@ -390,14 +387,53 @@ static osip_message_t *outbound_invite(struct call *c, const osip_message_t *req
 	return m;
 }
 
+/*
+ * Who may call whom: from a flow, a registered, enabled device under its
+ * max_calls (*to stays NULL: the PBX route is taken later); from the PBX, a
+ * flow's token in the Request-URI (*to is that flow, *target its Contact).
+ * 0, or the SIP status of the refusal with *why.
+ */
+static int admit(struct b2bua *b, const osip_message_t *req, struct sip_peer *from,
+                 struct flow_state **fs, struct sip_peer **to, const osip_uri_t **target,
+                 const char **why)
+{
+	struct device *dev = NULL;
+	int code = 0;
+
+	if (from->kind != SIP_PEER_FLOW) {
+		const char *token = req->req_uri->username;
+
+		*fs = token ? g_hash_table_lookup(b->flows, token) : NULL;
+		if (!*fs || !(*fs)->registered || !(*fs)->contact) {
+			*why = "Not registered here";
+			return 404;
+		}
+		*target = (*fs)->contact;
+		*to = &(*fs)->f->peer;
+		return 0;
+	}
+	*fs = b2bua_flow_of(from);
+	if (!*fs || !(*fs)->registered) {
+		*why = "Register first";
+		code = 403;
+	} else if (devices_get(b->dev, (*fs)->login, &dev) != 0 || !dev->enabled) {
+		*why = "Not an enabled WebRTC device";
+		code = 403;
+	} else if ((*fs)->calls >= (unsigned)dev->max_calls) {
+		*why = "Device call limit reached";
+		code = 486;
+	}
+	devspec_device_free(dev);
+	return code;
+}
+
 void b2bua_call_invite(struct b2bua *b, osip_transaction_t *tr, const osip_message_t *req,
                        struct sip_peer *from)
 {
 	struct call *c = g_new0(struct call, 1);
 	const osip_uri_t *target = req->req_uri;
 	struct flow_state *fs = NULL;
-	struct sip_peer *to;
-	struct device *dev = NULL;
+	struct sip_peer *to = NULL;
 	const char *why = "Server Internal Error";
 	osip_message_t *trying, *inv;
 	int code = 500;
@@ -406,35 +442,9 @@ void b2bua_call_invite(struct b2bua *b, osip_transaction_t *tr, const osip_messa
 	c->in_tr = tr;
 	osip_message_clone(req, &c->in_invite);
 	sip_msg_token(c->in_tag, 16);
-	if (from->kind == SIP_PEER_FLOW) {
-		fs = b2bua_flow_of(from);
-		if (!fs || !fs->registered) {
-			code = 403;
-			why = "Register first";
-			goto refuse;
-		}
-		if (devices_get(b->dev, fs->login, &dev) != 0 || !dev->enabled) {
-			code = 403;
-			why = "Not an enabled WebRTC device";
-			goto refuse;
-		}
-		if (fs->calls >= (unsigned)dev->max_calls) {
-			code = 486;
-			why = "Device call limit reached";
-			goto refuse;
-		}
-		to = NULL; /* the PBX: leg_setup takes the route */
-	} else {
-		/* from the PBX to a registered flow: the Request-URI user is the flow's token */
-		fs = target->username ? g_hash_table_lookup(b->flows, target->username) : NULL;
-		if (!fs || !fs->registered || !fs->contact) {
-			code = 404;
-			why = "Not registered here";
-			goto refuse;
-		}
-		target = fs->contact;
-		to = &fs->f->peer;
-	}
+	code = admit(b, req, from, &fs, &to, &target, &why);
+	if (code)
+		goto refuse;
 	g_strlcpy(c->login, fs->login, sizeof(c->login));
 	c->flow = fs;
 	fs->calls++;
@@ -480,13 +490,11 @@ void b2bua_call_invite(struct b2bua *b, osip_transaction_t *tr, const osip_messa
 	log_info(LOG_SIP, "call start", "login=%s from=%s to=%s media=%u", c->login, from->name,
 	         c->out.peer->name, media_session_id(c->media));
 	sip_stack_request(b->st, c->out.peer, inv, c->handle);
-	devspec_device_free(dev);
 	return;
 refuse:
 	metrics_add(b->metrics, METRIC_SIP_CALLS_ENDED, 1, (const char *const[]){ "refused_here" });
 	log_info(LOG_SIP, "call refused", "from=%s code=%d reason=\"%s\"", from->name, code, why);
 	b2bua_respond(b, tr, req, code, why);
-	devspec_device_free(dev);
 	c->in_tr = NULL;
 	call_free(c);
 }
@@ -529,7 +537,7 @@ static void answer_in(struct call *c, const osip_message_t *resp)
 static void ack_out(struct call *c)
 {
 	if (!c->out_ack)
-		c->out_ack = in_dialog(c, &c->out, "ACK", osip_atoi(c->out_invite->cseq->number));
+		c->out_ack = in_dialog(&c->out, "ACK", osip_atoi(c->out_invite->cseq->number));
 	if (c->out_ack)
 		sip_peer_send(c->out.peer, c->out_ack);
 }
@@ -590,14 +598,6 @@ bool b2bua_call_failed(struct b2bua *b, uint64_t handle, int code)
 	return true;
 }
 
-void b2bua_call_ack(struct b2bua *b, const osip_message_t *ack, struct sip_peer *from)
-{
-	bool from_in;
-	struct call *c = call_by_dialog(b, from, ack->call_id->number, &from_in);
-
-	(void)c; /* the ACK of our 2xx: we ACKed the other side already */
-}
-
 void b2bua_call_stray(struct b2bua *b, const osip_message_t *resp, struct sip_peer *from)
 {
 	bool from_in;
@@ -622,7 +622,7 @@ static void relay_request(struct call *c, osip_transaction_t *tr, const osip_mes
                           bool from_in)
 {
 	struct call_leg *from = from_in ? &c->in : &c->out, *to = from_in ? &c->out : &c->in;
-	osip_message_t *m = in_dialog(c, to, req->sip_method, 0);
+	osip_message_t *m = in_dialog(to, req->sip_method, 0);
 	struct relayed *r;
 	const char *why = NULL;
 	osip_body_t *body = NULL;
@@ -721,8 +721,7 @@ static bool relayed_response(struct b2bua *b, uint64_t handle, const osip_messag
 		set_contact(c, to, m);
 		sdp_across(c, from, to, resp, m, &why);
 		if (MSG_IS_INVITE(r->req)) {
-			osip_message_t *ack =
-			        in_dialog(c, from, "ACK", osip_atoi(resp->cseq->number));
+			osip_message_t *ack = in_dialog(from, "ACK", osip_atoi(resp->cseq->number));
 
 			if (ack) {
 				sip_peer_send(from->peer, ack);

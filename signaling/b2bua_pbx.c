@@ -66,7 +66,7 @@ static void ping(struct b2bua *b, size_t i)
 	osip_uri_init(&m->req_uri);
 	osip_uri_parse(m->req_uri, uri);
 	osip_message_set_from(m, from);
-	osip_message_set_to(m, uri + 0);
+	osip_message_set_to(m, uri);
 	osip_message_set_call_id(m, cid);
 	osip_message_set_cseq(m, "1 OPTIONS");
 	osip_message_set_max_forwards(m, "70");

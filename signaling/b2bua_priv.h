@@ -78,7 +78,6 @@ bool b2bua_call_request(struct b2bua *b, osip_transaction_t *tr, const osip_mess
 /* Responses and failures of the call's client transactions; false when handle is not a call's. */
 bool b2bua_call_response(struct b2bua *b, uint64_t handle, const osip_message_t *resp);
 bool b2bua_call_failed(struct b2bua *b, uint64_t handle, int code);
-void b2bua_call_ack(struct b2bua *b, const osip_message_t *ack, struct sip_peer *from);
 void b2bua_call_stray(struct b2bua *b, const osip_message_t *resp, struct sip_peer *from);
 /* The flow is gone: its calls end (BYE or CANCEL toward the other side). */
 void b2bua_call_flow_closed(struct b2bua *b, struct flow_state *fs);
