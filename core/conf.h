@@ -19,9 +19,11 @@ struct http_conf {
 	int max_body_bytes;
 	int ws_max_message;
 	int ws_max_connections;
-	int header_timeout; /* seconds until a silent client gets 408 */
-	int idle_timeout;   /* seconds an idle keep-alive connection is kept */
-	char *api_token;    /* bearer token of /api/v1; "" = API off */
+	int ws_ping_interval; /* seconds of silence before a WebSocket ping; 0 = never */
+	int ws_ping_timeout;  /* seconds then without a pong before the flow is closed */
+	int header_timeout;   /* seconds until a silent client gets 408 */
+	int idle_timeout;     /* seconds an idle keep-alive connection is kept */
+	char *api_token;      /* bearer token of /api/v1; "" = API off */
 };
 
 struct log_conf {

@@ -456,6 +456,18 @@ static int add_vhost(struct http_server *srv, const char *name, int port, const 
 	info.options |= LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG;
 	info.listen_accept_role = "raw-skt";
 	info.listen_accept_protocol = srv->protocols[2].name;
+	if (hc->ws_ping_interval) {
+		/*
+		 * lws pings a WebSocket that has been silent this long and closes
+		 * it when nothing (a pong or any frame: ws_sip confirms each
+		 * message) comes back in time: a browser that vanished without a
+		 * FIN is a dead flow, and its registrations and calls end.
+		 */
+		srv->ws_idle.secs_since_valid_ping = (uint16_t)hc->ws_ping_interval;
+		srv->ws_idle.secs_since_valid_hangup =
+		        (uint16_t)MIN(hc->ws_ping_interval + hc->ws_ping_timeout, UINT16_MAX);
+		info.retry_and_idle_policy = &srv->ws_idle;
+	}
 	if (cert) {
 		/* lws only does TLS on a vhost whose own options ask for it */
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;

@@ -21,6 +21,7 @@ struct http_server {
 	char *web_root_real;               /* realpath of conf->http.web_root, or NULL */
 	gint64 start_mono;                 /* g_get_monotonic_time() at start */
 	double start_real;                 /* seconds since the epoch at start */
+	lws_retry_bo_t ws_idle;            /* WebSocket ping and dead-flow policy (lws keeps it) */
 	bool shutting_down;
 };
 

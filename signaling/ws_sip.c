@@ -304,7 +304,10 @@ static int ws_sip_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 		log_info(LOG_WS, "flow open", "flow=%" G_GUINT64_FORMAT " peer=%s", c->id, c->peer);
 		flow_open(ws, wsi, c);
 		return 0;
-	case LWS_CALLBACK_RECEIVE: on_receive(ws, wsi, c, in, len); return 0;
+	case LWS_CALLBACK_RECEIVE:
+		lws_validity_confirmed(wsi); /* any frame proves the flow alive */
+		on_receive(ws, wsi, c, in, len);
+		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		if (!c->close_code)
 			return c->flow ? flow_writable(wsi, c->flow) : 0;

@@ -1,4 +1,5 @@
-// WebSocket /sip: subprotocol and path checks, Origin rules, WSS, the connection gauge, and message size limits (1009).
+// WebSocket /sip: subprotocol and path checks, Origin rules, WSS, the connection gauge, message size limits (1009),
+// and pings that find dead flows.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { metrics, startRtcgate } from './lib/rtcgate.mjs';
@@ -159,5 +160,42 @@ describe(`message size limit (http.ws_max_message=${MAX})`, () => {
     assert.equal(bystander.readyState, WebSocket.OPEN);
     assert.equal(await gauge(gw), 1);
     await closeFlow(gw, bystander);
+  });
+});
+
+describe('http.ws_ping_interval=1, http.ws_ping_timeout=1', () => {
+  let gw;
+  before(async () => (gw = await startRtcgate({ overrides: ['http.ws_ping_interval=1', 'http.ws_ping_timeout=1'] })));
+  after(() => gw?.stopClean());
+
+  test('a silent flow is pinged; one that answers stays, one that does not is closed', { timeout: 20000 }, async () => {
+    const alive = await openFlow(gw);
+    const dead = await openFlow(gw, { autoPong: false });
+    const pinged = (ws) => new Promise((resolve) => ws.once('ping', resolve));
+    await Promise.all([pinged(alive), pinged(dead)]);
+    // the dead one (no pong, nothing sent) goes; the live one answered every ping meanwhile
+    const mark = gw.mark();
+    await dead.closed;
+    await gw.waitForLog(/msg="flow closed"/, { after: mark });
+    assert.equal(alive.readyState, WebSocket.OPEN);
+    assert.equal(await gauge(gw), 1);
+    await pinged(alive); // still pinged and still answering after the other one's hang-up
+    assert.equal(alive.readyState, WebSocket.OPEN);
+    await closeFlow(gw, alive);
+    assert.equal(await gauge(gw), 0);
+  });
+
+  test('a flow that sends messages counts as alive without pongs', { timeout: 20000 }, async () => {
+    const ws = await openFlow(gw, { autoPong: false });
+    // keepalive CRLFs every 300 ms for 3 s: more than ping + timeout, so a flow judged by
+    // pongs alone would be closed; each CRLF gets its pong
+    for (let i = 0; i < 10; i++) {
+      const pong = new Promise((resolve) => ws.once('message', resolve));
+      ws.send('\r\n\r\n');
+      await Promise.race([pong, ws.closed.then((c) => assert.fail(`flow closed: ${c.code}`))]);
+      await new Promise((r) => setTimeout(r, 300)); // the pacing under test, not a synchronisation
+    }
+    assert.equal(ws.readyState, WebSocket.OPEN);
+    await closeFlow(gw, ws);
   });
 });

@@ -5,8 +5,8 @@ import { withTimeout } from './rtcgate.mjs';
 const GUARD_MS = 5000;
 
 /** Client options for url: the gateway's certificate for wss, an Origin when given. */
-function clientOptions(gw, url, { origin, headers } = {}) {
-  const opts = { handshakeTimeout: GUARD_MS };
+function clientOptions(gw, url, { origin, headers, autoPong = true } = {}) {
+  const opts = { handshakeTimeout: GUARD_MS, autoPong };
   if (url.startsWith('wss:')) opts.ca = gw.ca();
   if (origin) opts.origin = origin;
   if (headers) opts.headers = headers;
