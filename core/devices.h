@@ -57,8 +57,10 @@ int devices_list(struct devices *d, GPtrArray **out);
 
 /*
  * True when login exists and secret is its web secret (enabled or not: the
- * caller decides what a disabled device may do). An unknown login costs the
- * same key derivation as a known one, so timing does not tell them apart.
+ * caller decides what a disabled device may do). Decided by the SHA-256 HA1
+ * stored for SIP digest (microseconds; the PBKDF2 hash only when the secret
+ * was set under another realm). An unknown login costs the same hashing as
+ * a known one, so timing does not tell them apart.
  */
 bool devices_verify_secret(struct devices *d, const char *login, const char *secret);
 

@@ -337,9 +337,30 @@ static void test_realm_change_is_stale(struct fx *f, gconstpointer data)
 	g_assert_cmpint(add(f, "gina", "password1", &why), ==, 0);
 	g_assert_cmpint(devices_open(f->st, "other.test", &other), ==, 0);
 	g_assert_cmpint(devices_ha1(other, "gina", DEVSECRET_MD5, ha1, sizeof(ha1)), ==, ESTALE);
-	/* Basic checks do not depend on the realm */
+	/* Basic checks do not depend on the realm: the PBKDF2 hash decides there */
 	g_assert_true(devices_verify_secret(other, "gina", "password1"));
+	g_assert_false(devices_verify_secret(other, "gina", "password2"));
 	devices_free(other);
+}
+
+/* In the registry's realm the HA1 decides (no key derivation on the control thread). */
+static void test_basic_check_uses_ha1(struct fx *f, gconstpointer data)
+{
+	char *why = NULL;
+
+	(void)data;
+	g_assert_cmpint(add(f, "hank", "password1", &why), ==, 0);
+	/* a PBKDF2 hash that matches nothing: only the HA1 can still say yes */
+	g_assert_cmpint(sqlite3_exec(store_db(f->st),
+	                             "UPDATE devices SET secret_hash = "
+	                             "'pbkdf2-sha256$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAA' "
+	                             "WHERE login = 'hank'",
+	                             NULL, NULL, NULL),
+	                ==, SQLITE_OK);
+	g_assert_true(devices_verify_secret(f->devs, "hank", "password1"));
+	g_assert_false(devices_verify_secret(f->devs, "hank", "password2"));
+	g_assert_false(devices_verify_secret(f->devs, "hank", NULL));
+	g_assert_false(devices_verify_secret(f->devs, NULL, "password1"));
 }
 
 /* A second connection (another process, as rtcgatectl is) changes rows; poll reports them. */
@@ -529,6 +550,7 @@ int main(int argc, char **argv)
 	FX("/devices/hostile-values", test_hostile_values);
 	FX("/devices/set-partial-and-clear", test_set_partial_and_clear);
 	FX("/devices/secret-forms", test_secret_forms);
+	FX("/devices/basic-check-uses-ha1", test_basic_check_uses_ha1);
 	FX("/devices/realm-change-is-stale", test_realm_change_is_stale);
 	FX("/devices/changes-from-elsewhere", test_changes_from_elsewhere);
 	FX("/devices/json-out-has-no-secret", test_json_out_has_no_secret);
