@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { REPO, ctl, freeUdpPort, metrics, startRtcgate, withTimeout } from './lib/rtcgate.mjs';
 import { register, stop } from './lib/jssip.mjs';
+import { badRequest, rawFlow } from './lib/sipraw.mjs';
 
 const SIPP_DIR = path.join(REPO, 'tests', 'fixtures', 'sipp');
 
@@ -16,27 +17,6 @@ async function device(gw, args) {
   const r = await ctl(gw, ['device', ...args]);
   assert.equal(r.code, 0, r.stderr);
 }
-
-/** A raw WebSocket SIP client: send text, await the next message. */
-async function rawFlow(gw) {
-  const ws = new WebSocket(`ws://127.0.0.1:${gw.httpPort}/sip`, 'sip');
-  await once(ws, 'open');
-  const next = () => withTimeout(once(ws, 'message').then(([d]) => d.toString()), 3000, 'an answer');
-  return { ws, next };
-}
-
-const badRequest = (headers) =>
-  [
-    'OPTIONS sip:pbx.example SIP/2.0',
-    `Via: SIP/2.0/WSS client.invalid;branch=z9hG4bK${Math.random().toString(36).slice(2)}`,
-    'Max-Forwards: 70',
-    'To: <sip:pbx.example>',
-    'From: <sip:alice@pbx.example>;tag=abc',
-    ...headers,
-    'Content-Length: 0',
-    '',
-    '',
-  ].join('\r\n');
 
 describe('with the built-in demo target', () => {
   let gw;
