@@ -37,6 +37,7 @@ struct turn_conf {
 	int port;      /* STUN/TURN over UDP and TCP; 0 = off */
 	int tls_port;  /* TURN over TLS; 0 = off */
 	int workers;   /* 0 = one per core */
+	char *io;      /* "io_uring" or "syscalls" */
 	char *realm;
 	char **secrets; /* TURN REST shared secrets, newest first */
 	char **users;   /* "user:password" for long-term credentials */

@@ -164,6 +164,14 @@ static int check_sip_realm(const char *v, char **reason)
 	return EINVAL;
 }
 
+static int check_turn_io(const char *v, char **reason)
+{
+	if (strcmp(v, "io_uring") == 0 || strcmp(v, "syscalls") == 0)
+		return 0;
+	*reason = g_strdup("must be io_uring or syscalls");
+	return EINVAL;
+}
+
 static int check_api_token(const char *v, char **reason)
 {
 	size_t n = strlen(v);
@@ -297,6 +305,10 @@ const struct conf_key conf_keys[] = {
 	  "Seconds the TURN credentials handed out by /config stay valid." },
 	{ "turn", "workers", CONF_INT, "0", 0, 64, OFF(turn.workers), 0, NULL,
 	  "TURN worker threads, each with its own socket; 0 for one per core." },
+	{ "turn", "io", CONF_STR, "io_uring", 0, 0, OFF(turn.io), 0, check_turn_io,
+	  "How workers send and receive on relay sockets: io_uring (one submission per batch "
+	  "across sockets; falls back to syscalls when the kernel refuses) or syscalls "
+	  "(recvmmsg/sendmmsg per socket)." },
 
 	{ "sip", "realm", CONF_STR, "", 0, 0, OFF(sip.realm), 0, check_sip_realm,
 	  "Digest realm of device secrets (SIP and HTTP); empty for the host name. Changing it "

@@ -749,6 +749,19 @@ void turn_peer_tx_flush(struct turn_worker *w)
 	struct mmsghdr group[TURN_BATCH];
 	struct turn_alloc *owner[TURN_BATCH];
 
+	if (w->ring) {
+		int res[TURN_BATCH];
+
+		/* one submission for every socket; a socket's packets keep their order */
+		turn_uring_sendmsgs(w, w->peer_fd, w->peer_tx, w->npeer, res);
+		for (int i = 0; i < w->npeer; i++) {
+			if (res[i] >= 0)
+				sent_to_peer(w->peer_alloc[i], w->peer_iov[i].iov_len);
+		}
+		w->npeer = 0;
+		return;
+	}
+
 	for (int i = 0; i < w->npeer; i++) {
 		int fd = w->peer_fd[i], n = 0, sent;
 
@@ -824,25 +837,62 @@ static void forward_to_client(struct turn_alloc *a, const struct sockaddr *peer,
 	w->cur_conn = NULL;
 }
 
+/* Datagram i of the rx slots, len bytes (more than the buffer: cut), from a's relay. */
+static void relay_datagram(struct turn_alloc *a, int i, size_t len, bool cut)
+{
+	struct turn_worker *w = a->w;
+	const struct sockaddr *peer = (const struct sockaddr *)&w->rx_addr[i];
+
+	/* larger than any media packet: not relayed cut short */
+	if (cut || len > TURN_DGRAM_MAX)
+		return;
+	if (!turn_alloc_permitted(a, peer, w->now)) {
+		STAT_ADD(w->stats.no_permission, 1);
+		return;
+	}
+	forward_to_client(a, peer, w->rx_buf[i], len);
+}
+
 void turn_alloc_relay_readable(struct turn_relay *r)
 {
-	struct turn_alloc *a = r->a;
-	struct turn_worker *w = a->w;
+	struct turn_worker *w = r->a->w;
 	/* one batch per wake-up: the other sockets of this worker get their turn */
 	int n = turn_rx_batch(w, r->ep.fd);
 
-	for (int i = 0; i < n; i++) {
-		const struct sockaddr *peer = (const struct sockaddr *)&w->rx_addr[i];
-
-		/* larger than any media packet: not relayed cut short */
-		if (w->rx[i].msg_hdr.msg_flags & MSG_TRUNC)
-			continue;
-		if (!turn_alloc_permitted(a, peer, w->now)) {
-			STAT_ADD(w->stats.no_permission, 1);
-			continue;
-		}
-		forward_to_client(a, peer, w->rx_buf[i], w->rx[i].msg_len);
-	}
+	for (int i = 0; i < n; i++)
+		relay_datagram(r->a, i, w->rx[i].msg_len, w->rx[i].msg_hdr.msg_flags & MSG_TRUNC);
 	/* the queue is flushed once the wake-up's other descriptors have had their turn */
+	w->cur_src = NULL;
+}
+
+void turn_alloc_relay_ready(struct turn_relay *r)
+{
+	struct turn_worker *w = r->a->w;
+
+	if (!w->ring) {
+		turn_alloc_relay_readable(r);
+		return;
+	}
+	w->ready[w->nready++] = r;
+	if (w->nready == TURN_BATCH)
+		turn_alloc_relays_rx(w);
+}
+
+void turn_alloc_relays_rx(struct turn_worker *w)
+{
+	struct turn_relay *live[TURN_BATCH];
+	int res[TURN_BATCH], n = 0;
+
+	/* a relay closed by an earlier event of this wake-up reads nothing */
+	for (int i = 0; i < w->nready; i++) {
+		if (w->ready[i]->ep.fd >= 0 && !w->ready[i]->a->relay[0].ep.dead)
+			live[n++] = w->ready[i];
+	}
+	w->nready = 0;
+	n = n ? turn_uring_recv_relays(w, live, n, res) : 0;
+	for (int i = 0; i < n; i++) {
+		if (res[i] >= 0)
+			relay_datagram(live[i]->a, i, (size_t)res[i], false);
+	}
 	w->cur_src = NULL;
 }

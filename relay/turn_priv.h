@@ -282,6 +282,14 @@ struct turn_worker {
 	struct sockaddr_storage peer_addr[TURN_BATCH];
 	struct turn_alloc *peer_alloc[TURN_BATCH];
 	int peer_fd[TURN_BATCH];
+	/*
+	 * io_uring (turn_uring.c), NULL when off or refused by the kernel: the
+	 * relay sockets that were readable in this wake-up are read together,
+	 * one datagram each, after the other descriptors.
+	 */
+	struct io_uring *ring;
+	struct turn_relay *ready[TURN_BATCH];
+	int nready;
 };
 
 /*
@@ -332,6 +340,25 @@ void turn_alloc_send_to_peer(struct turn_alloc *a, const struct sockaddr *peer, 
                              size_t len);
 /* Send what turn_alloc_send_to_peer queued while w->peer_hold was set: one sendmmsg per socket. */
 void turn_peer_tx_flush(struct turn_worker *w);
+
+/* A relay socket of the ring's wake-up list: read with the others, or at once without a ring. */
+void turn_alloc_relay_ready(struct turn_relay *r);
+/* Read and relay one datagram of every relay socket on the wake-up list (the ring's path). */
+void turn_alloc_relays_rx(struct turn_worker *w);
+
+/* io_uring (turn_uring.c): false (and a warning) when the kernel refuses a ring. */
+bool turn_uring_start(struct turn_worker *w);
+void turn_uring_stop(struct turn_worker *w);
+/* msgs[i] on fds[i], one submission; res[i] the sendmsg result or -errno. */
+void turn_uring_sendmsgs(struct turn_worker *w, const int *fds, struct mmsghdr *msgs, int n,
+                         int *res);
+/*
+ * One datagram from each of the first n (at most TURN_BATCH) relays into
+ * rx slot i; res[i] its full length (more than the buffer: cut) or -errno.
+ * Returns how many relays were read.
+ */
+int turn_uring_recv_relays(struct turn_worker *w, struct turn_relay *const *relays, int n,
+                           int *res);
 
 /* Requests (turn_req.c): a TURN-method request or indication from a client. */
 void turn_handle_message(struct turn_worker *w, const struct stun_msg *m,

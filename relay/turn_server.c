@@ -250,7 +250,7 @@ static gpointer worker_main(gpointer data)
 					                   2.0 * w->snap->request_rate);
 				break;
 			case EP_LISTEN: listen_readable(w); break;
-			case EP_RELAY: turn_alloc_relay_readable((struct turn_relay *)it); break;
+			case EP_RELAY: turn_alloc_relay_ready((struct turn_relay *)it); break;
 			case EP_TCP_LISTEN: turn_tcp_accept(w, it->fd, false); break;
 			case EP_TLS_LISTEN: turn_tcp_accept(w, it->fd, true); break;
 			case EP_TCP: turn_tcp_event((struct turn_conn *)it, ev[i].events); break;
@@ -263,6 +263,8 @@ static gpointer worker_main(gpointer data)
 				break;
 			}
 		}
+		if (w->nready)
+			turn_alloc_relays_rx(w);
 		/* answers and relayed packets of every descriptor above, in one sendmmsg */
 		turn_tx_flush(w);
 		g_ptr_array_set_size(w->graveyard, 0);
@@ -378,6 +380,7 @@ static void worker_free(struct turn_worker *w)
 		g_hash_table_destroy(w->allocs);
 	}
 	ratelimit_free(w->limiter);
+	turn_uring_stop(w);
 	if (w->graveyard)
 		g_ptr_array_unref(w->graveyard);
 	for (int *fd = (int[]){ w->listen.fd, w->tcp_listen.fd, w->tls_listen.fd, w->ep, w->stop.fd,
@@ -439,6 +442,8 @@ static struct turn_worker *worker_new(struct turn_server *ts, int index,
 		return NULL;
 	}
 	setup_batches(w);
+	if (strcmp(conf->io, "io_uring") == 0)
+		turn_uring_start(w);
 	timerfd_settime(w->timer.fd, 0, &tick, NULL);
 	add_ep(w, &w->listen);
 	add_ep(w, &w->tcp_listen);

@@ -33,8 +33,8 @@ after(async () => {
 });
 
 /** turnutils_uclient against the peer; resolves {sent, received, lost}. */
-async function uclient(auth, { clients = 4, messages = 50, tls = false } = {}) {
-  const port = tls ? gw.turnTlsPort : gw.turnPort;
+async function uclient(auth, { clients = 4, messages = 50, tls = false, server = gw } = {}) {
+  const port = tls ? server.turnTlsPort : server.turnPort;
   const args = [...auth, '-e', '127.0.0.1', '-r', String(peerPort), '-p', String(port)];
   args.push('-n', String(messages), '-m', String(clients), '-l', '172', '127.0.0.1');
   const r = await run('turnutils_uclient', args, 60_000);
@@ -319,6 +319,35 @@ describe('SIGHUP applies new TURN credentials and peer rules to the running work
     }
   });
 });
+
+for (const io of ['io_uring', 'syscalls']) {
+  describe(`turn.io=${io}`, () => {
+    let server;
+    before(async () => {
+      server = await startRtcgate({
+        turn: true,
+        overrides: [
+          'turn.users=alice:wonderland',
+          `turn.allowed_peers=127.0.0.1:${peerPort}-${peerPort + 1}`,
+          'turn.max_allocations_per_user=100',
+          `turn.io=${io}`,
+        ],
+      });
+    });
+    after(() => server?.stopClean());
+
+    test('20 clients: no loss, every packet counted both ways', async () => {
+      const count = async (side) => (await metrics(server)).sample('rtcgate_turn_packets_total', { side, direction: 'out' }) ?? 0;
+      const r = await uclient(['-c', '-u', 'alice', '-w', 'wonderland'], { clients: 20, messages: 40, server });
+      assert.equal(r.sent, 800);
+      assert.equal(r.received, r.sent);
+      assert.equal(r.lost, 0);
+      assert.ok((await count('peer')) >= 800, 'client→peer packets counted');
+      assert.ok((await count('client')) >= 800, 'peer→client packets counted');
+      assert.ok(!server.stderrLines.some((l) => /io_uring unavailable/.test(l)), 'the worker kept its ring');
+    });
+  });
+}
 
 describe('turn.max_bandwidth', () => {
   let bw;
