@@ -40,7 +40,7 @@ struct sip_tcp {
 	enum conn_state state;
 	int fd;
 	SSL *ssl;
-	guint watch, keepalive, lost;
+	guint watch, keepalive, lost, again;
 	GIOCondition cond;      /* of watch */
 	GIOCondition tls_wants; /* what the last SSL call waits for */
 	GByteArray *out;        /* queued bytes, sent from the front */
@@ -92,7 +92,9 @@ static void conn_close(struct sip_tcp *c, const char *why)
 	watch(c, 0);
 	if (c->keepalive)
 		g_source_remove(c->keepalive);
-	c->keepalive = 0;
+	if (c->again)
+		g_source_remove(c->again);
+	c->keepalive = c->again = 0;
 	if (c->ssl)
 		SSL_free(c->ssl);
 	c->ssl = NULL;
@@ -344,6 +346,8 @@ static ssize_t read_some(struct sip_tcp *c)
 	return -1;
 }
 
+static gboolean read_again(gpointer data);
+
 static void readable(struct sip_tcp *c)
 {
 	for (int i = 0; i < READS_PER_WAKEUP && c->state == CONN_OPEN; i++) {
@@ -356,6 +360,20 @@ static void readable(struct sip_tcp *c)
 		if (!deliver(c))
 			return;
 	}
+	/* bytes OpenSSL decrypted and holds raise no event on the socket: come back for them */
+	if (c->state == CONN_OPEN && c->ssl && SSL_pending(c->ssl) > 0 && !c->again)
+		c->again = g_idle_add(read_again, c);
+}
+
+static gboolean read_again(gpointer data)
+{
+	struct sip_tcp *c = data;
+
+	c->again = 0;
+	readable(c);
+	if (c->state == CONN_OPEN)
+		rewatch(c);
+	return G_SOURCE_REMOVE;
 }
 
 static gboolean on_io(gint fd, GIOCondition cond, gpointer data)

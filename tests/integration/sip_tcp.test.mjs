@@ -155,7 +155,25 @@ describe('a TLS PBX', () => {
     assert.match(reg, /^Contact: <sip:[a-z0-9]{16}@127\.0\.0\.1:\d+;transport=tls>/m);
     if (pbx.pings === 0) await withTimeout(once(pbx, 'ping'), 5000, 'a CRLF keepalive');
     assert.ok(pbx.pings >= 1);
-    assert.equal(pbx.connections.length, 1, 'one connection carried pings, keepalives and the registration');
+    // a 48 KiB request from the PBX spans several TLS records: read whole, answered
+    const answered = new Promise((resolve) => pbx.on('response', (t) => /Call-ID: big-one/.test(t) && resolve(t)));
+    pbx.write(
+      [
+        'OPTIONS sip:rtcgate@127.0.0.1 SIP/2.0',
+        'Via: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bKbig1',
+        'From: <sip:pbx@127.0.0.1>;tag=p1',
+        'To: <sip:rtcgate@127.0.0.1>',
+        'Call-ID: big-one',
+        'CSeq: 1 OPTIONS',
+        'Max-Forwards: 70',
+        `X-Pad: ${'p'.repeat(48 * 1024)}`,
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    assert.match(await withTimeout(answered, 5000, 'the answer to the big OPTIONS'), /^SIP\/2\.0 200 /);
+    assert.equal(pbx.connections.length, 1, 'one connection carried pings, keepalives, the registration and the big request');
     await stop(ua);
   });
 

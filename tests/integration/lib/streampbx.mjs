@@ -34,13 +34,14 @@ function ok(text) {
 /**
  * Listen on 127.0.0.1 (port 0: any free one). tlsOptions ({key, cert}) makes it TLS; requests
  * matching unanswered (a RegExp) get no answer.
- * Returns an EventEmitter with port, requests (every request text, in order), pings (CRLF
+ * Returns an EventEmitter with port, requests (every request text, in order), responses, pings (CRLF
  * keepalives seen), connections (accepted, closed ones too), write(bytes) into the newest
- * connection, close(); events 'request' (text), 'ping', 'connection', 'closed'.
+ * connection, close(); events 'request' (text), 'response' (text), 'ping', 'connection', 'closed'.
  */
 export async function streamPbx({ tlsOptions, port = 0, unanswered = /^$/ } = {}) {
   const pbx = new EventEmitter();
   pbx.requests = [];
+  pbx.responses = [];
   pbx.pings = 0;
   pbx.connections = [];
   const onSocket = (sock) => {
@@ -55,7 +56,11 @@ export async function streamPbx({ tlsOptions, port = 0, unanswered = /^$/ } = {}
         pbx.emit('ping');
       }
       for (const text of r.messages) {
-        if (text.startsWith('SIP/2.0')) continue;
+        if (text.startsWith('SIP/2.0')) {
+          pbx.responses.push(text);
+          pbx.emit('response', text);
+          continue;
+        }
         pbx.requests.push(text);
         if (/^(REGISTER|OPTIONS) /.test(text) && !unanswered.test(text)) sock.write(ok(text));
         pbx.emit('request', text);
