@@ -56,11 +56,16 @@ struct turn_conf {
 };
 
 struct sip_conf {
-	char *realm;   /* "" = the host name */
-	char **pbx;    /* "udp:host:port" targets in order; empty: the built-in demo target */
-	char *address; /* where the PBX-side SIP socket listens; "" = every address */
-	int port;      /* that socket's port (UDP) */
-	int options_interval; /* seconds between OPTIONS pings of each PBX target */
+	char *realm; /* "" = the host name */
+	char **pbx;  /* "udp|tcp|tls:host:port" targets in order; empty: the built-in demo target */
+	char *outbound_proxy; /* "" or a target every request toward the PBX goes through */
+	char *tls_ca;         /* "" = the system store */
+	int tls_verify;       /* 1: the PBX certificate is checked */
+	char *tls_cert, *tls_key;
+	int keepalive_interval; /* seconds between CRLF pings on TCP/TLS; 0 = none */
+	char *address;          /* where the PBX-side SIP socket listens; "" = every address */
+	int port;               /* that socket's port (UDP) */
+	int options_interval;   /* seconds between OPTIONS pings of each PBX target */
 };
 
 struct media_conf {

@@ -3,6 +3,7 @@
 #include <gio/gio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/conf.h"
 #include "core/log.h"
@@ -72,7 +73,7 @@ static int check_origins(const char *v, char **reason)
 	return rc;
 }
 
-/* Each comma-separated item a target (only udp: for now). */
+/* Each comma-separated item a target. */
 static int check_pbx(const char *v, char **reason)
 {
 	char **items = g_strsplit(v, ",", -1);
@@ -84,15 +85,27 @@ static int check_pbx(const char *v, char **reason)
 
 		if (!*item)
 			continue;
-		if (sip_target_parse(item, &t, reason)) {
+		if (sip_target_parse(item, &t, reason))
 			rc = EINVAL;
-		} else if (t.transport != SIP_UDP) {
-			*reason = g_strdup_printf("'%s': only udp: targets for now", item);
-			rc = EINVAL;
-		}
 	}
 	g_strfreev(items);
 	return rc;
+}
+
+static int check_proxy(const char *v, char **reason)
+{
+	struct sip_target t;
+
+	return *v ? sip_target_parse(v, &t, reason) : 0;
+}
+
+/* A file rtcgate reads at start: empty, or one it can read. */
+static int check_file(const char *v, char **reason)
+{
+	if (!*v || (g_file_test(v, G_FILE_TEST_IS_REGULAR) && access(v, R_OK) == 0))
+		return 0;
+	*reason = g_strdup_printf("cannot read '%s'", v);
+	return EINVAL;
 }
 
 static int check_port_range(const char *v, char **reason)
@@ -314,13 +327,29 @@ const struct conf_key conf_keys[] = {
 	  "Digest realm of device secrets (SIP and HTTP); empty for the host name. Changing it "
 	  "needs every device secret set again." },
 	{ "sip", "pbx", CONF_LIST, "", 0, 0, OFF(sip.pbx), 0, check_pbx,
-	  "PBX targets, udp:host:port (tcp: and tls: arrive later), in failover order; empty for "
-	  "the built-in demo target, which answers calls to echo." },
+	  "PBX targets, udp:|tcp:|tls:host[:port] (5060, 5061 for tls), in failover order; empty "
+	  "for the built-in demo target, which answers calls to echo." },
+	{ "sip", "outbound_proxy", CONF_STR, "", 0, 0, OFF(sip.outbound_proxy), 0, check_proxy,
+	  "udp:|tcp:|tls:host[:port] every request toward the PBX is sent to, with a Route header "
+	  "naming it (loose routing); empty to send to the targets directly." },
+	{ "sip", "tls_ca", CONF_STR, "", 0, 0, OFF(sip.tls_ca), 0, check_file,
+	  "PEM file of the CAs a tls: PBX or proxy certificate must chain to; empty for the system "
+	  "store." },
+	{ "sip", "tls_verify", CONF_INT, "1", 0, 1, OFF(sip.tls_verify), 0, NULL,
+	  "1 checks the tls: PBX certificate (CA and host name); 0 takes any certificate (tests "
+	  "only)." },
+	{ "sip", "tls_cert", CONF_STR, "", 0, 0, OFF(sip.tls_cert), 0, check_file,
+	  "PEM client certificate (chain) shown to a tls: PBX that asks for one; empty for none." },
+	{ "sip", "tls_key", CONF_STR, "", 0, 0, OFF(sip.tls_key), 0, check_file,
+	  "PEM private key of sip.tls_cert." },
+	{ "sip", "keepalive_interval", CONF_INT, "30", 0, 3600, OFF(sip.keepalive_interval), 0,
+	  NULL,
+	  "Seconds between CRLF keepalives on tcp: and tls: connections (RFC 5626); 0 for none." },
 	{ "sip", "address", CONF_STR, "", 0, 0, OFF(sip.address), 0, check_address,
 	  "Address of the SIP socket toward the PBX; empty for every address." },
 	{ "sip", "port", CONF_INT, "5060", 1, 65535, OFF(sip.port), 0, NULL,
-	  "UDP port of the SIP socket toward the PBX; SIP from other addresses than the PBX "
-	  "targets is dropped." },
+	  "UDP port of the SIP socket toward the PBX (tcp: and tls: targets use connections "
+	  "rtcgate opens); SIP from other addresses than the PBX targets is dropped." },
 	{ "sip", "options_interval", CONF_INT, "30", 0, 3600, OFF(sip.options_interval), 0, NULL,
 	  "Seconds between the OPTIONS pings that mark each PBX target up (any answer within 2 s) "
 	  "or down; 0 turns them off and every target counts as up." },

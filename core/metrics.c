@@ -101,7 +101,7 @@ static const struct family families[METRIC_COUNT] = {
 	[METRIC_SIP_DROPPED] = { "rtcgate_sip_dropped_total",
 	                         "counter",
 	                         "SIP messages dropped or refused with 400, by reason (malformed, "
-	                         "not_pbx).",
+	                         "not_pbx; too_big and framing close a PBX TCP/TLS connection).",
 	                         { "reason", NULL } },
 	[METRIC_MEDIA_SESSIONS] = { "rtcgate_media_sessions",
 	                            "gauge",

@@ -10,7 +10,7 @@
 #include "core/metrics.h"
 #include "signaling/sip_demo.h"
 #include "signaling/sip_msg.h"
-#include "signaling/sip_udp.h"
+#include "signaling/sip_pbx.h"
 
 #define TOKEN_LEN B2BUA_TOKEN_LEN
 /* Retry-After of a 503 when no PBX target can be reached */
@@ -96,10 +96,14 @@ void b2bua_add_via(osip_message_t *m, const char *transport, const char *host)
 	g_free(via);
 }
 
-/* Every Contact URI becomes sip:<token>@<local>; its parameters (expires, +sip.instance) stay. */
-static bool contacts_to_pbx(osip_message_t *m, const char *token, const char *local)
+/*
+ * Every Contact URI becomes sip:<token>@<local>;transport=<ours> (sips: for a
+ * sips: Request-URI over TLS); its parameters (expires, +sip.instance) stay.
+ */
+static bool contacts_to_pbx(osip_message_t *m, const char *token, const struct b2bua_route *r)
 {
-	char *text = g_strdup_printf("sip:%s@%s;transport=udp", token, local);
+	bool sips = m->req_uri && m->req_uri->scheme && strcmp(m->req_uri->scheme, "sips") == 0;
+	char *text = b2bua_pbx_contact(r, token, sips);
 	bool ok = true;
 
 	for (int i = 0; i < osip_list_size(&m->contacts) && ok; i++) {
@@ -137,8 +141,8 @@ static osip_message_t *register_to_pbx(const osip_message_t *req, const struct b
 	}
 	b2bua_drop_vias(m);
 	b2bua_drop_routes(m);
-	b2bua_add_via(m, "UDP", r->local);
-	if (!contacts_to_pbx(m, token, r->local)) {
+	b2bua_pbx_prepare(r, m);
+	if (!contacts_to_pbx(m, token, r)) {
 		osip_message_free(m);
 		*why = "Bad Contact";
 		return NULL;
@@ -362,6 +366,16 @@ static void pbx_rx(void *user, struct sip_peer *from, const char *buf, size_t le
 	sip_stack_receive(b->st, from, buf, len);
 }
 
+/* A PBX connection failed: what went over it will not be answered. */
+static void pbx_lost(void *user, struct sip_peer *p)
+{
+	struct b2bua *b = user;
+
+	sip_stack_peer_lost(b->st, p);
+}
+
+static const struct sip_pbx_handlers pbx_handlers = { .rx = pbx_rx, .lost = pbx_lost };
+
 static void flow_open(void *user, struct ws_flow *f)
 {
 	struct b2bua *b = user;
@@ -425,11 +439,12 @@ void b2bua_device_changed(struct b2bua *b, const char *login, enum devices_event
 	}
 }
 
-/* At scrape time: what the transaction layer and the PBX socket counted. */
+/* At scrape time: what the transaction layer and the PBX side counted. */
 static void collect(void *arg, struct metrics *m)
 {
 	struct b2bua *b = arg;
 	struct sip_stack_stats s;
+	struct sip_pbx_stats ps = { 0 };
 	unsigned setup, answered;
 
 	sip_stack_stats(b->st, &s);
@@ -447,8 +462,11 @@ static void collect(void *arg, struct metrics *m)
 	}
 	metrics_set(m, METRIC_SIP_DROPPED, (int64_t)s.malformed,
 	            (const char *const[]){ "malformed" });
-	metrics_set(m, METRIC_SIP_DROPPED, b->udp ? (int64_t)sip_udp_foreign(b->udp) : 0,
-	            (const char *const[]){ "not_pbx" });
+	if (b->pbx)
+		sip_pbx_stats(b->pbx, &ps);
+	metrics_set(m, METRIC_SIP_DROPPED, (int64_t)ps.not_pbx, (const char *const[]){ "not_pbx" });
+	metrics_set(m, METRIC_SIP_DROPPED, (int64_t)ps.too_big, (const char *const[]){ "too_big" });
+	metrics_set(m, METRIC_SIP_DROPPED, (int64_t)ps.framing, (const char *const[]){ "framing" });
 	b2bua_pbx_collect(b, m);
 }
 
@@ -469,8 +487,8 @@ int b2bua_start(const struct conf *c, struct devices *devices, struct media_pool
 	if (!c->sip.pbx[0])
 		b->demo = sip_demo_new(pbx_rx, b);
 	else
-		rc = sip_udp_start(c, pbx_rx, b, &b->udp, why);
-	if (!rc && b->udp)
+		rc = sip_pbx_start(c, &pbx_handlers, b, &b->pbx, why);
+	if (!rc && b->pbx)
 		b2bua_pbx_start(b, c->sip.options_interval);
 	if (rc) {
 		b2bua_free(b);
@@ -487,12 +505,12 @@ void b2bua_free(struct b2bua *b)
 		return;
 	metrics_remove_collector(b->metrics, collect, b);
 	b2bua_calls_free(b);
-	if (b->udp)
+	if (b->pbx)
 		b2bua_pbx_stop(b);
 	sip_stack_free(b->st);
 	g_hash_table_destroy(b->pending);
 	sip_demo_free(b->demo);
-	sip_udp_free(b->udp);
+	sip_pbx_free(b->pbx);
 	g_hash_table_destroy(b->flows);
 	g_free(b);
 }

@@ -25,7 +25,7 @@
 struct call_leg {
 	struct sip_peer *peer; /* a reference */
 	enum media_leg media;
-	const char *transport; /* our Via toward it: "UDP" or "WSS" */
+	struct b2bua_route r;  /* toward the PBX: our Via, Contact and the proxy's Route */
 	char host[80];         /* our Via and Contact host toward it */
 	char key[300];         /* in b->dialogs: "<peer>/<Call-ID>" */
 	osip_dialog_t *dialog; /* once it has both tags */
@@ -239,18 +239,35 @@ static void carry_headers(const osip_message_t *from, osip_message_t *to)
 	}
 }
 
-/* Our Contact toward leg l: the flow's token toward the PBX, a placeholder toward a flow. */
+/* Our Via toward leg l and, toward the PBX through an outbound proxy, its Route. */
+static void via_and_route(struct call_leg *l, osip_message_t *m)
+{
+	if (l->peer->kind == SIP_PEER_FLOW)
+		b2bua_add_via(m, l->r.via, l->host);
+	else
+		b2bua_pbx_prepare(&l->r, m);
+}
+
+/*
+ * Our Contact toward leg l: the flow's token toward the PBX (sips: when
+ * the request's URI is, over TLS), a placeholder toward a flow.
+ */
 static void set_contact(struct call *c, struct call_leg *l, osip_message_t *m)
 {
-	char *uri;
+	char *uri, *text;
 
-	if (l->peer->kind == SIP_PEER_FLOW)
-		uri = g_strdup_printf("<sip:rtcgate@%s;transport=ws>", FLOW_HOST);
-	else
-		uri = g_strdup_printf("<sip:%s@%s;transport=udp>",
-		                      c->flow ? c->flow->token : "rtcgate", l->host);
-	osip_message_set_contact(m, uri);
-	g_free(uri);
+	if (l->peer->kind == SIP_PEER_FLOW) {
+		text = g_strdup_printf("<sip:rtcgate@%s;transport=ws>", FLOW_HOST);
+	} else {
+		const osip_uri_t *ru = m->req_uri ? m->req_uri : c->in_invite->req_uri;
+
+		uri = b2bua_pbx_contact(&l->r, c->flow ? c->flow->token : "rtcgate",
+		                        ru && ru->scheme && strcmp(ru->scheme, "sips") == 0);
+		text = g_strdup_printf("<%s>", uri);
+		g_free(uri);
+	}
+	osip_message_set_contact(m, text);
+	g_free(text);
 }
 
 /* A request inside leg l's dialog (RFC 3261 §12.2.1.1): method, CSeq (0: the next one). */
@@ -281,7 +298,11 @@ static osip_message_t *in_dialog(struct call_leg *l, const char *method, int cse
 		osip_list_add(&m->routes, copy, -1);
 	}
 	osip_message_set_max_forwards(m, "70");
-	b2bua_add_via(m, l->transport, l->host);
+	/* toward the PBX through a proxy that did not record-route: the proxy's Route still */
+	if (osip_list_size(&d->route_set) == 0)
+		via_and_route(l, m);
+	else
+		b2bua_add_via(m, l->r.via, l->host);
 	osip_message_set_user_agent(m, "rtcgate");
 	return m;
 }
@@ -313,6 +334,13 @@ static void send_cancel(struct call *c)
 	osip_message_set_cseq(m, num);
 	osip_via_clone(osip_list_get(&c->out_invite->vias, 0), &via);
 	osip_list_add(&m->vias, via, -1);
+	/* RFC 3261 §9.1: the same Route header fields as the INVITE */
+	for (int i = 0; i < osip_list_size(&c->out_invite->routes); i++) {
+		osip_route_t *r = NULL;
+
+		osip_route_clone(osip_list_get(&c->out_invite->routes, i), &r);
+		osip_list_add(&m->routes, r, -1);
+	}
 	osip_message_set_max_forwards(m, "70");
 	sip_stack_request(c->b->st, c->out.peer, m, 0);
 }
@@ -326,13 +354,15 @@ static bool leg_setup(struct b2bua *b, struct call_leg *l, struct sip_peer *peer
 	l->media = media;
 	l->sdp_id = g_random_int();
 	if (peer->kind == SIP_PEER_FLOW) {
-		l->transport = "WSS";
+		l->r = (struct b2bua_route){ .via = "WSS", .param = "ws" };
 		g_strlcpy(l->host, FLOW_HOST, sizeof(l->host));
 		return true;
 	}
-	l->transport = "UDP";
-	if (!b2bua_pbx_route(b, &r))
+	if (!b2bua_pbx_route_of(b, peer, &r))
 		return false;
+	l->r = r;
+	l->r.peer = NULL; /* l->peer holds the reference */
+	l->r.local = l->host;
 	g_strlcpy(l->host, r.local, sizeof(l->host));
 	return true;
 }
@@ -373,7 +403,7 @@ static osip_message_t *outbound_invite(struct call *c, const osip_message_t *req
 		osip_message_free(m);
 		return NULL;
 	}
-	b2bua_add_via(m, c->out.transport, c->out.host);
+	via_and_route(&c->out, m);
 	set_contact(c, &c->out, m);
 	osip_message_set_allow(m, "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, UPDATE");
 	osip_message_set_user_agent(m, "rtcgate");

@@ -14,7 +14,7 @@
 #define B2BUA_TOKEN_LEN 16
 
 struct metrics;
-struct sip_udp;
+struct sip_pbx;
 struct sip_demo;
 
 /* What the B2BUA keeps per WebSocket flow (ws_flow.owner). */
@@ -32,7 +32,7 @@ struct b2bua {
 	struct metrics *metrics;
 	struct media_pool *media;
 	struct sip_stack *st;
-	struct sip_udp *udp;   /* a PBX configured */
+	struct sip_pbx *pbx;   /* a PBX configured */
 	struct sip_demo *demo; /* or the demo target */
 	GHashTable *flows;     /* token → struct flow_state */
 	GHashTable *pending;   /* handle → struct pending_reg (registrations) */
@@ -45,14 +45,26 @@ struct b2bua {
 	guint ping_timer, first_ping;
 };
 
-/* Where requests toward the PBX go: the peer, our address for Via and Contact. */
+/* Where requests toward the PBX go: the peer, our address and transport for Via and Contact. */
 struct b2bua_route {
 	struct sip_peer *peer;
 	const char *local;
+	const char *via;   /* our Via's transport toward it: "UDP", "TCP", "TLS" */
+	const char *param; /* our Contact's transport parameter: "udp", "tcp", "tls" */
+	const char *route; /* the outbound proxy's Route value, or NULL */
 };
 
 /* The first target that is up (or the demo target); false when none is. */
 bool b2bua_pbx_route(struct b2bua *b, struct b2bua_route *r);
+/* The route toward PBX peer p (a target, or the demo); false when p is neither or unresolved. */
+bool b2bua_pbx_route_of(struct b2bua *b, struct sip_peer *p, struct b2bua_route *r);
+/* Our Via toward r and, with an outbound proxy, its Route on top (RFC 3261 §8.1.2). */
+void b2bua_pbx_prepare(const struct b2bua_route *r, osip_message_t *m);
+/*
+ * Our Contact URI toward r for user: "sip:user@local;transport=x", or
+ * "sips:user@local" over TLS when sips is asked for (RFC 3261 §8.1.1.8). g_free it.
+ */
+char *b2bua_pbx_contact(const struct b2bua_route *r, const char *user, bool sips);
 /* OPTIONS pings every interval seconds (b2bua_pbx.c); a no-op with the demo target. */
 void b2bua_pbx_start(struct b2bua *b, int interval);
 void b2bua_pbx_stop(struct b2bua *b);

@@ -357,6 +357,42 @@ int sip_stack_request(struct sip_stack *st, struct sip_peer *to, osip_message_t 
 	return 0;
 }
 
+/* The client transactions in l toward p still waiting for a final response, into out. */
+static void waiting_on(osip_list_t *l, struct sip_peer *p, GPtrArray *out)
+{
+	for (int i = 0; i < osip_list_size(l); i++) {
+		osip_transaction_t *tr = osip_list_get(l, i);
+		struct txn_info *in = info_of(tr);
+
+		if (in && in->peer == p &&
+		    !(tr->last_response && tr->last_response->status_code >= 200))
+			g_ptr_array_add(out, tr);
+	}
+}
+
+void sip_stack_peer_lost(struct sip_stack *st, struct sip_peer *p)
+{
+	GPtrArray *lost = g_ptr_array_new();
+
+	waiting_on(&st->osip->osip_ict_transactions, p, lost);
+	waiting_on(&st->osip->osip_nict_transactions, p, lost);
+	/* out of the lists first: the handlers may start new transactions */
+	for (guint i = 0; i < lost->len; i++)
+		osip_remove_transaction(st->osip, lost->pdata[i]);
+	for (guint i = 0; i < lost->len; i++) {
+		osip_transaction_t *tr = lost->pdata[i];
+
+		g_ptr_array_add(st->dead, tr);
+		if (st->h.failed)
+			st->h.failed(st->user, info_of(tr)->handle, 503);
+	}
+	if (lost->len)
+		log_info(LOG_SIP, "transactions failed", "peer=%s count=%u reason=connection_lost",
+		         p->name, lost->len);
+	g_ptr_array_unref(lost);
+	run(st); /* frees them */
+}
+
 int sip_stack_respond(struct sip_stack *st, osip_transaction_t *tr, osip_message_t *resp)
 {
 	osip_event_t *e;

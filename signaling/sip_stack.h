@@ -70,6 +70,14 @@ void sip_stack_receive(struct sip_stack *st, struct sip_peer *from, const char *
 int sip_stack_request(struct sip_stack *st, struct sip_peer *to, osip_message_t *req,
                       uint64_t handle);
 
+/*
+ * The connection toward p is gone (a stream that failed or closed): its
+ * client transactions without a final response end now, each reported to
+ * failed with 503, instead of waiting for timer B or F. Not from inside a
+ * handler or a send: call it from the loop.
+ */
+void sip_stack_peer_lost(struct sip_stack *st, struct sip_peer *p);
+
 /* Answer the server transaction tr with resp (taken). */
 int sip_stack_respond(struct sip_stack *st, osip_transaction_t *tr, osip_message_t *resp);
 

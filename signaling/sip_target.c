@@ -36,7 +36,13 @@ int sip_target_parse(const char *s, struct sip_target *out, char **why)
 	else if (g_str_has_prefix(s, "tls:"))
 		out->transport = SIP_TLS;
 	else {
-		*why = g_strdup_printf("'%s' does not start with udp:, tcp: or tls:", s);
+		const char *colon = strchr(s, ':');
+
+		if (colon)
+			*why = g_strdup_printf("unknown transport \"%.*s\" in '%s' (udp, tcp, tls)",
+			                       (int)MIN(colon - s, 32), s, s);
+		else
+			*why = g_strdup_printf("'%s' is not udp:|tcp:|tls:host[:port]", s);
 		return EINVAL;
 	}
 	rest = s + 4;
