@@ -357,6 +357,22 @@ int sip_stack_request(struct sip_stack *st, struct sip_peer *to, osip_message_t 
 	return 0;
 }
 
+void sip_stack_abandon(struct sip_stack *st, uint64_t handle)
+{
+	osip_list_t *l = &st->osip->osip_ict_transactions;
+
+	for (int i = 0; i < osip_list_size(l); i++) {
+		osip_transaction_t *tr = osip_list_get(l, i);
+		struct txn_info *ti = info_of(tr);
+
+		if (ti && ti->handle == handle) {
+			kill_cb(OSIP_ICT_KILL_TRANSACTION, tr);
+			run(st); /* frees it */
+			return;
+		}
+	}
+}
+
 int sip_stack_respond(struct sip_stack *st, osip_transaction_t *tr, osip_message_t *resp)
 {
 	osip_event_t *e;
