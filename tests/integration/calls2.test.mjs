@@ -3,8 +3,10 @@
 // that never answers, early media, the per-device codec filter, and late offer (INVITE
 // without SDP). JsSIP with plain RTP (lib/plainpc.mjs) as the browser, sipp as the PBX.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { WebSocket } from 'ws';
 import { ctl, metrics, startRtcgate, withTimeout } from './lib/rtcgate.mjs';
 import { answer, call, ended, incoming, register, stop } from './lib/jssip.mjs';
 import { connections, noTracks } from './lib/plainpc.mjs';
@@ -203,5 +205,40 @@ describe('calls from the browser toward sipp, the call set-up', () => {
     assert.match(audioLine(pc.remoteDescription.sdp), /^m=audio \d+ RTP\/AVP 8$/);
     session.terminate();
     await sippDone(env.pbx);
+  });
+});
+
+describe('a WebSocket flow is a reliable transport', () => {
+  test('an INVITE toward a flow that does not answer is sent once, never retransmitted (timer A is UDP only)', async () => {
+    const pbx = await sippPbx(['-sf', path.join(SIPP_DIR, 'register_then_call.xml')]);
+    const gw = await startRtcgate({ overrides: [`sip.pbx=udp:127.0.0.1:${pbx.port}`, 'sip.options_interval=0'] });
+    assert.equal((await ctl(gw, ['device', 'add', 'alice', '--secret', 'alice-secret'])).code, 0);
+    const ws = new WebSocket(`ws://127.0.0.1:${gw.httpPort}/sip`, 'sip');
+    try {
+      await withTimeout(once(ws, 'open'), 5000, 'the WebSocket');
+      const received = [];
+      ws.on('message', (m) => received.push(m.toString()));
+      ws.send(
+        ['REGISTER sip:pbx.example SIP/2.0', 'Via: SIP/2.0/WSS raw.invalid;branch=z9hG4bKrel1', 'Max-Forwards: 70',
+          'To: <sip:alice@pbx.example>', 'From: <sip:alice@pbx.example>;tag=rel1', 'Call-ID: rel1', 'CSeq: 1 REGISTER',
+          'Contact: <sip:raw@raw.invalid;transport=ws>', 'Expires: 300', 'Content-Length: 0', '', ''].join('\r\n'),
+      );
+      const invite = () => received.filter((m) => m.startsWith('INVITE ')).length;
+      await withTimeout(
+        (async () => {
+          while (invite() === 0) await once(ws, 'message');
+        })(),
+        10_000,
+        'the INVITE from the PBX',
+      );
+      assert.match(received[0], /^SIP\/2.0 200 /);
+      // over UDP, timer A would have resent it at 0.5 s and 1.5 s: watch for 2 s
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.equal(invite(), 1, 'INVITEs received on the flow');
+    } finally {
+      ws.close();
+      pbx.kill();
+      await gw.stopClean();
+    }
   });
 });
