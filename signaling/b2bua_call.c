@@ -24,6 +24,9 @@
 
 /* After a CANCEL, how long the other side may take to end its INVITE: 64*T1 (RFC 3261 §9.1). */
 #define CANCEL_GRACE_S 32
+/* RFC 3261 §17.1.1.1: the round-trip estimate and the longest retransmission interval. */
+#define SIP_T1_MS 500
+#define SIP_T2_MS 4000
 
 /* libosip2's osip_const.h names these: SIP_REQUEST_TIME_OUT (408), SIP_NOT_ACCEPTABLE_HERE (488) */
 
@@ -54,6 +57,9 @@ struct call {
 	bool provisional; /* a 1xx came from the other side: a CANCEL may go (§9.1) */
 	bool timed_out;   /* timer C fired: 408 went to the caller */
 	bool late; /* the INVITE had no SDP: the offer is in the 2xx, the answer in the ACK */
+	osip_message_t *in_ok;        /* our 2xx toward the caller, sent again until its ACK */
+	guint ok_timer;               /* toward a UDP caller, until the ACK (RFC 3261 §13.3.1.4) */
+	unsigned ok_interval, ok_sum; /* ms */
 };
 
 /* An in-dialog request carried to the other side, waiting for its answer. */
@@ -90,6 +96,9 @@ static void call_free(struct call *c)
 	osip_message_free(c->out_ack);
 	if (c->timer_c)
 		g_source_remove(c->timer_c);
+	if (c->ok_timer)
+		g_source_remove(c->ok_timer);
+	osip_message_free(c->in_ok);
 	g_free(c->codecs);
 	g_free(c);
 }
@@ -586,6 +595,42 @@ static void ack_out(struct call *c)
 		sip_peer_send(c->out.peer, c->out_ack);
 }
 
+/*
+ * libosip2 ends the INVITE server transaction with the 2xx, so sending it
+ * again until the ACK is ours (RFC 3261 §13.3.1.4): over UDP at T1, doubling
+ * up to T2; no ACK within 64*T1 and the call ends, BYE both ways.
+ */
+static gboolean ok_again(gpointer data)
+{
+	struct call *c = data;
+
+	c->ok_timer = 0;
+	c->ok_sum += c->ok_interval;
+	if (c->ok_sum >= 64 * SIP_T1_MS) {
+		log_info(LOG_SIP, "no ack", "login=%s", c->login);
+		send_bye(c, &c->in);
+		send_bye(c, &c->out);
+		call_end(c, "no_ack");
+		return G_SOURCE_REMOVE;
+	}
+	sip_peer_send(c->in.peer, c->in_ok);
+	c->ok_interval = MIN(c->ok_interval * 2, SIP_T2_MS);
+	c->ok_timer = g_timeout_add(c->ok_interval, ok_again, c);
+	return G_SOURCE_REMOVE;
+}
+
+/* Our 2xx toward the caller goes: kept for its retransmissions (and a retransmitted INVITE). */
+static void ok_sent(struct call *c, const osip_message_t *ok)
+{
+	if (c->in_ok)
+		return;
+	osip_message_clone(ok, &c->in_ok);
+	if (c->in_ok && c->in.peer->kind != SIP_PEER_FLOW) {
+		c->ok_interval = SIP_T1_MS;
+		c->ok_timer = g_timeout_add(c->ok_interval, ok_again, c);
+	}
+}
+
 /* The outbound side's answer, carried to the inbound side with our tag, Contact and SDP. */
 static void answer_in(struct call *c, const osip_message_t *resp)
 {
@@ -617,6 +662,8 @@ static void answer_in(struct call *c, const osip_message_t *resp)
 	}
 	if (MSG_IS_STATUS_2XX(resp) && !c->in.dialog)
 		osip_dialog_init_as_uas(&c->in.dialog, c->in_invite, r);
+	if (MSG_IS_STATUS_2XX(resp))
+		ok_sent(c, r);
 	sip_stack_respond(c->b->st, c->in_tr, r);
 	if (resp->status_code >= 200)
 		c->in_tr = NULL;
@@ -708,6 +755,10 @@ void b2bua_call_ack(struct b2bua *b, const osip_message_t *ack, struct sip_peer 
 	struct call *c = call_by_dialog(b, from, ack->call_id->number, &from_in);
 	const char *why = NULL;
 
+	if (c && from_in && c->ok_timer) {
+		g_source_remove(c->ok_timer);
+		c->ok_timer = 0;
+	}
 	if (!c || !from_in || !c->late || c->out_ack || !c->answered)
 		return; /* not a late offer's: our own ACK went with the 2xx */
 	c->out_ack = in_dialog(&c->out, "ACK", osip_atoi(c->out_invite->cseq->number));
@@ -798,6 +849,16 @@ bool b2bua_call_request(struct b2bua *b, osip_transaction_t *tr, const osip_mess
 			c->cancelled = true;
 			send_cancel(c);
 		}
+		return true;
+	}
+	if (MSG_IS_INVITE(req) && from_in && c->in_ok &&
+	    strcmp(req->cseq->number, c->in_invite->cseq->number) == 0) {
+		/* the first INVITE again, after our 2xx ended its transaction: the 2xx again */
+		osip_message_t *ok = NULL;
+
+		osip_message_clone(c->in_ok, &ok);
+		if (ok)
+			sip_stack_respond(b->st, tr, ok);
 		return true;
 	}
 	if (MSG_IS_INVITE(req) && !c->answered) {

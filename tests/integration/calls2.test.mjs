@@ -4,6 +4,8 @@
 // without SDP). JsSIP with plain RTP (lib/plainpc.mjs) as the browser, sipp as the PBX.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
@@ -139,6 +141,22 @@ describe('calls from sipp as the PBX', () => {
     assert.equal(e.originator, 'remote');
     await env.gw.waitForLog(/msg="call start" .*late=1/, { after: mark });
     await sippDone(env.pbx);
+  });
+
+  test('a PBX slow to ACK: rtcgate sends its 200 again at T1 and 2*T1, and stops at the ACK', async () => {
+    const trace = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sipp-')), 'messages.log');
+    const env = await pbxAndBrowser('register_then_ack_late.xml', ['-trace_msg', '-message_file', trace]);
+    cleanup.push(env.close);
+    const session = await withTimeout(incoming(env.ua), 10_000, 'the incoming call');
+    await answer(session);
+    const e = await withTimeout(ended(session), 10_000, 'the BYE from the PBX');
+    assert.equal(e.originator, 'remote');
+    await sippDone(env.pbx);
+    // sipp ACKs 2.5 s after the first 200: copies at 0.5 s and 1.5 s, none at 3.5 s
+    const received = fs.readFileSync(trace, 'utf8').split(/^-{20,} .*$/m).filter((m) => /message received/.test(m));
+    const oks = received.filter((m) => /^SIP\/2\.0 200 /m.test(m) && /^CSeq: 1 INVITE/m.test(m));
+    assert.equal(oks.length, 3, 'the 200 of the INVITE, received by the PBX');
+    fs.rmSync(path.dirname(trace), { recursive: true });
   });
 
   test('codec filter: a PCMA-only device never sees PCMU; a PCMU-only offer gets 488', async () => {
