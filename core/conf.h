@@ -66,6 +66,7 @@ struct sip_conf {
 	char *address;          /* where the PBX-side SIP socket listens; "" = every address */
 	int port;               /* that socket's port (UDP) */
 	int options_interval;   /* seconds between OPTIONS pings of each PBX target */
+	int invite_timeout;     /* seconds an INVITE may wait for a final answer (timer C) */
 };
 
 struct media_conf {

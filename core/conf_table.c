@@ -353,6 +353,9 @@ const struct conf_key conf_keys[] = {
 	{ "sip", "options_interval", CONF_INT, "30", 0, 3600, OFF(sip.options_interval), 0, NULL,
 	  "Seconds between the OPTIONS pings that mark each PBX target up (any answer within 2 s) "
 	  "or down; 0 turns them off and every target counts as up." },
+	{ "sip", "invite_timeout", CONF_INT, "60", 1, 600, OFF(sip.invite_timeout), 0, NULL,
+	  "Seconds a call may wait for its final answer (RFC 3261 timer C): then the caller gets "
+	  "408 and the other side a CANCEL." },
 
 	{ "media", "ports", CONF_STR, "10000-20000", 0, 0, OFF(media.ports), 0, check_port_range,
 	  "UDP ports of the media legs, an RTP/RTCP pair each; turn.allowed_peers = self allows "

@@ -351,8 +351,14 @@ static void on_stray(void *user, const osip_message_t *resp, struct sip_peer *fr
 	b2bua_call_stray(user, resp, from);
 }
 
+static void on_ack(void *user, const osip_message_t *ack, struct sip_peer *from)
+{
+	b2bua_call_ack(user, ack, from);
+}
+
 static const struct sip_stack_handlers handlers = {
 	.request = on_request,
+	.ack = on_ack,
 	.response = on_response,
 	.failed = on_failed,
 	.stray = on_stray,
@@ -481,6 +487,7 @@ int b2bua_start(const struct conf *c, struct devices *devices, struct media_pool
 	b2bua_calls_new(b);
 	b->metrics = metrics;
 	b->next_handle = 1;
+	b->invite_timeout = c->sip.invite_timeout;
 	b->flows = g_hash_table_new(g_str_hash, g_str_equal);
 	b->pending = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, pending_free);
 	b->st = sip_stack_new(&handlers, b);

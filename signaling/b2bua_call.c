@@ -22,6 +22,14 @@
  */
 #define FLOW_HOST "rtcgate.invalid"
 
+/* After a CANCEL, how long the other side may take to end its INVITE: 64*T1 (RFC 3261 §9.1). */
+#define CANCEL_GRACE_S 32
+/* RFC 3261 §17.1.1.1: the round-trip estimate and the longest retransmission interval. */
+#define SIP_T1_MS 500
+#define SIP_T2_MS 4000
+
+/* libosip2's osip_const.h names these: SIP_REQUEST_TIME_OUT (408), SIP_NOT_ACCEPTABLE_HERE (488) */
+
 struct call_leg {
 	struct sip_peer *peer; /* a reference */
 	enum media_leg media;
@@ -43,7 +51,15 @@ struct call {
 	struct flow_state *flow; /* the flow side's state, for its call count; NULL once closed */
 	char in_tag[17];         /* our To tag toward the inbound side */
 	char login[65];
+	char *codecs;  /* the device's codec filter for sdp_plain; NULL: every codec */
+	guint timer_c; /* no final answer yet (RFC 3261 §16.6 step 11) */
 	bool answered, cancelled, echo;
+	bool provisional; /* a 1xx came from the other side: a CANCEL may go (§9.1) */
+	bool timed_out;   /* timer C fired: 408 went to the caller */
+	bool late; /* the INVITE had no SDP: the offer is in the 2xx, the answer in the ACK */
+	osip_message_t *in_ok;        /* our 2xx toward the caller, sent again until its ACK */
+	guint ok_timer;               /* toward a UDP caller, until the ACK (RFC 3261 §13.3.1.4) */
+	unsigned ok_interval, ok_sum; /* ms */
 };
 
 /* An in-dialog request carried to the other side, waiting for its answer. */
@@ -78,6 +94,12 @@ static void call_free(struct call *c)
 	osip_message_free(c->in_invite);
 	osip_message_free(c->out_invite);
 	osip_message_free(c->out_ack);
+	if (c->timer_c)
+		g_source_remove(c->timer_c);
+	if (c->ok_timer)
+		g_source_remove(c->ok_timer);
+	osip_message_free(c->in_ok);
+	g_free(c->codecs);
 	g_free(c);
 }
 
@@ -139,7 +161,7 @@ static int sdp_across(struct call *c, struct call_leg *from, struct call_leg *to
 	osip_body_t *body = NULL;
 	struct sdp_plain *peer = g_new0(struct sdp_plain, 1);
 	struct sockaddr_storage rtp, rtcp, local;
-	struct sdp_plain_local ours = { .sess_id = to->sdp_id };
+	struct sdp_plain_local ours = { .sess_id = to->sdp_id, .codecs = c->codecs };
 	char addr[INET6_ADDRSTRLEN], *out = NULL;
 	size_t out_len = 0;
 	char ct[] = "application/sdp";
@@ -154,7 +176,7 @@ static int sdp_across(struct call *c, struct call_leg *from, struct call_leg *to
 		log_info(LOG_SIP, "sdp refused", "login=%s reason=\"%s\"", c->login,
 		         *why ? *why : "address");
 		*why = "Unusable SDP";
-		rc = 488;
+		rc = SIP_NOT_ACCEPTABLE_HERE;
 		goto done;
 	}
 	if (!(c->echo && from == &c->out) && peer->port && !peer->hold_c0)
@@ -178,7 +200,7 @@ static int sdp_across(struct call *c, struct call_leg *from, struct call_leg *to
 	if (sdp_plain_rewrite(body->body, body->length, &ours, &out, &out_len, why) != 0) {
 		log_info(LOG_SIP, "sdp refused", "login=%s reason=\"%s\"", c->login, *why);
 		*why = "Not Acceptable Here";
-		rc = 488;
+		rc = SIP_NOT_ACCEPTABLE_HERE;
 		goto done;
 	}
 	osip_message_set_body(dst, out, out_len);
@@ -457,6 +479,77 @@ static int admit(struct b2bua *b, const osip_message_t *req, struct sip_peer *fr
 	return code;
 }
 
+/* The device's codecs as sdp_plain's filter, with DTMF and comfort noise; NULL: every codec. */
+static char *device_codecs(struct b2bua *b, const char *login)
+{
+	struct device *dev = NULL;
+	char *list = NULL;
+
+	if (devices_get(b->dev, login, &dev) == 0 && dev->codecs && dev->codecs[0])
+		list = g_strdup_printf("%s,telephone-event,CN", dev->codecs);
+	devspec_device_free(dev);
+	return list;
+}
+
+static bool has_sdp(const osip_message_t *m)
+{
+	osip_body_t *body = NULL;
+
+	return osip_message_get_body(m, 0, &body) >= 0 && body && body->body && body->length;
+}
+
+/*
+ * Timer C (RFC 3261 §16.6 step 11), sip.invite_timeout after the INVITE went
+ * out with no final answer: 408 to the caller, CANCEL to the other side if
+ * it answered provisionally (§9.1; else its own timer B ends it). Should the
+ * other side still not end its INVITE within 64*T1, the transaction is
+ * abandoned and the call ends.
+ */
+static gboolean timer_c_fired(gpointer data)
+{
+	struct call *c = data;
+
+	c->timer_c = 0;
+	if (c->timed_out) {
+		log_info(LOG_SIP, "invite abandoned", "login=%s", c->login);
+		sip_stack_abandon(c->b->st, c->handle);
+		call_end(c, "timeout");
+		return G_SOURCE_REMOVE;
+	}
+	c->timed_out = true;
+	log_info(LOG_SIP, "invite timeout", "login=%s after=%ds provisional=%d", c->login,
+	         c->b->invite_timeout, c->provisional);
+	if (c->in_tr) {
+		b2bua_respond(c->b, c->in_tr, c->in_invite, SIP_REQUEST_TIME_OUT,
+		              "No answer from the other side");
+		c->in_tr = NULL;
+	}
+	if (!c->cancelled && c->provisional)
+		send_cancel(c);
+	c->cancelled = true;
+	c->timer_c = g_timeout_add_seconds(CANCEL_GRACE_S, timer_c_fired, c);
+	return G_SOURCE_REMOVE;
+}
+
+/* The outbound INVITE goes: the call is known by its handle and both dialogs' keys. */
+static void call_launch(struct call *c, const osip_message_t *req, osip_message_t *inv,
+                        struct sip_peer *from)
+{
+	struct b2bua *b = c->b;
+
+	osip_message_clone(inv, &c->out_invite);
+	c->handle = b->next_handle++;
+	leg_key(&c->in, req->call_id->number);
+	leg_key(&c->out, inv->call_id->number);
+	g_hash_table_insert(b->calls, g_memdup2(&c->handle, sizeof(c->handle)), c);
+	g_hash_table_insert(b->dialogs, c->in.key, c);
+	g_hash_table_insert(b->dialogs, c->out.key, c);
+	log_info(LOG_SIP, "call start", "login=%s from=%s to=%s media=%u late=%d", c->login,
+	         from->name, c->out.peer->name, media_session_id(c->media), c->late);
+	c->timer_c = g_timeout_add_seconds((guint)b->invite_timeout, timer_c_fired, c);
+	sip_stack_request(b->st, c->out.peer, inv, c->handle);
+}
+
 void b2bua_call_invite(struct b2bua *b, osip_transaction_t *tr, const osip_message_t *req,
                        struct sip_peer *from)
 {
@@ -478,6 +571,8 @@ void b2bua_call_invite(struct b2bua *b, osip_transaction_t *tr, const osip_messa
 	g_strlcpy(c->login, fs->login, sizeof(c->login));
 	c->flow = fs;
 	fs->calls++;
+	c->codecs = device_codecs(b, fs->login);
+	c->late = !has_sdp(req);
 	leg_setup(b, &c->in, from, from->kind == SIP_PEER_FLOW ? MEDIA_LEG_A : MEDIA_LEG_B);
 	if (!to) {
 		struct b2bua_route r;
@@ -510,16 +605,7 @@ void b2bua_call_invite(struct b2bua *b, osip_transaction_t *tr, const osip_messa
 	inv = outbound_invite(c, req, target, &why, &code);
 	if (!inv)
 		goto refuse;
-	osip_message_clone(inv, &c->out_invite);
-	c->handle = b->next_handle++;
-	leg_key(&c->in, req->call_id->number);
-	leg_key(&c->out, inv->call_id->number);
-	g_hash_table_insert(b->calls, g_memdup2(&c->handle, sizeof(c->handle)), c);
-	g_hash_table_insert(b->dialogs, c->in.key, c);
-	g_hash_table_insert(b->dialogs, c->out.key, c);
-	log_info(LOG_SIP, "call start", "login=%s from=%s to=%s media=%u", c->login, from->name,
-	         c->out.peer->name, media_session_id(c->media));
-	sip_stack_request(b->st, c->out.peer, inv, c->handle);
+	call_launch(c, req, inv, from);
 	return;
 refuse:
 	metrics_add(b->metrics, METRIC_SIP_CALLS_ENDED, 1, (const char *const[]){ "refused_here" });
@@ -527,6 +613,52 @@ refuse:
 	b2bua_respond(b, tr, req, code, why);
 	c->in_tr = NULL;
 	call_free(c);
+}
+
+/* ACK of a 2xx (RFC 3261 §13.2.2.4): our own, at once (a late offer's once the caller's ACK brings
+ * the answer). */
+static void ack_out(struct call *c)
+{
+	if (!c->out_ack)
+		c->out_ack = in_dialog(&c->out, "ACK", osip_atoi(c->out_invite->cseq->number));
+	if (c->out_ack)
+		sip_peer_send(c->out.peer, c->out_ack);
+}
+
+/*
+ * libosip2 ends the INVITE server transaction with the 2xx, so sending it
+ * again until the ACK is ours (RFC 3261 §13.3.1.4): over UDP at T1, doubling
+ * up to T2; no ACK within 64*T1 and the call ends, BYE both ways.
+ */
+static gboolean ok_again(gpointer data)
+{
+	struct call *c = data;
+
+	c->ok_timer = 0;
+	c->ok_sum += c->ok_interval;
+	if (c->ok_sum >= 64 * SIP_T1_MS) {
+		log_info(LOG_SIP, "no ack", "login=%s", c->login);
+		send_bye(c, &c->in);
+		send_bye(c, &c->out);
+		call_end(c, "no_ack");
+		return G_SOURCE_REMOVE;
+	}
+	sip_peer_send(c->in.peer, c->in_ok);
+	c->ok_interval = MIN(c->ok_interval * 2, SIP_T2_MS);
+	c->ok_timer = g_timeout_add(c->ok_interval, ok_again, c);
+	return G_SOURCE_REMOVE;
+}
+
+/* Our 2xx toward the caller goes: kept for its retransmissions (and a retransmitted INVITE). */
+static void ok_sent(struct call *c, const osip_message_t *ok)
+{
+	if (c->in_ok)
+		return;
+	osip_message_clone(ok, &c->in_ok);
+	if (c->in_ok && c->in.peer->kind != SIP_PEER_FLOW) {
+		c->ok_interval = SIP_T1_MS;
+		c->ok_timer = g_timeout_add(c->ok_interval, ok_again, c);
+	}
 }
 
 /* The outbound side's answer, carried to the inbound side with our tag, Contact and SDP. */
@@ -548,28 +680,23 @@ static void answer_in(struct call *c, const osip_message_t *resp)
 			osip_message_free(r);
 			b2bua_respond(c->b, c->in_tr, c->in_invite, rc, why);
 			c->in_tr = NULL;
-			if (MSG_IS_STATUS_2XX(resp))
+			if (MSG_IS_STATUS_2XX(resp)) {
+				ack_out(c); /* a late offer's 2xx is not ACKed yet */
 				send_bye(c, &c->out);
-			else
+			} else {
 				send_cancel(c);
+			}
 			c->cancelled = true;
 			return;
 		}
 	}
 	if (MSG_IS_STATUS_2XX(resp) && !c->in.dialog)
 		osip_dialog_init_as_uas(&c->in.dialog, c->in_invite, r);
+	if (MSG_IS_STATUS_2XX(resp))
+		ok_sent(c, r);
 	sip_stack_respond(c->b->st, c->in_tr, r);
 	if (resp->status_code >= 200)
 		c->in_tr = NULL;
-}
-
-/* ACK of a 2xx (RFC 3261 §13.2.2.4): our own, at once; the caller's ACK is absorbed. */
-static void ack_out(struct call *c)
-{
-	if (!c->out_ack)
-		c->out_ack = in_dialog(&c->out, "ACK", osip_atoi(c->out_invite->cseq->number));
-	if (c->out_ack)
-		sip_peer_send(c->out.peer, c->out_ack);
 }
 
 static bool relayed_response(struct b2bua *b, uint64_t handle, const osip_message_t *resp);
@@ -580,6 +707,8 @@ bool b2bua_call_response(struct b2bua *b, uint64_t handle, const osip_message_t 
 
 	if (!c)
 		return relayed_response(b, handle, resp);
+	if (resp->status_code < 200)
+		c->provisional = true;
 	if (resp->status_code == 100)
 		return true;
 	if (MSG_IS_STATUS_2XX(resp) && !c->out.dialog) {
@@ -587,20 +716,24 @@ bool b2bua_call_response(struct b2bua *b, uint64_t handle, const osip_message_t 
 		if (c->out.dialog)
 			c->out.dialog->local_cseq = osip_atoi(c->out_invite->cseq->number);
 	}
-	if (MSG_IS_STATUS_2XX(resp))
+	/* a late offer's 2xx waits for the caller's ACK, which carries the answer */
+	if (MSG_IS_STATUS_2XX(resp) && (!c->late || c->cancelled))
 		ack_out(c);
 	if (c->cancelled) {
 		/* answered after all: hang up (RFC 3261 §9.1, the 200 crossed our CANCEL) */
 		if (MSG_IS_STATUS_2XX(resp))
 			send_bye(c, &c->out);
 		if (resp->status_code >= 200)
-			call_end(c, "cancelled");
+			call_end(c, c->timed_out ? "timeout" : "cancelled");
 		return true;
 	}
 	if (c->in_tr)
 		answer_in(c, resp);
 	if (MSG_IS_STATUS_2XX(resp) && !c->cancelled) {
 		c->answered = true;
+		if (c->timer_c)
+			g_source_remove(c->timer_c);
+		c->timer_c = 0;
 		log_info(LOG_SIP, "call answered", "login=%s", c->login);
 	} else if (resp->status_code >= 300 || c->cancelled) {
 		call_end(c, resp->status_code >= 300 ? "refused" : "sdp");
@@ -633,10 +766,42 @@ void b2bua_call_stray(struct b2bua *b, const osip_message_t *resp, struct sip_pe
 	bool from_in;
 	struct call *c = call_by_dialog(b, from, resp->call_id->number, &from_in);
 
-	/* a retransmitted 2xx of our INVITE: our ACK was lost */
+	/* a retransmitted 2xx of our INVITE: our ACK was lost (a late offer's may not be out yet)
+	 */
 	if (c && !from_in && MSG_IS_STATUS_2XX(resp) && resp->cseq &&
 	    strcmp(resp->cseq->method, "INVITE") == 0 && c->out_ack)
 		sip_peer_send(c->out.peer, c->out_ack);
+}
+
+/*
+ * Late offer (RFC 3264 §4, RFC 3261 §13.2.1): the INVITE had no SDP, so the
+ * 2xx carried the offer and the caller's ACK carries the answer. Our ACK of
+ * the other side's 2xx waited for it; it goes now with the answer rewritten
+ * onto that leg. An unusable answer still gets its ACK, then both sides BYE.
+ */
+void b2bua_call_ack(struct b2bua *b, const osip_message_t *ack, struct sip_peer *from)
+{
+	bool from_in;
+	struct call *c = call_by_dialog(b, from, ack->call_id->number, &from_in);
+	const char *why = NULL;
+
+	if (c && from_in && c->ok_timer) {
+		g_source_remove(c->ok_timer);
+		c->ok_timer = 0;
+	}
+	if (!c || !from_in || !c->late || c->out_ack || !c->answered)
+		return; /* not a late offer's: our own ACK went with the 2xx */
+	c->out_ack = in_dialog(&c->out, "ACK", osip_atoi(c->out_invite->cseq->number));
+	if (!c->out_ack)
+		return;
+	if (sdp_across(c, &c->in, &c->out, ack, c->out_ack, &why) == 0) {
+		sip_peer_send(c->out.peer, c->out_ack);
+		return;
+	}
+	sip_peer_send(c->out.peer, c->out_ack);
+	send_bye(c, &c->in);
+	send_bye(c, &c->out);
+	call_end(c, "sdp");
 }
 
 static void relayed_free(gpointer p)
@@ -714,6 +879,16 @@ bool b2bua_call_request(struct b2bua *b, osip_transaction_t *tr, const osip_mess
 			c->cancelled = true;
 			send_cancel(c);
 		}
+		return true;
+	}
+	if (MSG_IS_INVITE(req) && from_in && c->in_ok &&
+	    strcmp(req->cseq->number, c->in_invite->cseq->number) == 0) {
+		/* the first INVITE again, after our 2xx ended its transaction: the 2xx again */
+		osip_message_t *ok = NULL;
+
+		osip_message_clone(c->in_ok, &ok);
+		if (ok)
+			sip_stack_respond(b->st, tr, ok);
 		return true;
 	}
 	if (MSG_IS_INVITE(req) && !c->answered) {

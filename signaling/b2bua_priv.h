@@ -40,6 +40,7 @@ struct b2bua {
 	GHashTable *dialogs;   /* "<peer address>/<Call-ID>" → struct call */
 	GHashTable *relays;    /* handle → struct relayed (in-dialog requests passed across) */
 	uint64_t next_handle;
+	int invite_timeout; /* seconds, sip.invite_timeout */
 	unsigned registered;
 	struct pbx_target *targets; /* up or down, one per sip.pbx target (b2bua_pbx.c) */
 	guint ping_timer, first_ping;
@@ -91,6 +92,8 @@ bool b2bua_call_request(struct b2bua *b, osip_transaction_t *tr, const osip_mess
 bool b2bua_call_response(struct b2bua *b, uint64_t handle, const osip_message_t *resp);
 bool b2bua_call_failed(struct b2bua *b, uint64_t handle, int code);
 void b2bua_call_stray(struct b2bua *b, const osip_message_t *resp, struct sip_peer *from);
+/* An ACK of a 2xx: carried to the other side when the call was a late offer (its SDP). */
+void b2bua_call_ack(struct b2bua *b, const osip_message_t *ack, struct sip_peer *from);
 /* The flow is gone: its calls end (BYE or CANCEL toward the other side). */
 void b2bua_call_flow_closed(struct b2bua *b, struct flow_state *fs);
 /* Calls now, in set-up (INVITE sent, no 2xx) and answered. */

@@ -161,10 +161,14 @@ static void free_txn(gpointer p)
 static gboolean on_timer(gpointer data);
 
 /*
- * Run the state machines and their timers until nothing is pending (events
- * queued by handlers during the run included); rearm the timer.
+ * Run the state machines until nothing is pending (events queued by
+ * handlers during the run included). Each libosip2 pass walks every
+ * transaction of its kind, so the timers (and the next timeout) are only
+ * looked at when the GLib timer fires, not after every message: it fires
+ * no later than TIMER_MAX_MS after the last look, and no timer of a new
+ * transaction is shorter than that (T1), so none is missed.
  */
-static void run(struct sip_stack *st)
+static void run(struct sip_stack *st, bool timers)
 {
 	struct timeval tv = { 1, 0 };
 	long ms;
@@ -180,16 +184,21 @@ static void run(struct sip_stack *st)
 		osip_ist_execute(st->osip);
 		osip_nict_execute(st->osip);
 		osip_nist_execute(st->osip);
-		osip_timers_ict_execute(st->osip);
-		osip_timers_ist_execute(st->osip);
-		osip_timers_nict_execute(st->osip);
-		osip_timers_nist_execute(st->osip);
+		if (timers) {
+			osip_timers_ict_execute(st->osip);
+			osip_timers_ist_execute(st->osip);
+			osip_timers_nict_execute(st->osip);
+			osip_timers_nist_execute(st->osip);
+		}
 		g_ptr_array_set_size(st->dead, 0); /* frees the killed ones */
 	}
 	st->running = false;
-	osip_timers_gettimeout(st->osip, &tv);
+	if (!timers && st->timer && !st->again)
+		return;
+	if (timers)
+		osip_timers_gettimeout(st->osip, &tv);
 	ms = tv.tv_sec * 1000L + tv.tv_usec / 1000;
-	ms = ms < 1 || st->again ? 1 : ms > TIMER_MAX_MS ? TIMER_MAX_MS : ms;
+	ms = ms < 1 || st->again || !timers ? 1 : ms > TIMER_MAX_MS ? TIMER_MAX_MS : ms;
 	if (st->timer)
 		g_source_remove(st->timer);
 	st->timer = g_timeout_add((guint)ms, on_timer, st);
@@ -200,7 +209,7 @@ static gboolean on_timer(gpointer data)
 	struct sip_stack *st = data;
 
 	st->timer = 0;
-	run(st);
+	run(st, true);
 	return G_SOURCE_REMOVE;
 }
 
@@ -287,6 +296,36 @@ static void refuse(struct sip_stack *st, struct sip_peer *from, osip_message_t *
 	osip_message_free(resp);
 }
 
+/*
+ * libosip2 takes a transport as reliable only when the top Via says TCP, TLS
+ * or SCTP; a WebSocket flow (Via WS/WSS, RFC 7118 §5) is reliable too, so its
+ * transactions get what libosip2 gives TCP: no retransmissions (timers A, E,
+ * G off) and no lingering after the final response (D, I, J, K zero, RFC
+ * 3261 §17). Without this every transaction of a flow stayed 32 s in the
+ * lists that each run walks.
+ */
+static void set_reliable(osip_transaction_t *tr)
+{
+	switch (tr->ctx_type) {
+	case ICT:
+		tr->ict_context->timer_a_length = -1;
+		tr->ict_context->timer_a_start.tv_sec = -1;
+		tr->ict_context->timer_d_length = 0;
+		break;
+	case NICT:
+		tr->nict_context->timer_e_length = -1;
+		tr->nict_context->timer_e_start.tv_sec = -1;
+		tr->nict_context->timer_k_length = 0;
+		break;
+	case IST:
+		tr->ist_context->timer_g_length = -1;
+		tr->ist_context->timer_g_start.tv_sec = -1;
+		tr->ist_context->timer_i_length = 0;
+		break;
+	case NIST: tr->nist_context->timer_j_length = 0; break;
+	}
+}
+
 static void new_server_txn(struct sip_stack *st, struct sip_peer *from, osip_event_t *e)
 {
 	osip_transaction_t *tr = osip_create_transaction(st->osip, e);
@@ -300,6 +339,8 @@ static void new_server_txn(struct sip_stack *st, struct sip_peer *from, osip_eve
 	i = g_new0(struct txn_info, 1);
 	i->peer = sip_peer_ref(from);
 	osip_transaction_set_your_instance(tr, i);
+	if (from->kind == SIP_PEER_FLOW)
+		set_reliable(tr);
 	osip_transaction_add_event(tr, e);
 	st->stats.transactions++;
 }
@@ -331,7 +372,7 @@ void sip_stack_receive(struct sip_stack *st, struct sip_peer *from, const char *
 			new_server_txn(st, from, e);
 		}
 	}
-	run(st);
+	run(st, false);
 }
 
 int sip_stack_request(struct sip_stack *st, struct sip_peer *to, osip_message_t *req,
@@ -349,11 +390,20 @@ int sip_stack_request(struct sip_stack *st, struct sip_peer *to, osip_message_t 
 	i->peer = sip_peer_ref(to);
 	i->handle = handle;
 	osip_transaction_set_your_instance(tr, i);
+	if (to->kind == SIP_PEER_FLOW)
+		set_reliable(tr);
+	else if (tr->ctx_type == NICT)
+		/* Timer K (T4, RFC 3261 §17.1.2.2) keeps a UDP non-INVITE client
+		 * transaction 5 s after its final answer only to absorb that answer's
+		 * retransmissions; here they reach the stray handler, which drops all
+		 * but an INVITE's 2xx, so the transaction may go at once (at 300
+		 * calls/s, 1,500 BYEs lingered and every run walked them). */
+		tr->nict_context->timer_k_length = 0;
 	e = osip_new_outgoing_sipmessage(req);
 	e->transactionid = tr->transactionid;
 	osip_transaction_add_event(tr, e);
 	st->stats.transactions++;
-	run(st);
+	run(st, false);
 	return 0;
 }
 
@@ -390,7 +440,24 @@ void sip_stack_peer_lost(struct sip_stack *st, struct sip_peer *p)
 		log_info(LOG_SIP, "transactions failed", "peer=%s count=%u reason=connection_lost",
 		         p->name, lost->len);
 	g_ptr_array_unref(lost);
-	run(st); /* frees them */
+	run(st, false); /* frees them */
+}
+
+
+void sip_stack_abandon(struct sip_stack *st, uint64_t handle)
+{
+	osip_list_t *l = &st->osip->osip_ict_transactions;
+
+	for (int i = 0; i < osip_list_size(l); i++) {
+		osip_transaction_t *tr = osip_list_get(l, i);
+		struct txn_info *ti = info_of(tr);
+
+		if (ti && ti->handle == handle) {
+			kill_cb(OSIP_ICT_KILL_TRANSACTION, tr);
+			run(st, false); /* frees it */
+			return;
+		}
+	}
 }
 
 int sip_stack_respond(struct sip_stack *st, osip_transaction_t *tr, osip_message_t *resp)
@@ -407,7 +474,7 @@ int sip_stack_respond(struct sip_stack *st, osip_transaction_t *tr, osip_message
 	}
 	e->transactionid = tr->transactionid;
 	osip_transaction_add_event(tr, e);
-	run(st);
+	run(st, false);
 	return 0;
 }
 

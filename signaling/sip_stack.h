@@ -78,6 +78,14 @@ int sip_stack_request(struct sip_stack *st, struct sip_peer *to, osip_message_t 
  */
 void sip_stack_peer_lost(struct sip_stack *st, struct sip_peer *p);
 
+/*
+ * Give up the INVITE client transaction started with handle: it leaves the
+ * stack at once, and what comes for it later is stray. For a transaction
+ * stuck in Proceeding, which RFC 3261 §17.1.1 never times out (§9.1: 64*T1
+ * after a CANCEL). No-op when no such transaction is left.
+ */
+void sip_stack_abandon(struct sip_stack *st, uint64_t handle);
+
 /* Answer the server transaction tr with resp (taken). */
 int sip_stack_respond(struct sip_stack *st, osip_transaction_t *tr, osip_message_t *resp);
 

@@ -1,37 +1,17 @@
 // Calls through rtcgate (issue 4): JsSIP in Node with plain-RTP SDP on one side; the built-in
 // demo target or sipp as the PBX on the other; RTP checked end to end through the media workers.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
-import { REPO, ctl, freeUdpPort, metrics, startRtcgate, withTimeout } from './lib/rtcgate.mjs';
+import { ctl, metrics, startRtcgate, withTimeout } from './lib/rtcgate.mjs';
 import { answer, call, ended, incoming, register, stop } from './lib/jssip.mjs';
-
-const SIPP_DIR = path.join(REPO, 'tests', 'fixtures', 'sipp');
+import { SIPP_DIR, sippDone, sippPbx } from './lib/sipp.mjs';
 
 async function device(gw, args) {
   const r = await ctl(gw, ['device', ...args]);
   assert.equal(r.code, 0, r.stderr);
-}
-
-/** sipp as the PBX on a free port; resolves {port, exit: Promise<{code, out}>, kill}. */
-async function sippPbx(args) {
-  const port = await freeUdpPort();
-  const mediaPort = await freeUdpPort();
-  const child = spawn(
-    'sipp',
-    [...args, ...(args.includes('-m') ? [] : ['-m', '1'])].concat(
-      ['-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mediaPort), '-timeout', '30s', '-nostdin'],
-    ),
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const exit = once(child, 'exit').then(([code]) => ({ code, out }));
-  return { port, exit, kill: () => child.kill() };
 }
 
 async function sessionsNow(gw) {
@@ -132,11 +112,6 @@ describe('calls through sipp as the PBX', () => {
       await gw.stopClean();
     });
     return { pbx, gw, ua };
-  }
-
-  async function sippDone(pbx) {
-    const { code, out } = await withTimeout(pbx.exit, 15_000, 'sipp to finish its scenario');
-    assert.equal(code, 0, `sipp failed:\n${out.slice(-2000)}`);
   }
 
   test('browser → PBX: ringing, answered, RTP echoed by sipp intact, the browser hangs up', async () => {
