@@ -37,7 +37,7 @@ void b2bua_respond(struct b2bua *b, osip_transaction_t *tr, const osip_message_t
 	sip_stack_respond(b->st, tr, r);
 }
 
-static void count_register(struct b2bua *b, const char *result)
+void b2bua_count_register(struct b2bua *b, const char *result)
 {
 	metrics_add(b->metrics, METRIC_SIP_REGISTER, 1, (const char *const[]){ result });
 }
@@ -213,6 +213,7 @@ static void flow_register(struct b2bua *b, osip_transaction_t *tr, const osip_me
 	struct b2bua_route r;
 	const char *why = NULL;
 	osip_message_t *fwd;
+	bool held;
 
 	if (!login || strlen(login) >= sizeof(fs->login)) {
 		b2bua_respond(b, tr, req, 400, "No user in To");
@@ -220,18 +221,23 @@ static void flow_register(struct b2bua *b, osip_transaction_t *tr, const osip_me
 	}
 	if (devices_get(b->dev, login, &dev) != 0 || !dev->enabled) {
 		log_info(LOG_SIP, "register refused", "flow=%s login=%s", from->name, login);
-		count_register(b, "refused");
+		b2bua_count_register(b, "refused");
 		b2bua_respond(b, tr, req, 403, "Not an enabled WebRTC device");
 		devspec_device_free(dev);
 		return;
 	}
+	held = dev->pbx_password_set;
 	devspec_device_free(dev);
 	if (fs->registered && strcmp(fs->login, login) != 0) {
 		b2bua_respond(b, tr, req, 403, "This flow is registered for another user");
 		return;
 	}
+	if (held) {
+		b2bua_held_register(b, tr, req, from, login);
+		return;
+	}
 	if (!b2bua_pbx_route(b, &r)) {
-		count_register(b, "pbx_down");
+		b2bua_count_register(b, "pbx_down");
 		b2bua_respond(b, tr, req, 503, "No PBX reachable");
 		return;
 	}
@@ -250,8 +256,7 @@ static void flow_register(struct b2bua *b, osip_transaction_t *tr, const osip_me
 	sip_stack_request(b->st, r.peer, fwd, b->next_handle++);
 }
 
-/* on: registered as login with the browser's Contact from req. */
-static void set_registered(struct b2bua *b, struct flow_state *fs, bool on, const char *login,
+void b2bua_flow_registered(struct b2bua *b, struct flow_state *fs, bool on, const char *login,
                            const osip_message_t *req)
 {
 	osip_contact_t *c = NULL;
@@ -279,7 +284,8 @@ static void on_response(void *user, uint64_t handle, const osip_message_t *resp)
 	osip_message_t *out;
 
 	if (!p) {
-		if (!b2bua_pbx_answer(b, handle, resp->status_code))
+		if (!b2bua_pbx_answer(b, handle, resp->status_code) &&
+		    !b2bua_held_response(b, handle, resp))
 			b2bua_call_response(b, handle, resp);
 		return;
 	}
@@ -290,13 +296,13 @@ static void on_response(void *user, uint64_t handle, const osip_message_t *resp)
 		sip_stack_respond(b->st, p->tr, out);
 	if (MSG_IS_STATUS_2XX(resp) && !p->flow->closed) {
 		/* no binding of ours left in the answer: the browser unregistered */
-		set_registered(b, b2bua_flow_of(p->flow), out && osip_list_size(&out->contacts) > 0,
-		               p->login, p->req);
-		count_register(b, "ok");
+		b2bua_flow_registered(b, b2bua_flow_of(p->flow),
+		                      out && osip_list_size(&out->contacts) > 0, p->login, p->req);
+		b2bua_count_register(b, "ok");
 	} else {
-		count_register(b, resp->status_code == 401 || resp->status_code == 407
-		                          ? "challenged"
-		                          : "failed");
+		b2bua_count_register(b, resp->status_code == 401 || resp->status_code == 407
+		                                ? "challenged"
+		                                : "failed");
 	}
 	g_hash_table_remove(b->pending, &handle);
 }
@@ -307,11 +313,11 @@ static void on_failed(void *user, uint64_t handle, int code)
 	struct pending_reg *p = g_hash_table_lookup(b->pending, &handle);
 
 	if (!p) {
-		if (!b2bua_pbx_answer(b, handle, 0))
+		if (!b2bua_pbx_answer(b, handle, 0) && !b2bua_held_failed(b, handle, code))
 			b2bua_call_failed(b, handle, code);
 		return;
 	}
-	count_register(b, "failed");
+	b2bua_count_register(b, "failed");
 	b2bua_respond(b, p->tr, p->req, code == 408 ? 408 : 503,
 	              code == 408 ? "PBX did not answer" : "PBX unreachable");
 	g_hash_table_remove(b->pending, &handle);
@@ -408,7 +414,8 @@ static void flow_closed(void *user, struct ws_flow *f)
 	if (!fs)
 		return;
 	b2bua_call_flow_closed(b, fs);
-	set_registered(b, fs, false, NULL, NULL);
+	b2bua_held_flow_closed(b, fs);
+	b2bua_flow_registered(b, fs, false, NULL, NULL);
 	osip_uri_free(fs->contact);
 	g_hash_table_remove(b->flows, fs->token);
 	f->owner = NULL;
@@ -433,6 +440,7 @@ void b2bua_device_changed(struct b2bua *b, const char *login, enum devices_event
 
 	if (ev != DEVICES_DISABLED && ev != DEVICES_REMOVED)
 		return;
+	b2bua_held_device_gone(b, login);
 	g_hash_table_iter_init(&it, b->flows);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		struct flow_state *fs = v;
@@ -490,6 +498,8 @@ int b2bua_start(const struct conf *c, struct devices *devices, struct media_pool
 	b->invite_timeout = c->sip.invite_timeout;
 	b->flows = g_hash_table_new(g_str_hash, g_str_equal);
 	b->pending = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, pending_free);
+	b2bua_auth_new(b);
+	b2bua_held_new(b, devices_realm(c->sip.realm));
 	b->st = sip_stack_new(&handlers, b);
 	if (!c->sip.pbx[0])
 		b->demo = sip_demo_new(pbx_rx, b);
@@ -512,6 +522,8 @@ void b2bua_free(struct b2bua *b)
 		return;
 	metrics_remove_collector(b->metrics, collect, b);
 	b2bua_calls_free(b);
+	b2bua_held_free(b);
+	b2bua_auth_free(b);
 	if (b->pbx)
 		b2bua_pbx_stop(b);
 	sip_stack_free(b->st);

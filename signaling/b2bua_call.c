@@ -60,6 +60,8 @@ struct call {
 	osip_message_t *in_ok;        /* our 2xx toward the caller, sent again until its ACK */
 	guint ok_timer;               /* toward a UDP caller, until the ACK (RFC 3261 §13.3.1.4) */
 	unsigned ok_interval, ok_sum; /* ms */
+	bool held;         /* from a held registration: rtcgate answers the PBX's challenges */
+	bool auth_retried; /* our INVITE was re-sent with credentials once */
 };
 
 /* An in-dialog request carried to the other side, waiting for its answer. */
@@ -389,6 +391,40 @@ static bool leg_setup(struct b2bua *b, struct call_leg *l, struct sip_peer *peer
 	return true;
 }
 
+/* The key of a challenged setup: the browser's flow and Call-ID. */
+static void memo_key(const struct call *c, const osip_message_t *browser_invite, char *key,
+                     size_t cap)
+{
+	g_snprintf(key, cap, "%p/%s", (void *)c->in.peer, browser_invite->call_id->number);
+}
+
+/*
+ * Pass-through: the browser answers a relayed challenge with a new INVITE
+ * (same Call-ID, CSeq one up, RFC 3261 §22.2); it becomes the next INVITE
+ * of the challenged setup on our side too, with the browser's credentials.
+ */
+static void retry_setup(struct call *c, const osip_message_t *req, osip_message_t *m)
+{
+	struct b2bua_auth_memo memo;
+	char key[300], num[24];
+
+	if (osip_list_size(&req->authorizations) + osip_list_size(&req->proxy_authorizations) == 0)
+		return;
+	b2bua_auth_copy_credentials(req, m);
+	memo_key(c, req, key, sizeof(key));
+	if (!b2bua_auth_recall(c->b, key, &memo))
+		return;
+	osip_call_id_free(m->call_id);
+	m->call_id = NULL;
+	osip_message_set_call_id(m, memo.call_id);
+	osip_generic_param_freelist(&m->from->gen_params);
+	osip_from_set_tag(m->from, osip_strdup(memo.from_tag));
+	osip_cseq_free(m->cseq);
+	m->cseq = NULL;
+	g_snprintf(num, sizeof(num), "%d INVITE", memo.cseq + 1);
+	osip_message_set_cseq(m, num);
+}
+
 /* The outbound INVITE: the caller's From with our tag, its To, our Call-ID, Via and Contact. */
 static osip_message_t *outbound_invite(struct call *c, const osip_message_t *req,
                                        const osip_uri_t *target, const char **why, int *code)
@@ -412,6 +448,8 @@ static osip_message_t *outbound_invite(struct call *c, const osip_message_t *req
 	sip_msg_token(cid, 32);
 	osip_message_set_call_id(m, cid);
 	osip_message_set_cseq(m, "1 INVITE");
+	if (!c->held && c->in.peer->kind == SIP_PEER_FLOW)
+		retry_setup(c, req, m);
 	{
 		osip_header_t *mf = NULL;
 
@@ -456,6 +494,11 @@ static int admit(struct b2bua *b, const osip_message_t *req, struct sip_peer *fr
 		const char *token = req->req_uri->username;
 
 		*fs = token ? g_hash_table_lookup(b->flows, token) : NULL;
+		if ((!*fs || !(*fs)->registered) && token && b2bua_held_has_token(b, token)) {
+			/* held at the PBX, but no flow attached now (RFC 3261 §21.4.18) */
+			*why = "Temporarily Unavailable";
+			return 480;
+		}
 		if (!*fs || !(*fs)->registered || !(*fs)->contact) {
 			*why = "Not registered here";
 			return 404;
@@ -570,6 +613,7 @@ void b2bua_call_invite(struct b2bua *b, osip_transaction_t *tr, const osip_messa
 		goto refuse;
 	g_strlcpy(c->login, fs->login, sizeof(c->login));
 	c->flow = fs;
+	c->held = from->kind == SIP_PEER_FLOW && fs->held != NULL;
 	fs->calls++;
 	c->codecs = device_codecs(b, fs->login);
 	c->late = !has_sdp(req);
@@ -672,6 +716,8 @@ static void answer_in(struct call *c, const osip_message_t *resp)
 	if (!r)
 		return;
 	carry_headers(resp, r);
+	if (resp->status_code == 401 || resp->status_code == 407)
+		b2bua_auth_copy_challenges(resp, r); /* pass-through: the browser answers */
 	if (resp->status_code < 300) {
 		set_contact(c, &c->in, r);
 		rc = sdp_across(c, &c->out, &c->in, resp, r, &why);
@@ -701,6 +747,65 @@ static void answer_in(struct call *c, const osip_message_t *resp)
 
 static bool relayed_response(struct b2bua *b, uint64_t handle, const osip_message_t *resp);
 
+/* Held mode: our INVITE again with the device's PBX credentials, CSeq one up (RFC 3261 §22.2). */
+static bool reinvite_with_credentials(struct call *c, const osip_message_t *resp)
+{
+	osip_message_t *m = NULL;
+	gpointer old = NULL;
+	char num[24];
+
+	if (osip_message_clone(c->out_invite, &m) != 0)
+		return false;
+	if (!b2bua_auth_answer(c->b, c->login, resp, m)) {
+		osip_message_free(m);
+		return false;
+	}
+	b2bua_drop_vias(m);
+	b2bua_add_via(m, c->out.r.via, c->out.host);
+	osip_cseq_free(m->cseq);
+	m->cseq = NULL;
+	g_snprintf(num, sizeof(num), "%d INVITE", osip_atoi(c->out_invite->cseq->number) + 1);
+	osip_message_set_cseq(m, num);
+	osip_message_force_update(m);
+	/* the call is found by the handle of its new client transaction */
+	g_hash_table_steal_extended(c->b->calls, &c->handle, &old, NULL);
+	g_free(old);
+	c->handle = c->b->next_handle++;
+	g_hash_table_insert(c->b->calls, g_memdup2(&c->handle, sizeof(c->handle)), c);
+	osip_message_free(c->out_invite);
+	osip_message_clone(m, &c->out_invite);
+	c->auth_retried = true;
+	log_info(LOG_SIP, "call challenged", "login=%s code=%d answered=held", c->login,
+	         resp->status_code);
+	sip_stack_request(c->b->st, c->out.peer, m, c->handle);
+	return true;
+}
+
+/*
+ * A 401/407 to our INVITE toward the PBX. Pass-through: remembered, then
+ * relayed (false: answer_in carries it with its challenge). Held: answered
+ * here once; a second challenge, or none we can answer, refuses the call.
+ */
+static bool challenged(struct call *c, const osip_message_t *resp)
+{
+	char key[300];
+
+	if (!c->held) {
+		memo_key(c, c->in_invite, key, sizeof(key));
+		b2bua_auth_remember(c->b, key, c->out_invite);
+		return false;
+	}
+	if (!c->auth_retried && reinvite_with_credentials(c, resp))
+		return true;
+	log_warn(LOG_SIP, "call refused by pbx", "login=%s code=%d reason=credentials", c->login,
+	         resp->status_code);
+	if (c->in_tr)
+		b2bua_respond(c->b, c->in_tr, c->in_invite, 403, "PBX refused the credentials");
+	c->in_tr = NULL;
+	call_end(c, "refused");
+	return true;
+}
+
 bool b2bua_call_response(struct b2bua *b, uint64_t handle, const osip_message_t *resp)
 {
 	struct call *c = g_hash_table_lookup(b->calls, &handle);
@@ -710,6 +815,9 @@ bool b2bua_call_response(struct b2bua *b, uint64_t handle, const osip_message_t 
 	if (resp->status_code < 200)
 		c->provisional = true;
 	if (resp->status_code == 100)
+		return true;
+	if ((resp->status_code == 401 || resp->status_code == 407) && !c->cancelled &&
+	    c->out.peer->kind == SIP_PEER_PBX && challenged(c, resp))
 		return true;
 	if (MSG_IS_STATUS_2XX(resp) && !c->out.dialog) {
 		osip_dialog_init_as_uac(&c->out.dialog, (osip_message_t *)resp);

@@ -16,6 +16,7 @@
 struct metrics;
 struct sip_pbx;
 struct sip_demo;
+struct held_reg;
 
 /* What the B2BUA keeps per WebSocket flow (ws_flow.owner). */
 struct flow_state {
@@ -23,8 +24,9 @@ struct flow_state {
 	char token[B2BUA_TOKEN_LEN + 1]; /* our Contact user toward the PBX: finds this flow */
 	char login[65];                  /* once registered */
 	bool registered;
-	osip_uri_t *contact; /* the browser's own Contact URI, once registered */
-	unsigned calls;      /* calls of this flow now */
+	osip_uri_t *contact;   /* the browser's own Contact URI, once registered */
+	unsigned calls;        /* calls of this flow now */
+	struct held_reg *held; /* the held registration attached (its token is ours), or NULL */
 };
 
 struct b2bua {
@@ -32,13 +34,18 @@ struct b2bua {
 	struct metrics *metrics;
 	struct media_pool *media;
 	struct sip_stack *st;
-	struct sip_pbx *pbx;   /* a PBX configured */
-	struct sip_demo *demo; /* or the demo target */
-	GHashTable *flows;     /* token → struct flow_state */
-	GHashTable *pending;   /* handle → struct pending_reg (registrations) */
-	GHashTable *calls;     /* handle of the outbound INVITE → struct call */
-	GHashTable *dialogs;   /* "<peer address>/<Call-ID>" → struct call */
-	GHashTable *relays;    /* handle → struct relayed (in-dialog requests passed across) */
+	struct sip_pbx *pbx;     /* a PBX configured */
+	struct sip_demo *demo;   /* or the demo target */
+	GHashTable *flows;       /* token → struct flow_state */
+	GHashTable *pending;     /* handle → struct pending_reg (registrations) */
+	GHashTable *calls;       /* handle of the outbound INVITE → struct call */
+	GHashTable *dialogs;     /* "<peer address>/<Call-ID>" → struct call */
+	GHashTable *relays;      /* handle → struct relayed (in-dialog requests passed across) */
+	GHashTable *auth_memo;   /* pass-through: challenged INVITE setups (b2bua_auth.c) */
+	GHashTable *held;        /* key → struct held_reg (b2bua_held.c) */
+	GHashTable *held_tokens; /* token → struct held_reg */
+	char *realm;             /* of our digest challenges to browsers */
+	uint8_t nonce_key[32];   /* SIP_DIGEST_KEY_LEN, random per process */
 	uint64_t next_handle;
 	int invite_timeout; /* seconds, sip.invite_timeout */
 	unsigned registered;
@@ -81,6 +88,52 @@ bool b2bua_forward_hop(osip_message_t *m);
 /* Our Via for a request toward peer: "SIP/2.0/<UDP|WSS> host;branch=z9hG4bK…;rport" */
 void b2bua_add_via(osip_message_t *m, const char *transport, const char *host);
 struct flow_state *b2bua_flow_of(struct sip_peer *peer);
+/* fs is (on) or is no longer registered as login, with the browser's Contact of req. */
+void b2bua_flow_registered(struct b2bua *b, struct flow_state *fs, bool on, const char *login,
+                           const osip_message_t *req);
+void b2bua_count_register(struct b2bua *b, const char *result);
+
+/* Held registrations (b2bua_held.c): the device has a PBX password. */
+void b2bua_held_new(struct b2bua *b, const char *realm);
+void b2bua_held_free(struct b2bua *b);
+/* A REGISTER from flow `from` for login (an enabled device in held mode); answers tr. */
+void b2bua_held_register(struct b2bua *b, osip_transaction_t *tr, const osip_message_t *req,
+                         struct sip_peer *from, const char *login);
+/* Answers and failures of our REGISTERs toward the PBX; false when handle is not one. */
+bool b2bua_held_response(struct b2bua *b, uint64_t handle, const osip_message_t *resp);
+bool b2bua_held_failed(struct b2bua *b, uint64_t handle, int code);
+/* fs closes: its held registration stays for the grace period, unattached. */
+void b2bua_held_flow_closed(struct b2bua *b, struct flow_state *fs);
+/* login was disabled or removed: its held registrations are unregistered at the PBX. */
+void b2bua_held_device_gone(struct b2bua *b, const char *login);
+/* True when token is a held registration's Contact user (attached to a flow or not). */
+bool b2bua_held_has_token(struct b2bua *b, const char *token);
+
+/* Digest toward the PBX (b2bua_auth.c). */
+void b2bua_auth_new(struct b2bua *b);
+void b2bua_auth_free(struct b2bua *b);
+/*
+ * Answer resp's 401/407 challenge in req (for its method and Request-URI)
+ * with login's PBX credentials (pbx_user, else the extension, else the
+ * login; pbx_password): earlier credentials in req are replaced. false when
+ * no challenge can be answered or the device has no PBX password.
+ */
+bool b2bua_auth_answer(struct b2bua *b, const char *login, const osip_message_t *resp,
+                       osip_message_t *req);
+/* resp's WWW-Authenticate and Proxy-Authenticate headers copied into out. */
+void b2bua_auth_copy_challenges(const osip_message_t *resp, osip_message_t *out);
+/* from's Authorization and Proxy-Authorization headers copied into to. */
+void b2bua_auth_copy_credentials(const osip_message_t *from, osip_message_t *to);
+/* An outbound INVITE setup that was challenged (pass-through): retried with these. */
+struct b2bua_auth_memo {
+	char call_id[40];
+	char from_tag[17];
+	int cseq;
+};
+/* Remember out_invite's setup under key (the browser's flow and Call-ID) for a while. */
+void b2bua_auth_remember(struct b2bua *b, const char *key, const osip_message_t *out_invite);
+/* The setup remembered under key (then forgotten); false when none or expired. */
+bool b2bua_auth_recall(struct b2bua *b, const char *key, struct b2bua_auth_memo *out);
 
 /* Calls (b2bua_call.c) */
 void b2bua_call_invite(struct b2bua *b, osip_transaction_t *tr, const osip_message_t *req,

@@ -205,6 +205,20 @@ char *sip_digest_username(const char *hvalue)
 	return out;
 }
 
+int sip_digest_algorithm(const char *hvalue, enum sip_digest_alg *out)
+{
+	osip_authorization_t *a = NULL;
+	int rc = EINVAL;
+
+	sip_msg_init();
+	if (osip_authorization_init(&a) != 0)
+		return ENOMEM;
+	if (osip_authorization_parse(a, hvalue) == 0 && parse_alg(a->algorithm, out))
+		rc = 0;
+	osip_authorization_free(a);
+	return rc;
+}
+
 enum sip_digest_check sip_digest_verify(const char *hvalue, const char *method, const char *realm,
                                         const char *user, const char *ha1, enum sip_digest_alg alg,
                                         const uint8_t key[SIP_DIGEST_KEY_LEN], uint64_t now)
@@ -235,7 +249,7 @@ enum sip_digest_check sip_digest_verify(const char *hvalue, const char *method, 
 		goto out;
 	n = nonce_check(key, nonce, now);
 	if (n) {
-		rc = n == ESTALE ? SIP_DIGEST_STALE : SIP_DIGEST_WRONG;
+		rc = n == ESTALE ? SIP_DIGEST_STALE : SIP_DIGEST_FOREIGN;
 		goto out;
 	}
 	response(alg, ha1, nonce, nc, cnonce, qop[0] != '\0', method, uri, want, sizeof(want));

@@ -46,7 +46,8 @@ enum sip_digest_check {
 	SIP_DIGEST_OK,
 	SIP_DIGEST_MALFORMED, /* not Digest, parameters missing or bad */
 	SIP_DIGEST_STALE,     /* one of our nonces, expired: challenge again with stale=true */
-	SIP_DIGEST_WRONG,     /* not our nonce, another realm or user, or a wrong response */
+	SIP_DIGEST_WRONG,     /* another realm, user or algorithm, or a wrong response */
+	SIP_DIGEST_FOREIGN,   /* not one of our nonces (made under another key: a restart) */
 };
 
 /*
@@ -61,3 +62,6 @@ enum sip_digest_check sip_digest_verify(const char *hvalue, const char *method, 
 
 /* The username an Authorization value names (before any check), g_malloc'd, or NULL. */
 char *sip_digest_username(const char *hvalue);
+
+/* The algorithm an Authorization value names (MD5 when absent): 0, or EINVAL. */
+int sip_digest_algorithm(const char *hvalue, enum sip_digest_alg *out);

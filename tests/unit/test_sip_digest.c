@@ -1,4 +1,5 @@
 /* signaling/sip_digest: RFC 2617 and RFC 7616 vectors, nonces, checks, hostile values. */
+#include <errno.h>
 #include <glib.h>
 #include <string.h>
 
@@ -88,7 +89,7 @@ static void test_verify(void)
 	}
 	g_assert_cmpint(sip_digest_verify(tampered, "REGISTER", "rtcgate", "alice", ha1,
 	                                  SIP_DIGEST_MD5, key, 1030),
-	                !=, SIP_DIGEST_OK);
+	                ==, SIP_DIGEST_FOREIGN);
 	g_free(tampered);
 	g_free(a);
 	/* a wrong password */
@@ -103,8 +104,23 @@ static void test_verify(void)
 	a = sip_digest_answer(&ch, "alice", "secret", "REGISTER", "sip:pbx.example", "c1", 1);
 	g_assert_cmpint(sip_digest_verify(a, "REGISTER", "rtcgate", "alice", ha1, SIP_DIGEST_MD5,
 	                                  key, 1030),
-	                ==, SIP_DIGEST_WRONG);
+	                ==, SIP_DIGEST_FOREIGN);
 	g_free(a);
+}
+
+/* The algorithm an answer names: what held mode looks the stored HA1 up by. */
+static void test_algorithm(void)
+{
+	enum sip_digest_alg alg = SIP_DIGEST_SHA256;
+
+	g_assert_cmpint(sip_digest_algorithm("Digest username=\"a\", realm=\"r\"", &alg), ==, 0);
+	g_assert_cmpint(alg, ==, SIP_DIGEST_MD5);
+	g_assert_cmpint(sip_digest_algorithm("Digest username=\"a\", algorithm=SHA-256", &alg), ==,
+	                0);
+	g_assert_cmpint(alg, ==, SIP_DIGEST_SHA256);
+	g_assert_cmpint(sip_digest_algorithm("Digest username=\"a\", algorithm=MD5-sess", &alg), ==,
+	                EINVAL);
+	g_assert_cmpint(alg, ==, SIP_DIGEST_SHA256);
 }
 
 /* qop=auth without cnonce and nc */
@@ -146,6 +162,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sip_digest/rfc2617", test_rfc2617);
 	g_test_add_func("/sip_digest/rfc7616", test_rfc7616);
 	g_test_add_func("/sip_digest/verify", test_verify);
+	g_test_add_func("/sip_digest/algorithm", test_algorithm);
 	g_test_add_func("/sip_digest/hostile", test_hostile);
 	return g_test_run();
 }

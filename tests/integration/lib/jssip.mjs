@@ -15,12 +15,15 @@ globalThis.RTCSessionDescription ??= class {
 const JsSIP = (await import('jssip')).default;
 
 /**
- * A JsSIP UA registering as user@domain over gw's /sip; resolves {ua, result} where result is
- * {registered: true} or {registered: false, status, reason}. The caller stops the UA.
+ * A JsSIP UA registering as user@domain over gw's /sip; resolves {ua, socket, result} where
+ * result is {registered: true} or {registered: false, status, reason}. The caller stops the UA.
+ * instanceId: the RFC 5626 +sip.instance UUID (JsSIP sends it with reg-id=1); a fresh one when
+ * absent.
  */
-export async function register(gw, user, password, { domain = 'pbx.example', path = '/sip' } = {}) {
+export async function register(gw, user, password, { domain = 'pbx.example', path = '/sip', instanceId } = {}) {
   const socket = new JsSIP.WebSocketInterface(`ws://127.0.0.1:${gw.httpPort}${path}`);
   const ua = new JsSIP.UA({
+    ...(instanceId ? { instance_id: instanceId } : {}),
     sockets: [socket],
     uri: `sip:${user}@${domain}`,
     password,
@@ -37,7 +40,7 @@ export async function register(gw, user, password, { domain = 'pbx.example', pat
     );
   });
   ua.start();
-  return { ua, result: await withTimeout(result, 10_000, `registration of ${user}`) };
+  return { ua, socket, result: await withTimeout(result, 10_000, `registration of ${user}`) };
 }
 
 /** Stop ua and resolve once its WebSocket is closed. */
@@ -84,4 +87,15 @@ export function ended(session) {
     session.once('ended', resolve);
     session.once('failed', resolve);
   });
+}
+
+/**
+ * Drop ua's WebSocket without a goodbye (no un-REGISTER, as when the network goes away) and
+ * resolve once JsSIP noticed. It would reconnect after connection_recovery_min_interval (30 s):
+ * stop the UA before that.
+ */
+export async function dropConnection(ua, socket) {
+  const gone = new Promise((resolve) => ua.once('disconnected', resolve));
+  socket._ws.terminate();
+  await withTimeout(gone, 5000, 'the UA to notice its connection is gone');
 }
