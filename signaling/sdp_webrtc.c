@@ -160,7 +160,6 @@ static const char *offer_codecs(struct sdp_webrtc *t, const struct sdp_plain_cod
 	t->n_offered = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct sdp_webrtc_ptmap *e;
-
 		bool twice = false;
 
 		for (size_t j = 0; j < t->n_offered; j++)
