@@ -188,10 +188,10 @@ static void enter(struct dtls *d, enum dtls_state st)
 /* The handshake failed: keep the first reason, then OpenSSL's, and tell the leg. */
 static int fail(struct dtls *d, int err)
 {
-	unsigned long e = ERR_peek_error();
+	const char *why = ERR_reason_error_string(ERR_peek_error());
 
-	if (e)
-		set_reason(d, "handshake failed: %s", ERR_reason_error_string(e));
+	if (why)
+		set_reason(d, "handshake failed: %s", why);
 	set_reason(d, "handshake failed");
 	ERR_clear_error();
 	enter(d, DTLS_STATE_FAILED);

@@ -161,6 +161,13 @@ static int generate(struct dtls_cert *c, char **why)
 	return EPROTO;
 }
 
+/* OpenSSL's default asks for a passphrase on the terminal: a daemon must not wait for one. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return -1;
+}
+
 static int load(struct dtls_cert *c, const char *cert_path, const char *key_path, char **why)
 {
 	FILE *cf = fopen(cert_path, "r");
@@ -178,12 +185,14 @@ static int load(struct dtls_cert *c, const char *cert_path, const char *key_path
 		                       g_strerror(rc));
 		goto out;
 	}
-	c->x509 = PEM_read_X509(cf, NULL, NULL, NULL);
-	c->key = PEM_read_PrivateKey(kf, NULL, NULL, NULL);
+	c->x509 = PEM_read_X509(cf, NULL, no_passphrase, NULL);
+	c->key = PEM_read_PrivateKey(kf, NULL, no_passphrase, NULL);
 	if (!c->x509 || !c->key) {
 		rc = EBADMSG;
-		*why = g_strdup_printf("%s holds no PEM %s", !c->x509 ? cert_path : key_path,
-		                       !c->x509 ? "certificate" : "private key");
+		*why = g_strdup_printf(
+		        "%s holds no PEM %s", !c->x509 ? cert_path : key_path,
+		        !c->x509 ? "certificate"
+		                 : "private key (or an encrypted one: not supported)");
 	} else if (X509_check_private_key(c->x509, c->key) != 1) {
 		rc = EINVAL;
 		*why = g_strdup_printf("the key in %s does not match the certificate in %s",

@@ -1,5 +1,6 @@
 /* libFuzzer target for ice/dtls, ice/srtp and ice/demux: arbitrary datagrams on a WebRTC leg. */
 #include <errno.h>
+#include <glib.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #define DGRAM_MAX 2048
 
 /*
+ * The whole input is also parsed as an a=fingerprint value (round trip).
  * Input: byte 0 picks the SRTP profile and whether the endpoint is a client
  * or a server; then datagrams, each a 2-byte big-endian length and that many
  * bytes (cut at the end of the input). Each datagram goes through ice_demux
@@ -84,6 +86,21 @@ static void feed(struct dtls *d, struct ice_srtp *media, const uint8_t *p, size_
 	}
 }
 
+/* The input as an a=fingerprint value: what parses formats back to the same fingerprint. */
+static void fingerprint_roundtrip(const uint8_t *data, size_t size)
+{
+	char *s = g_strndup((const char *)data, size);
+	struct dtls_fingerprint fp, again;
+	char text[DTLS_FP_TEXT_MAX];
+
+	if (dtls_fingerprint_parse(s, &fp) == 0) {
+		dtls_fingerprint_format(&fp, text);
+		if (dtls_fingerprint_parse(text, &again) || !dtls_fingerprint_equal(&fp, &again))
+			abort();
+	}
+	g_free(s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const enum ice_srtp_profile profs[] = { ICE_SRTP_AES128_CM_SHA1_80,
@@ -95,6 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	fingerprint_roundtrip(data, size);
 	if (!ctx)
 		setup();
 	keys = ice_srtp_new();

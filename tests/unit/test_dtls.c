@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -680,12 +683,27 @@ static void test_fingerprint_parse(void)
 	g_assert_cmpuint(strlen(text), ==, strlen("sha-256 ") + 32 * 3 - 1);
 }
 
+/* key_path's key, written to out encrypted with a passphrase. */
+static void write_encrypted(const char *key_path, const char *out)
+{
+	FILE *in = fopen(key_path, "r"), *o = fopen(out, "w");
+	EVP_PKEY *k = in ? PEM_read_PrivateKey(in, NULL, NULL, NULL) : NULL;
+
+	g_assert_nonnull(k);
+	g_assert_nonnull(o);
+	g_assert_cmpint(PEM_write_PrivateKey(o, k, EVP_aes_128_cbc(), NULL, 0, NULL, "secret"), ==,
+	                1);
+	EVP_PKEY_free(k);
+	fclose(in);
+	fclose(o);
+}
+
 /* Configured PEM files: loaded when they match, a clear reason when they do not. */
 static void test_cert_files(void)
 {
 	gchar *dir = g_dir_make_tmp("rtcgate-dtls-XXXXXX", NULL);
 	gchar *dir2 = g_build_filename(dir, "other", NULL);
-	char *cert = NULL, *key = NULL, *cert2 = NULL, *key2 = NULL, *why = NULL;
+	char *cert = NULL, *key = NULL, *cert2 = NULL, *key2 = NULL, *why = NULL, *enc;
 	struct dtls_cert *c = NULL;
 
 	g_assert_cmpint(tlscert_ensure(dir, &cert, &key, &why), ==, 0);
@@ -704,6 +722,14 @@ static void test_cert_files(void)
 	g_clear_pointer(&why, g_free);
 	g_assert_cmpint(dtls_cert_open(cert, "", &c, &why), ==, EINVAL);
 	g_clear_pointer(&why, g_free);
+	/* an encrypted key is refused with a reason that says so */
+	enc = g_build_filename(dir, "enc.pem", NULL);
+	write_encrypted(key, enc);
+	g_assert_cmpint(dtls_cert_open(cert, enc, &c, &why), ==, EBADMSG);
+	g_assert_nonnull(strstr(why, "encrypted"));
+	g_clear_pointer(&why, g_free);
+	g_unlink(enc);
+	g_free(enc);
 	for (char **f = (char *[]){ cert, key, cert2, key2, NULL }; *f; f++) {
 		gchar *tls = g_path_get_dirname(*f);
 
