@@ -140,6 +140,10 @@ static void check_cross(const struct conf *c, const char *source, GPtrArray *err
 	if ((*c->http.cert == '\0') != (*c->http.key == '\0'))
 		add_error(errors, source, find_key("http", *c->http.cert ? "key" : "cert"),
 		          "http.cert and http.key must be set together");
+	if ((*c->media.dtls_cert == '\0') != (*c->media.dtls_key == '\0'))
+		add_error(errors, source,
+		          find_key("media", *c->media.dtls_cert ? "dtls_key" : "dtls_cert"),
+		          "media.dtls_cert and media.dtls_key must be set together");
 	if (c->http.port && c->http.port == c->http.tls_port)
 		add_error(errors, source, find_key("http", "tls_port"),
 		          "must differ from http.port");

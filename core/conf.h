@@ -73,6 +73,8 @@ struct media_conf {
 	char *ports;          /* "lo-hi" */
 	int workers;          /* 0 = one per core */
 	char *public_address; /* "" = the local address toward each peer */
+	char *dtls_cert;      /* "" = a self-signed ECDSA P-256 certificate made at start */
+	char *dtls_key;
 };
 
 struct conf {

@@ -366,6 +366,11 @@ const struct conf_key conf_keys[] = {
 	  check_address,
 	  "IP address advertised in SDP for the media legs (1:1 NAT); empty for the local "
 	  "address toward each peer." },
+	{ "media", "dtls_cert", CONF_STR, "", 0, 0, OFF(media.dtls_cert), 0, NULL,
+	  "PEM certificate of the WebRTC legs' DTLS-SRTP (its SHA-256 fingerprint goes in SDP); "
+	  "empty makes a self-signed ECDSA P-256 one at each start." },
+	{ "media", "dtls_key", CONF_STR, "", 0, 0, OFF(media.dtls_key), 0, NULL,
+	  "PEM private key for media.dtls_cert." },
 };
 
 const size_t conf_nkeys = G_N_ELEMENTS(conf_keys);

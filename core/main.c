@@ -14,6 +14,7 @@
 #include "core/metrics.h"
 #include "core/store.h"
 #include "core/tlscert.h"
+#include "ice/dtls.h"
 #include "relay/media.h"
 #include "relay/turn_server.h"
 #include "signaling/b2bua.h"
@@ -33,6 +34,7 @@ struct app {
 	struct turn_server *turn;
 	struct b2bua *b2bua;
 	struct media_pool *media;
+	struct dtls_ctx *dtls; /* the WebRTC legs' certificate and DTLS settings */
 	bool stopping;
 };
 
@@ -170,13 +172,38 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* The WebRTC legs' DTLS certificate: media.dtls_cert, or a new one each start. */
+static int open_dtls(const struct conf *c, struct dtls_ctx **out, char **why)
+{
+	struct dtls_cert *cert = NULL;
+	int rc = dtls_cert_open(c->media.dtls_cert, c->media.dtls_key, &cert, why);
+
+	if (!rc)
+		rc = dtls_ctx_new(cert, NULL, out, why);
+	if (!rc)
+		log_info(LOG_DTLS, "certificate ready", "fingerprint=\"%s\" profiles=%s made=%s",
+		         dtls_ctx_fingerprint_sdp(*out), dtls_ctx_profiles(*out),
+		         *c->media.dtls_cert ? "no" : "yes");
+	if (rc && *why) {
+		char *w = *why;
+
+		*why = g_strdup_printf("DTLS certificate (media.dtls_cert): %s", w);
+		g_free(w);
+	}
+	dtls_cert_free(cert);
+	return rc;
+}
+
 static int start(struct app *app)
 {
 	const struct conf *c = app->conf;
 	char *cert = NULL, *key = NULL, *why = NULL;
 	int rc;
 
-	rc = store_open(c->state_dir, &app->store, &why);
+	/* first: a bad media.dtls_cert stops the start before any port is bound */
+	rc = open_dtls(c, &app->dtls, &why);
+	if (!rc)
+		rc = store_open(c->state_dir, &app->store, &why);
 	if (rc)
 		goto out;
 	rc = devices_open(app->store, devices_realm(c->sip.realm), &app->devices);
@@ -285,6 +312,7 @@ out:
 	http_server_free(app.http);
 	b2bua_free(app.b2bua);      /* after the flows it hears from */
 	media_pool_stop(app.media); /* after the calls that use it */
+	dtls_ctx_free(app.dtls);    /* after the media legs made from it */
 	devices_free(app.devices);
 	store_close(app.store);
 	metrics_free(app.metrics);

@@ -443,7 +443,6 @@ void sip_stack_peer_lost(struct sip_stack *st, struct sip_peer *p)
 	run(st, false); /* frees them */
 }
 
-
 void sip_stack_abandon(struct sip_stack *st, uint64_t handle)
 {
 	osip_list_t *l = &st->osip->osip_ict_transactions;
