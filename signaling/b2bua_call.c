@@ -60,8 +60,10 @@ struct call {
 	osip_message_t *in_ok;        /* our 2xx toward the caller, sent again until its ACK */
 	guint ok_timer;               /* toward a UDP caller, until the ACK (RFC 3261 §13.3.1.4) */
 	unsigned ok_interval, ok_sum; /* ms */
-	bool held;         /* from a held registration: rtcgate answers the PBX's challenges */
-	bool auth_retried; /* our INVITE was re-sent with credentials once */
+	bool held;            /* from a held registration: rtcgate answers the PBX's challenges */
+	guint se_timer;       /* RFC 4028: the session is dead when no refresh came by then */
+	unsigned se_interval; /* Session-Expires of the last 2xx, seconds */
+	bool auth_retried;    /* our INVITE was re-sent with credentials once */
 };
 
 /* An in-dialog request carried to the other side, waiting for its answer. */
@@ -100,6 +102,8 @@ static void call_free(struct call *c)
 		g_source_remove(c->timer_c);
 	if (c->ok_timer)
 		g_source_remove(c->ok_timer);
+	if (c->se_timer)
+		g_source_remove(c->se_timer);
 	osip_message_free(c->in_ok);
 	g_free(c->codecs);
 	g_free(c);
@@ -747,6 +751,57 @@ static void answer_in(struct call *c, const osip_message_t *resp)
 
 static bool relayed_response(struct b2bua *b, uint64_t handle, const osip_message_t *resp);
 
+/*
+ * Session timers (RFC 4028). Both ends refresh a session by re-INVITE or
+ * UPDATE, and rtcgate carries Session-Expires across; it also watches:
+ * every 2xx to an INVITE or UPDATE with Session-Expires S restarts a timer
+ * of S - min(32, S/3) seconds (§10), and when it runs out with no refresh,
+ * the session is dead: BYE both ways, so a vanished end does not leave the
+ * other with a call (and its media ports) forever. A 2xx without the header
+ * turns the watch off (§9: no session timer for the session).
+ */
+static gboolean session_expired(gpointer data)
+{
+	struct call *c = data;
+
+	c->se_timer = 0;
+	log_info(LOG_SIP, "session expired", "login=%s interval=%u", c->login, c->se_interval);
+	send_bye(c, &c->in);
+	send_bye(c, &c->out);
+	call_end(c, "session_expired");
+	return G_SOURCE_REMOVE;
+}
+
+/* Session-Expires of ok in seconds (90 s minimum is the ends' business, not ours); 0: none. */
+static unsigned session_expires(const osip_message_t *ok)
+{
+	osip_header_t *h = NULL;
+	unsigned long s = 0;
+	char *end = NULL;
+
+	if (osip_message_header_get_byname(ok, "session-expires", 0, &h) < 0 &&
+	    osip_message_header_get_byname(ok, "x", 0, &h) < 0)
+		return 0;
+	if (!h || !h->hvalue || !g_ascii_isdigit(h->hvalue[0]))
+		return 0;
+	s = strtoul(h->hvalue, &end, 10);
+	if (*end != '\0' && *end != ';' && *end != ' ')
+		return 0;
+	return s >= 1 && s <= 86400 ? (unsigned)s : 0;
+}
+
+static void session_refreshed(struct call *c, const osip_message_t *ok)
+{
+	unsigned s = session_expires(ok);
+
+	if (c->se_timer)
+		g_source_remove(c->se_timer);
+	c->se_timer = 0;
+	c->se_interval = s;
+	if (s)
+		c->se_timer = g_timeout_add_seconds(s - MIN(32u, s / 3), session_expired, c);
+}
+
 /* Held mode: our INVITE again with the device's PBX credentials, CSeq one up (RFC 3261 §22.2). */
 static bool reinvite_with_credentials(struct call *c, const osip_message_t *resp)
 {
@@ -839,6 +894,7 @@ bool b2bua_call_response(struct b2bua *b, uint64_t handle, const osip_message_t 
 		answer_in(c, resp);
 	if (MSG_IS_STATUS_2XX(resp) && !c->cancelled) {
 		c->answered = true;
+		session_refreshed(c, resp);
 		if (c->timer_c)
 			g_source_remove(c->timer_c);
 		c->timer_c = 0;
@@ -1033,6 +1089,7 @@ static bool relayed_response(struct b2bua *b, uint64_t handle, const osip_messag
 
 		set_contact(c, to, m);
 		sdp_across(c, from, to, resp, m, &why);
+		session_refreshed(c, resp);
 		if (MSG_IS_INVITE(r->req)) {
 			osip_message_t *ack = in_dialog(from, "ACK", osip_atoi(resp->cseq->number));
 

@@ -93,6 +93,45 @@ describe('calls to the built-in demo target', () => {
   });
 });
 
+describe('several calls on one registration (call waiting), capped by the device', () => {
+  let gw;
+  let ua;
+  before(async () => {
+    gw = await startRtcgate();
+    await device(gw, ['add', 'carol', '--secret', 'carol-secret', '--max-calls', '2']);
+    ({ ua } = await register(gw, 'carol', 'x'));
+  });
+  after(async () => {
+    if (ua) await stop(ua);
+    await gw?.stopClean();
+  });
+
+  test('two calls at once each echo their own media; a third gets 486; a freed slot is reused', async () => {
+    const first = await call(ua, 'sip:echo@pbx.example');
+    assert.deepEqual(first.outcome, { ok: true });
+    const second = await call(ua, 'sip:echo@pbx.example');
+    assert.deepEqual(second.outcome, { ok: true });
+    assert.notEqual(first.pc, second.pc);
+    assert.equal(await sessionsNow(gw), 2);
+    const [a, b] = await Promise.all([first.pc.rtpRoundTrip(30), second.pc.rtpRoundTrip(30)]);
+    assert.deepEqual(a, { sent: 30, received: 30, intact: 30 });
+    assert.deepEqual(b, { sent: 30, received: 30, intact: 30 });
+    const third = await call(ua, 'sip:echo@pbx.example');
+    assert.equal(third.outcome.ok, false);
+    assert.equal(third.outcome.status, 486);
+    assert.equal(await sessionsNow(gw), 2);
+    const mark = gw.mark();
+    first.session.terminate();
+    await gw.waitForLog(/msg="call end" login=carol reason=bye_caller/, { after: mark });
+    const fourth = await call(ua, 'sip:echo@pbx.example');
+    assert.deepEqual(fourth.outcome, { ok: true });
+    assert.deepEqual(await second.pc.rtpRoundTrip(10), { sent: 10, received: 10, intact: 10 });
+    assert.deepEqual(await fourth.pc.rtpRoundTrip(10), { sent: 10, received: 10, intact: 10 });
+    second.session.terminate();
+    fourth.session.terminate();
+  });
+});
+
 describe('calls through sipp as the PBX', () => {
   const cleanup = [];
   after(async () => {
@@ -131,6 +170,19 @@ describe('calls through sipp as the PBX', () => {
     const e = await withTimeout(ended(session), 10_000, 'the BYE from the PBX');
     assert.equal(e.originator, 'remote');
     await sippDone(pbx);
+  });
+
+  test('session timer (RFC 4028): no refresh within Session-Expires, rtcgate ends both legs', async () => {
+    const { pbx, gw, ua } = await setup('uas_session_timer.xml', ['-m', '2']);
+    const mark = gw.mark();
+    const { session, outcome } = await call(ua, 'sip:1000@pbx.example');
+    assert.deepEqual(outcome, { ok: true });
+    // JsSIP (refresher=uas: not its turn) would give up only at 1.1 × 6 s; rtcgate's BYE comes at 4 s
+    const e = await withTimeout(ended(session), 10_000, 'the BYE of an expired session');
+    assert.equal(e.originator, 'remote');
+    await gw.waitForLog(/msg="call end" login=alice reason=session_expired/, { after: mark });
+    await sippDone(pbx); // sipp received its BYE too
+    assert.equal(await sessionsNow(gw), 0);
   });
 
   test('busy: 486 passed through to the browser', async () => {
