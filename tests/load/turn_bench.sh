@@ -104,9 +104,10 @@ probe_stop() {
 # run SERVER_PID PORT PACING_MS -> sets rel lost rtt cpu dcpu (ticks: whole run, data phase)
 # and the probe's figures
 run() {
-	local pid=$1 port=$2 pace=$3 before mark after out sent recv
+	local pid=$1 port=$2 pace=$3 before mark after out sent recv t0 t1
 	probe_start "$port"
 	before=$(cpu_ticks "$pid")
+	t0=$(date +%s.%N)
 	: >"$tmp/cpu_mark"
 	# the probe's samples and the data-phase CPU count from uclient's data phase, which
 	# starts when it has connected every client (allocations, permissions, channel binds:
@@ -121,6 +122,7 @@ run() {
 		cat >/dev/null
 	} || true
 	after=$(cpu_ticks "$pid")
+	t1=$(date +%s.%N)
 	mark=$(cat "$tmp/cpu_mark")
 	out=$(cat "$tmp/uclient.out")
 	sent=$(echo "$out" | grep -o 'tot_send_msgs=[0-9]*' | tail -1 | cut -d= -f2) || true
@@ -130,6 +132,8 @@ run() {
 	# each echoed message crosses the relay twice: client->peer and peer->client
 	rel=$((${sent:-0} + ${recv:-0})) lost=${lost:-?} rtt=${rtt:-?} cpu=$((after - before))
 	dcpu=$((after - ${mark:-$before}))
+	# relayed packets per second over uclient's whole run (set-up included)
+	pps=$(awk -v n="$rel" -v a="$t0" -v b="$t1" 'BEGIN { d = b - a; printf "%d", (d > 0) ? n / d : 0 }')
 	probe_stop
 }
 
@@ -146,8 +150,8 @@ idle() {
 # per100k TICKS PACKETS -> CPU seconds per 100k packets
 per100k() { awk -v c="$1" -v n="$2" -v hz="$hz" 'BEGIN{printf "%.3f", n ? c/hz*100000/n : 0}'; }
 
-row='%-8s %-12s %9s %6s %8s %12s %12s %8s %8s %8s %11s\n'
-printf "$row" server workload relayed lost rtt_ms cpu_s/100k data_s/100k p50_us p99_us max_us \
+row='%-8s %-12s %9s %7s %6s %8s %12s %12s %8s %8s %8s %11s\n'
+printf "$row" server workload relayed pkt/s lost rtt_ms cpu_s/100k data_s/100k p50_us p99_us max_us \
 	probe_lost
 for pace in idle 20 0; do
 	case $pace in idle) label=idle ;; 0) label=unpaced ;; *) label="paced_${pace}ms" ;; esac
@@ -155,7 +159,7 @@ for pace in idle 20 0; do
 		if [ $s = rg ]; then pid=$rg_pid port=$rg_port name=rtcgate; else pid=$ct_pid port=$ct_port name=coturn; fi
 		if [ "$pace" = idle ]; then
 			idle "$port"
-			rel=- lost=- rtt=- per=- dper=-
+			rel=- pps=- lost=- rtt=- per=- dper=-
 		else
 			run "$pid" "$port" "$pace"
 			# the denominators count the probe's packets too: they cost the server as much.
@@ -166,14 +170,14 @@ for pace in idle 20 0; do
 			[ "$p_sent" != "?" ] && [ "$p_lost" != "?" ] &&
 				dper=$(per100k "$dcpu" "$((rel + 2 * p_sent - p_lost))")
 		fi
-		printf "$row" "$name" "$label" "$rel" "$lost" "$rtt" "$per" "$dper" "$p50" "$p99" "$pmax" \
+		printf "$row" "$name" "$label" "$rel" "$pps" "$lost" "$rtt" "$per" "$dper" "$p50" "$p99" "$pmax" \
 			"$p_lost/$p_sent"
 		if [ $s = rg ]; then rg=("$per" "$dper" "$p50" "$p99" "$pmax"); else ct=("$per" "$dper" "$p50" "$p99" "$pmax"); fi
 	done
 	awk -v row="$row" -v l="$label" -v a="${rg[*]}" -v b="${ct[*]}" '
 		function r(x, y) { return (x ~ /^[0-9.]+$/ && y ~ /^[0-9.]+$/ && y > 0) ? sprintf("%.2f", x / y) : "-" }
 		BEGIN { split(a, x, " "); split(b, y, " ")
-			printf row, "ratio", l, "-", "-", "-", r(x[1], y[1]), r(x[2], y[2]), r(x[3], y[3]), r(x[4], y[4]), r(x[5], y[5]), "-" }'
+			printf row, "ratio", l, "-", "-", "-", "-", r(x[1], y[1]), r(x[2], y[2]), r(x[3], y[3]), r(x[4], y[4]), r(x[5], y[5]), "-" }'
 done
 read -r load1 _ </proc/loadavg
 echo "clients=$clients messages=$messages size=172 workers=$workers (CPU from /proc, ${hz} ticks/s);" \
