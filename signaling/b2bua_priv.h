@@ -1,4 +1,7 @@
-/* Internals shared by the B2BUA's registration relay (b2bua.c) and call model (b2bua_call.c). */
+/*
+ * Internals shared by the B2BUA's registration relay (b2bua.c) and call
+ * model (b2bua_call.c, b2bua_dialog.c, b2bua_sdp.c).
+ */
 #pragma once
 
 #include <glib.h>
@@ -135,7 +138,7 @@ void b2bua_auth_remember(struct b2bua *b, const char *key, const osip_message_t 
 /* The setup remembered under key (then forgotten); false when none or expired. */
 bool b2bua_auth_recall(struct b2bua *b, const char *key, struct b2bua_auth_memo *out);
 
-/* Calls (b2bua_call.c) */
+/* Calls (b2bua_call.c; their in-dialog requests in b2bua_dialog.c) */
 void b2bua_call_invite(struct b2bua *b, osip_transaction_t *tr, const osip_message_t *req,
                        struct sip_peer *from);
 /* A request inside a dialog (BYE, CANCEL, INFO, re-INVITE, …); false when it is no call's. */
