@@ -91,6 +91,30 @@ static bool token_ok(const char *s, bool word)
 	return true;
 }
 
+/*
+ * Via parameters (RFC 3261 §20.42: generic-param): a token name, and a value
+ * that is a token or a host (an IPv6 literal for received or maddr).
+ * libosip2 takes control bytes and '<' there and cannot parse them back.
+ */
+static bool via_params_ok(const osip_via_t *v)
+{
+	osip_generic_param_t *p;
+
+	for (int i = 0; (p = osip_list_get(&v->via_params, i)) != NULL; i++) {
+		if (!token_ok(p->gname, false))
+			return false;
+		if (!p->gvalue)
+			continue;
+		for (const char *c = p->gvalue; *c; c++) {
+			if (!g_ascii_isalnum(*c) && !strchr("-.!%*_+`'~:[]", *c))
+				return false;
+		}
+		if (!*p->gvalue || strlen(p->gvalue) > 255)
+			return false;
+	}
+	return v->comment == NULL;
+}
+
 /* Every Via: SIP/2.0/<transport> host, a token branch where there is one. */
 static const char *vias_check(const osip_message_t *m)
 {
@@ -105,7 +129,8 @@ static const char *vias_check(const osip_message_t *m)
 		osip_generic_param_t *branch = NULL;
 
 		if (!v->version || strcmp(v->version, "2.0") != 0 ||
-		    !token_ok(v->protocol, false) || !v->host || !token_ok(v->host, true))
+		    !token_ok(v->protocol, false) || !v->host || !token_ok(v->host, true) ||
+		    !via_params_ok(v))
 			return "Bad Via";
 		if (osip_via_param_get_byname(v, "branch", &branch) == 0 && branch &&
 		    !token_ok(branch->gvalue, false))

@@ -61,6 +61,11 @@ static void test_refusals(void)
 		{ "CSeq:", "CSeq: 1 INVITE\r\n", "CSeq method does not match the request" },
 		{ "CSeq:", "CSeq: 99999999999 REGISTER\r\n", "CSeq number out of range" },
 		{ "Via: SIP/2.0/WSS", "Via: SIP/2.0/WSS host.invalid\r\n", "Via without branch" },
+		/* found by fuzz/sip: libosip2 takes these and cannot parse its own 400 back */
+		{ "Via: SIP/2.0/WSS",
+		  "Via: SIP/2.0/WSS a.invalid;branch=z9hG4bK1;bran\fjh=<psi:a\r\n", "Bad Via" },
+		{ "Via: SIP/2.0/WSS", "Via: SIP/2.0/WSS a.invalid;branch=z9hG4bK1;x=<y>\r\n",
+		  "Bad Via" },
 		{ "To:", "", "Missing or bad To" },
 		{ "Content-Length:", "Content-Length: 10\r\n",
 		  "Content-Length larger than the body" },
