@@ -244,6 +244,43 @@ out:
 	return rc;
 }
 
+/* Start everything and run the loop until SIGTERM or SIGINT; 0 after a clean stop, 1 when start
+ * failed. */
+static int run(struct app *app)
+{
+	log_levels_set(app->conf->log.resolved);
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+	if (start(app))
+		return 1;
+	g_unix_signal_add(SIGHUP, on_sighup, app);
+	g_unix_signal_add(SIGTERM, on_stop, app);
+	g_unix_signal_add(SIGINT, on_stop, app);
+	log_info(LOG_CORE, "ready", "version=%s pid=%d http_port=%d tls_port=%d", RTCGATE_VERSION,
+	         (int)getpid(), app->conf->http.port, app->conf->http.tls_port);
+	g_main_loop_run(app->loop);
+	log_info(LOG_CORE, "stopped", "");
+	return 0;
+}
+
+/* Everything start made (or part of it), in the order the pieces depend on each other. */
+static void app_free(struct app *app)
+{
+	turn_server_stop(app->turn);
+	http_server_free(app->http);
+	b2bua_free(app->b2bua);      /* after the flows it hears from */
+	media_pool_stop(app->media); /* after the calls that use it */
+	dtls_ctx_free(app->dtls);    /* after the media legs made from it */
+	devices_free(app->devices);
+	store_close(app->store);
+	metrics_free(app->metrics);
+	if (app->loop)
+		g_main_loop_unref(app->loop);
+	conf_free(app->conf);
+	g_strfreev(app->overrides);
+	g_free(app->config_path);
+}
+
 int main(int argc, char **argv)
 {
 	struct app app = { 0 };
@@ -294,33 +331,9 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	log_levels_set(app.conf->log.resolved);
-	signal(SIGPIPE, SIG_IGN);
-	raise_fd_limit();
-	if (start(&app))
-		goto out;
-	g_unix_signal_add(SIGHUP, on_sighup, &app);
-	g_unix_signal_add(SIGTERM, on_stop, &app);
-	g_unix_signal_add(SIGINT, on_stop, &app);
-	log_info(LOG_CORE, "ready", "version=%s pid=%d http_port=%d tls_port=%d", RTCGATE_VERSION,
-	         (int)getpid(), app.conf->http.port, app.conf->http.tls_port);
-	g_main_loop_run(app.loop);
-	log_info(LOG_CORE, "stopped", "");
-	rc = 0;
+	rc = run(&app);
 out:
-	turn_server_stop(app.turn);
-	http_server_free(app.http);
-	b2bua_free(app.b2bua);      /* after the flows it hears from */
-	media_pool_stop(app.media); /* after the calls that use it */
-	dtls_ctx_free(app.dtls);    /* after the media legs made from it */
-	devices_free(app.devices);
-	store_close(app.store);
-	metrics_free(app.metrics);
-	if (app.loop)
-		g_main_loop_unref(app.loop);
-	conf_free(app.conf);
-	g_strfreev(app.overrides);
-	g_free(app.config_path);
+	app_free(&app);
 	g_free(log_level);
 	g_ptr_array_unref(errors);
 	g_option_context_free(opts);
