@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { REPO, ctl, freeUdpPort, metrics, startRtcgate, withTimeout } from './lib/rtcgate.mjs';
 import { register, stop } from './lib/jssip.mjs';
-import { badRequest, rawFlow } from './lib/sipraw.mjs';
+import { badRequest, connectBurst, flowsSettle, rawFlow } from './lib/sipraw.mjs';
 
 const SIPP_DIR = path.join(REPO, 'tests', 'fixtures', 'sipp');
 
@@ -100,14 +100,7 @@ describe('with the built-in demo target', () => {
   test('1,000 connects in quick succession: no crash, and a registration still works', async () => {
     const openBefore = (await metrics(gw)).sample('rtcgate_ws_connections');
     for (let round = 0; round < 10; round++) {
-      const flows = await Promise.all(
-        Array.from({ length: 100 }, async () => {
-          const ws = new WebSocket(`ws://127.0.0.1:${gw.httpPort}/sip`, 'sip');
-          ws.on('error', () => {}); // beyond http.ws_max_connections the upgrade is refused: fine
-          await Promise.race([once(ws, 'open'), once(ws, 'close'), once(ws, 'unexpected-response')]);
-          return ws;
-        }),
-      );
+      const flows = await connectBurst(gw, 100);
       await Promise.all(
         flows.map((ws) => {
           if (ws.readyState === WebSocket.CLOSED) return undefined;
@@ -117,9 +110,7 @@ describe('with the built-in demo target', () => {
         }),
       );
     }
-    let open = -1;
-    for (let i = 0; i < 200 && open !== openBefore; i++) open = (await metrics(gw)).sample('rtcgate_ws_connections');
-    assert.equal(open, openBefore, 'flows left open');
+    assert.equal(await flowsSettle(gw, openBefore), openBefore, 'flows left open');
     const { ua, result } = await register(gw, 'alice', 'x');
     assert.deepEqual(result, { registered: true });
     await stop(ua);

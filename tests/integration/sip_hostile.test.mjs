@@ -5,10 +5,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
-import { WebSocket } from 'ws';
 import { ctl, metrics, startRtcgate, withTimeout } from './lib/rtcgate.mjs';
 import { call, register, stop } from './lib/jssip.mjs';
-import { badRequest, rawFlow } from './lib/sipraw.mjs';
+import { badRequest, connectBurst, flowsSettle, rawFlow } from './lib/sipraw.mjs';
 
 async function device(gw, args) {
   const r = await ctl(gw, ['device', ...args]);
@@ -88,18 +87,9 @@ describe('an echo call survives hostile flows beside it', () => {
 
   test('300 connects dropped at once leave no flow behind', async () => {
     const openBefore = (await metrics(gw)).sample('rtcgate_ws_connections');
-    const flows = await Promise.all(
-      Array.from({ length: 300 }, async () => {
-        const ws = new WebSocket(`ws://127.0.0.1:${gw.httpPort}/sip`, 'sip');
-        ws.on('error', () => {});
-        await Promise.race([once(ws, 'open'), once(ws, 'close'), once(ws, 'unexpected-response')]);
-        return ws;
-      }),
-    );
+    const flows = await connectBurst(gw, 300);
     flows.forEach((ws) => ws.terminate());
-    let open = -1;
-    for (let i = 0; i < 200 && open !== openBefore; i++) open = (await metrics(gw)).sample('rtcgate_ws_connections');
-    assert.equal(open, openBefore, 'flows left open');
+    assert.equal(await flowsSettle(gw, openBefore), openBefore, 'flows left open');
   });
 
   test('afterwards the call still echoes every packet and hangs up cleanly', async () => {

@@ -1,7 +1,7 @@
 // Hand-written SIP over a raw WebSocket flow, for messages no real client would send.
 import { once } from 'node:events';
 import { WebSocket } from 'ws';
-import { withTimeout } from './rtcgate.mjs';
+import { metrics, withTimeout } from './rtcgate.mjs';
 
 /** A raw WebSocket SIP client: send text, await the next message. */
 export async function rawFlow(gw) {
@@ -24,3 +24,22 @@ export const badRequest = (headers, first = 'OPTIONS sip:pbx.example SIP/2.0') =
     '',
     '',
   ].join('\r\n');
+
+/** Open n flows at once; resolves with them once each is open, closed or refused. */
+export function connectBurst(gw, n) {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${gw.httpPort}/sip`, 'sip');
+      ws.on('error', () => {}); // beyond http.ws_max_connections the upgrade is refused: fine
+      await Promise.race([once(ws, 'open'), once(ws, 'close'), once(ws, 'unexpected-response')]);
+      return ws;
+    }),
+  );
+}
+
+/** The flow gauge, polled (bounded) until it equals want; returns the last value seen. */
+export async function flowsSettle(gw, want) {
+  let open = -1;
+  for (let i = 0; i < 200 && open !== want; i++) open = (await metrics(gw)).sample('rtcgate_ws_connections');
+  return open;
+}
