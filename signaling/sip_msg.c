@@ -45,6 +45,33 @@ const char *sip_msg_branch(const osip_message_t *m)
 	return branch->gvalue;
 }
 
+/* A host name or IP literal (an IPv6 one with or without brackets), as libosip2 writes it back. */
+static bool host_ok(const char *host)
+{
+	if (strchr(host, ':')) {
+		struct in6_addr a6;
+		char bare[256];
+		size_t n = strlen(host);
+
+		if (host[0] == '[' && host[n - 1] == ']')
+			g_strlcpy(bare, host + 1, MIN(n - 1, sizeof(bare)));
+		else
+			g_strlcpy(bare, host, sizeof(bare));
+		return inet_pton(AF_INET6, bare, &a6) == 1;
+	}
+	for (const char *p = host; *p; p++) {
+		if (!g_ascii_isalnum(*p) && !strchr(".-_", *p))
+			return false;
+	}
+	return *host != '\0';
+}
+
+/* "host:" parses with an empty (or any) port and is written back as such: 1-5 digits or none. */
+static bool port_ok(const char *port)
+{
+	return !port || (*port && strlen(port) <= 5 && strspn(port, "0123456789") == strlen(port));
+}
+
 /*
  * A URI we can pass on: sip:/sips: with a host of hostname or IP literal
  * characters. libosip2 parses more than it writes back faithfully, and
@@ -59,23 +86,7 @@ static bool uri_ok(const osip_uri_t *u)
 	/* libosip2 5.3 cannot parse back "<sip:a>": a one-character host is refused */
 	if (!u->host || strlen(u->host) < 2 || strlen(u->host) > 255)
 		return false;
-	if (strchr(u->host, ':')) {
-		struct in6_addr a6;
-		char bare[256];
-		size_t n = strlen(u->host);
-
-		/* an IPv6 literal, with or without its brackets */
-		if (u->host[0] == '[' && u->host[n - 1] == ']')
-			g_strlcpy(bare, u->host + 1, MIN(n - 1, sizeof(bare)));
-		else
-			g_strlcpy(bare, u->host, sizeof(bare));
-		return inet_pton(AF_INET6, bare, &a6) == 1;
-	}
-	for (const char *p = u->host; *p; p++) {
-		if (!g_ascii_isalnum(*p) && !strchr(".-_", *p))
-			return false;
-	}
-	return true;
+	return port_ok(u->port) && host_ok(u->host);
 }
 
 /* RFC 3261 §25.1 token (word, for Call-ID, adds a few more) */
@@ -129,8 +140,8 @@ static const char *vias_check(const osip_message_t *m)
 		osip_generic_param_t *branch = NULL;
 
 		if (!v->version || strcmp(v->version, "2.0") != 0 ||
-		    !token_ok(v->protocol, false) || !v->host || !token_ok(v->host, true) ||
-		    !via_params_ok(v))
+		    !token_ok(v->protocol, false) || !v->host || strlen(v->host) > 255 ||
+		    !host_ok(v->host) || !port_ok(v->port) || !via_params_ok(v))
 			return "Bad Via";
 		if (osip_via_param_get_byname(v, "branch", &branch) == 0 && branch &&
 		    !token_ok(branch->gvalue, false))
