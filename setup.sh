@@ -9,8 +9,9 @@ top=$PWD
 say() { printf '==> %s\n' "$*"; }
 
 RUN_DEBS=(meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libwebsockets-dev libosip2-dev
-	liburing-dev libwebsockets-evlib-glib libssl-dev libsqlite3-dev libjson-glib-dev libsrtp2-dev)
-TEST_DEBS=(clang libclang-rt-14-dev clang-format binutils git python3 curl coturn chromium sip-tester openssl)
+	liburing-dev libwebsockets-evlib-glib libssl-dev libsqlite3-dev libjson-glib-dev libsrtp2-dev libnice-dev)
+TEST_DEBS=(clang libclang-rt-14-dev clang-format binutils git python3 curl coturn chromium sip-tester openssl
+	python3-aiortc python3-websockets)
 
 apt_updated=0
 install_debs() {
