@@ -1,0 +1,169 @@
+/* RTCP compound packets: read SR/RR report blocks, write an RR (RFC 3550 §6.4, A.2). Pure. */
+#include "relay/rtcp.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define HDR_LEN     4
+#define SENDER_INFO 20 /* NTP (8), RTP timestamp, packet count, octet count */
+#define BLOCK_LEN   24
+#define NTP_UNIX    2208988800ULL /* seconds from 1900 to 1970 */
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/*
+ * Report block (RFC 3550 §6.4.1):
+ * +---------------------------------------------------------------+
+ * |                 SSRC_n (source being reported on)             |
+ * | fraction lost |       cumulative number of packets lost       |
+ * |           extended highest sequence number received           |
+ * |                      interarrival jitter                      |
+ * |                         last SR (LSR)                         |
+ * |                   delay since last SR (DLSR)                  |
+ * +---------------------------------------------------------------+
+ */
+static void read_blocks(const uint8_t *p, unsigned count, uint32_t reporter, struct rtcp_info *in)
+{
+	for (unsigned i = 0; i < count; i++, p += BLOCK_LEN) {
+		struct rtcp_block *b;
+		uint32_t lost24;
+
+		if (in->n_blocks == RTCP_MAX_BLOCKS) {
+			in->blocks_ignored++;
+			continue;
+		}
+		b = &in->block[in->n_blocks++];
+		lost24 = be32(p + 4) & 0xffffff;
+		b->reporter = reporter;
+		b->ssrc = be32(p);
+		b->fraction = p[4];
+		/* sign-extend the 24-bit field (negative after duplicates, §6.4.1) */
+		b->lost = (int32_t)(lost24 & 0x800000 ? lost24 | 0xff000000u : lost24);
+		b->ext_seq = be32(p + 8);
+		b->jitter = be32(p + 12);
+		b->lsr = be32(p + 16);
+		b->dlsr = be32(p + 20);
+	}
+}
+
+/* One SR or RR of plen bytes (header included) into in: 0, or EBADMSG. */
+static int read_report(const uint8_t *p, size_t plen, struct rtcp_info *in)
+{
+	unsigned count = p[0] & 0x1f;
+	size_t fixed = HDR_LEN + 4 + (p[1] == RTCP_SR ? SENDER_INFO : 0);
+	uint32_t reporter;
+
+	if (plen < fixed + (size_t)count * BLOCK_LEN)
+		return EBADMSG;
+	reporter = be32(p + 4);
+	if (p[1] == RTCP_SR && !in->has_sr) {
+		in->has_sr = 1;
+		in->sr_ssrc = reporter;
+		in->sr_ntp = (uint64_t)be32(p + 8) << 32 | be32(p + 12);
+		in->sr_rtp_ts = be32(p + 16);
+		in->sr_packets = be32(p + 20);
+		in->sr_octets = be32(p + 24);
+	}
+	read_blocks(p + fixed, count, reporter, in);
+	return 0;
+}
+
+int rtcp_read(const uint8_t *buf, size_t len, struct rtcp_info *out)
+{
+	struct rtcp_info in;
+	size_t off = 0;
+
+	memset(&in, 0, sizeof(in));
+	if (len < HDR_LEN)
+		return EBADMSG;
+	while (off < len) {
+		const uint8_t *p = buf + off;
+		size_t plen;
+
+		if (len - off < HDR_LEN || (p[0] >> 6) != 2)
+			return EBADMSG;
+		plen = ((size_t)(p[2] << 8 | p[3]) + 1) * 4;
+		if (plen > len - off)
+			return EBADMSG;
+		/* padding only on the last packet, and within it (RFC 3550 A.2) */
+		if ((p[0] & 0x20) &&
+		    (off + plen != len || p[plen - 1] == 0 || p[plen - 1] > plen - HDR_LEN))
+			return EBADMSG;
+		if ((p[1] == RTCP_SR || p[1] == RTCP_RR) && read_report(p, plen, &in) != 0)
+			return EBADMSG;
+		if (p[1] == RTCP_BYE)
+			in.bye = 1;
+		in.n_packets++;
+		off += plen;
+	}
+	*out = in;
+	return 0;
+}
+
+size_t rtcp_write_rr(uint32_t ssrc, const struct rtcp_block *blocks, unsigned n, uint8_t *buf,
+                     size_t cap)
+{
+	size_t len = HDR_LEN + 4 + (size_t)n * BLOCK_LEN;
+
+	if (n > 31 || cap < len)
+		return 0;
+	buf[0] = (uint8_t)(0x80 | n);
+	buf[1] = RTCP_RR;
+	buf[2] = (uint8_t)((len / 4 - 1) >> 8);
+	buf[3] = (uint8_t)(len / 4 - 1);
+	put32(buf + 4, ssrc);
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *p = buf + 8 + i * BLOCK_LEN;
+		int32_t lost = blocks[i].lost;
+
+		/* clamp to the signed 24-bit field */
+		if (lost > 0x7fffff)
+			lost = 0x7fffff;
+		if (lost < -0x800000)
+			lost = -0x800000;
+		put32(p, blocks[i].ssrc);
+		put32(p + 4, (uint32_t)blocks[i].fraction << 24 | ((uint32_t)lost & 0xffffff));
+		put32(p + 8, blocks[i].ext_seq);
+		put32(p + 12, blocks[i].jitter);
+		put32(p + 16, blocks[i].lsr);
+		put32(p + 20, blocks[i].dlsr);
+	}
+	return len;
+}
+
+uint32_t rtcp_ntp_mid(uint64_t ntp)
+{
+	return (uint32_t)(ntp >> 16);
+}
+
+uint64_t rtcp_ntp_of_us(int64_t unix_us)
+{
+	uint64_t sec = (uint64_t)(unix_us / 1000000) + NTP_UNIX;
+	uint64_t frac = ((uint64_t)(unix_us % 1000000) << 32) / 1000000;
+
+	return sec << 32 | frac;
+}
+
+int64_t rtcp_rtt_us(uint32_t arrival_mid, uint32_t lsr, uint32_t dlsr)
+{
+	uint32_t rtt;
+
+	if (lsr == 0)
+		return -1;
+	/* modular: the middle 32 bits wrap every 18 hours */
+	rtt = arrival_mid - lsr - dlsr;
+	if (rtt & 0x80000000u)
+		return -1;
+	return (int64_t)(((uint64_t)rtt * 1000000) >> 16);
+}

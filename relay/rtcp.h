@@ -1,0 +1,70 @@
+/* RTCP compound packets: read SR/RR report blocks, write an RR (RFC 3550 §6.4, §6.1). Pure. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RTCP_SR   200
+#define RTCP_RR   201
+#define RTCP_SDES 202
+#define RTCP_BYE  203
+#define RTCP_APP  204
+
+#define RTCP_MAX_BLOCKS 8 /* report blocks kept from one compound packet (more are counted) */
+
+/* One report block (RFC 3550 §6.4.1): what the sender of the report saw of source ssrc. */
+struct rtcp_block {
+	uint32_t reporter; /* SSRC of the report's sender */
+	uint32_t ssrc;     /* the source reported on */
+	uint8_t fraction;  /* lost since the last report, in 1/256 */
+	int32_t lost;      /* cumulative, signed 24 bits */
+	uint32_t ext_seq;  /* extended highest sequence number received */
+	uint32_t jitter;   /* interarrival jitter, in the source's RTP clock units */
+	uint32_t lsr;      /* middle 32 bits of the last SR's NTP time, 0 none */
+	uint32_t dlsr;     /* delay since that SR, in 1/65536 s */
+};
+
+/* What one compound RTCP packet says. */
+struct rtcp_info {
+	unsigned n_packets; /* RTCP packets in the compound, of any type */
+	int has_sr;
+	uint32_t sr_ssrc;    /* the first SR's sender */
+	uint64_t sr_ntp;     /* its NTP timestamp (RFC 3550 §4) */
+	uint32_t sr_rtp_ts;  /* its RTP timestamp */
+	uint32_t sr_packets; /* sender's packet count */
+	uint32_t sr_octets;  /* sender's octet count */
+	unsigned n_blocks;
+	unsigned blocks_ignored; /* beyond RTCP_MAX_BLOCKS */
+	struct rtcp_block block[RTCP_MAX_BLOCKS];
+	int bye; /* a BYE packet was present */
+};
+
+/*
+ * Read a compound RTCP packet (plain, after SRTCP unprotect). Every packet
+ * must be version 2 with a length word that fits, padding only on the last
+ * (RFC 3550 §6.4.1, A.2); SR and RR report counts must fit their length.
+ * Packet types other than SR, RR and BYE are skipped (SDES, APP, RTPFB,
+ * PSFB, XR, …). 0 and *out; EBADMSG when malformed (out is not written).
+ */
+int rtcp_read(const uint8_t *buf, size_t len, struct rtcp_info *out);
+
+/*
+ * Write an RR from ssrc with blocks[n] (n ≤ 31) into buf[cap]. Returns the
+ * length, or 0 when cap is too small. Pure.
+ */
+size_t rtcp_write_rr(uint32_t ssrc, const struct rtcp_block *blocks, unsigned n, uint8_t *buf,
+                     size_t cap);
+
+/*
+ * The middle 32 bits of a 64-bit NTP timestamp (RFC 3550 §6.4.1 LSR) and
+ * the NTP timestamp of a wall clock in µs since the Unix epoch.
+ */
+uint32_t rtcp_ntp_mid(uint64_t ntp);
+uint64_t rtcp_ntp_of_us(int64_t unix_us);
+
+/*
+ * Round trip from a report block (RFC 3550 §6.4.1, Figure 2): arrival time
+ * of the report as NTP middle 32 bits, minus LSR, minus DLSR; in µs. -1
+ * when the block has no LSR or the result is negative (clocks, forgery).
+ */
+int64_t rtcp_rtt_us(uint32_t arrival_mid, uint32_t lsr, uint32_t dlsr);
