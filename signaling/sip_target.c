@@ -1,4 +1,4 @@
-/* PBX targets of sip.pbx: "udp:host:port", "tcp:…", "tls:…". Pure. */
+/* PBX targets of sip.pbx: "udp:host:port", "tcp:…", "tls:…", with ";srtp=…". Pure. */
 #include "signaling/sip_target.h"
 
 #include <errno.h>
@@ -9,6 +9,35 @@
 const char *sip_transport_name(enum sip_transport t)
 {
 	return t == SIP_TLS ? "tls" : t == SIP_TCP ? "tcp" : "udp";
+}
+
+const char *sip_srtp_name(enum sip_srtp s)
+{
+	return s == SIP_SRTP_SDES ? "sdes" : s == SIP_SRTP_OPTIONAL ? "optional" : "off";
+}
+
+/* ";srtp=…" after the address of target s: 0, or EINVAL with *why. */
+static int target_params(const char *s, const char *params, struct sip_target *out, char **why)
+{
+	if (!*params)
+		return 0;
+	if (strcmp(params, ";srtp=off") == 0)
+		out->srtp = SIP_SRTP_OFF;
+	else if (strcmp(params, ";srtp=sdes") == 0)
+		out->srtp = SIP_SRTP_SDES;
+	else if (strcmp(params, ";srtp=optional") == 0)
+		out->srtp = SIP_SRTP_OPTIONAL;
+	else {
+		*why = g_strdup_printf("'%s': unknown parameter '%s' (;srtp=off|sdes|optional)", s,
+		                       params);
+		return EINVAL;
+	}
+	if (out->srtp == SIP_SRTP_SDES && out->transport != SIP_TLS) {
+		*why = g_strdup_printf("'%s': srtp=sdes needs tls: (the keys travel in the SDP)",
+		                       s);
+		return EINVAL;
+	}
+	return 0;
 }
 
 static bool host_ok(const char *h, bool v6)
@@ -22,7 +51,20 @@ static bool host_ok(const char *h, bool v6)
 	return true;
 }
 
+static int parse_address(const char *s, struct sip_target *out, char **why);
+
 int sip_target_parse(const char *s, struct sip_target *out, char **why)
+{
+	size_t addr_len = strcspn(s, ";");
+	char *addr = g_strndup(s, addr_len);
+	int rc = parse_address(addr, out, why);
+
+	g_free(addr);
+	return rc ? rc : target_params(s, s + addr_len, out, why);
+}
+
+/* "udp:|tcp:|tls:host[:port]" */
+static int parse_address(const char *s, struct sip_target *out, char **why)
 {
 	const char *rest, *port = NULL;
 	size_t hostlen;
