@@ -4,23 +4,12 @@
 #include <errno.h>
 #include <string.h>
 
+#include "relay/rtp_bytes.h"
+
 #define HDR_LEN     4
 #define SENDER_INFO 20 /* NTP (8), RTP timestamp, packet count, octet count */
 #define BLOCK_LEN   24
 #define NTP_UNIX    2208988800ULL /* seconds from 1900 to 1970 */
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /*
  * Report block (RFC 3550 §6.4.1):
@@ -44,16 +33,16 @@ static void read_blocks(const uint8_t *p, unsigned count, uint32_t reporter, str
 			continue;
 		}
 		b = &in->block[in->n_blocks++];
-		lost24 = be32(p + 4) & 0xffffff;
+		lost24 = rtp_get32(p + 4) & 0xffffff;
 		b->reporter = reporter;
-		b->ssrc = be32(p);
+		b->ssrc = rtp_get32(p);
 		b->fraction = p[4];
 		/* sign-extend the 24-bit field (negative after duplicates, §6.4.1) */
 		b->lost = (int32_t)(lost24 & 0x800000 ? lost24 | 0xff000000u : lost24);
-		b->ext_seq = be32(p + 8);
-		b->jitter = be32(p + 12);
-		b->lsr = be32(p + 16);
-		b->dlsr = be32(p + 20);
+		b->ext_seq = rtp_get32(p + 8);
+		b->jitter = rtp_get32(p + 12);
+		b->lsr = rtp_get32(p + 16);
+		b->dlsr = rtp_get32(p + 20);
 	}
 }
 
@@ -66,14 +55,14 @@ static int read_report(const uint8_t *p, size_t plen, struct rtcp_info *in)
 
 	if (plen < fixed + (size_t)count * BLOCK_LEN)
 		return EBADMSG;
-	reporter = be32(p + 4);
+	reporter = rtp_get32(p + 4);
 	if (p[1] == RTCP_SR && !in->has_sr) {
 		in->has_sr = 1;
 		in->sr_ssrc = reporter;
-		in->sr_ntp = (uint64_t)be32(p + 8) << 32 | be32(p + 12);
-		in->sr_rtp_ts = be32(p + 16);
-		in->sr_packets = be32(p + 20);
-		in->sr_octets = be32(p + 24);
+		in->sr_ntp = (uint64_t)rtp_get32(p + 8) << 32 | rtp_get32(p + 12);
+		in->sr_rtp_ts = rtp_get32(p + 16);
+		in->sr_packets = rtp_get32(p + 20);
+		in->sr_octets = rtp_get32(p + 24);
 	}
 	read_blocks(p + fixed, count, reporter, in);
 	return 0;
@@ -122,7 +111,7 @@ size_t rtcp_write_rr(uint32_t ssrc, const struct rtcp_block *blocks, unsigned n,
 	buf[1] = RTCP_RR;
 	buf[2] = (uint8_t)((len / 4 - 1) >> 8);
 	buf[3] = (uint8_t)(len / 4 - 1);
-	put32(buf + 4, ssrc);
+	rtp_put32(buf + 4, ssrc);
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *p = buf + 8 + i * BLOCK_LEN;
 		int32_t lost = blocks[i].lost;
@@ -132,12 +121,12 @@ size_t rtcp_write_rr(uint32_t ssrc, const struct rtcp_block *blocks, unsigned n,
 			lost = 0x7fffff;
 		if (lost < -0x800000)
 			lost = -0x800000;
-		put32(p, blocks[i].ssrc);
-		put32(p + 4, (uint32_t)blocks[i].fraction << 24 | ((uint32_t)lost & 0xffffff));
-		put32(p + 8, blocks[i].ext_seq);
-		put32(p + 12, blocks[i].jitter);
-		put32(p + 16, blocks[i].lsr);
-		put32(p + 20, blocks[i].dlsr);
+		rtp_put32(p, blocks[i].ssrc);
+		rtp_put32(p + 4, (uint32_t)blocks[i].fraction << 24 | ((uint32_t)lost & 0xffffff));
+		rtp_put32(p + 8, blocks[i].ext_seq);
+		rtp_put32(p + 12, blocks[i].jitter);
+		rtp_put32(p + 16, blocks[i].lsr);
+		rtp_put32(p + 20, blocks[i].dlsr);
 	}
 	return len;
 }

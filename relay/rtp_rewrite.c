@@ -4,21 +4,9 @@
 #include <string.h>
 
 #include "relay/rtcp.h"
+#include "relay/rtp_bytes.h"
 
 #define RTP_HDR 12
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 void rtp_rewrite_init(struct rtp_rewrite *w, uint32_t clock)
 {
@@ -60,9 +48,9 @@ bool rtp_rewrite_rtp(struct rtp_rewrite *w, uint8_t *buf, size_t len, int64_t no
 
 	if (len < RTP_HDR)
 		return false;
-	ssrc = be32(buf + 8);
+	ssrc = rtp_get32(buf + 8);
 	seq = (uint16_t)(buf[2] << 8 | buf[3]);
-	ts = be32(buf + 4);
+	ts = rtp_get32(buf + 4);
 	if (w->started && ssrc != w->in_ssrc && w->switches && ssrc == w->old_ssrc)
 		return false;
 	if (!w->started || ssrc != w->in_ssrc)
@@ -77,8 +65,8 @@ bool rtp_rewrite_rtp(struct rtp_rewrite *w, uint8_t *buf, size_t len, int64_t no
 	}
 	buf[2] = (uint8_t)(out_seq >> 8);
 	buf[3] = (uint8_t)out_seq;
-	put32(buf + 4, ts);
-	put32(buf + 8, w->out_ssrc);
+	rtp_put32(buf + 4, ts);
+	rtp_put32(buf + 8, w->out_ssrc);
 	return true;
 }
 
@@ -89,11 +77,11 @@ static void map_ssrc(uint8_t *p, const struct rtp_rewrite *w, bool to_out)
 
 	if (!w || !w->started)
 		return;
-	v = be32(p);
+	v = rtp_get32(p);
 	if (to_out && v == w->in_ssrc)
-		put32(p, w->out_ssrc);
+		rtp_put32(p, w->out_ssrc);
 	else if (!to_out && v == w->out_ssrc)
-		put32(p, w->in_ssrc);
+		rtp_put32(p, w->in_ssrc);
 }
 
 /* SR/RR: the sender, then report blocks about the other direction's stream. */

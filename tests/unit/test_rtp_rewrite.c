@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "relay/rtcp.h"
+#include "relay/rtp_bytes.h"
 #include "relay/rtp_rewrite.h"
 
 static void rtp(uint8_t *p, uint32_t ssrc, uint16_t seq, uint32_t ts)
@@ -21,11 +22,6 @@ static void rtp(uint8_t *p, uint32_t ssrc, uint16_t seq, uint32_t ts)
 	p[11] = (uint8_t)ssrc;
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static uint16_t seq_of(const uint8_t *p)
 {
 	return (uint16_t)(p[2] << 8 | p[3]);
@@ -41,8 +37,8 @@ static void test_first_source_untouched(void)
 		rtp(p, 0xaaaa, (uint16_t)(65530 + i), 1000u + i * 160u);
 		g_assert_true(rtp_rewrite_rtp(&w, p, sizeof(p), i * 20000));
 		g_assert_cmpuint(seq_of(p), ==, (uint16_t)(65530 + i));
-		g_assert_cmpuint(be32(p + 4), ==, 1000u + i * 160u);
-		g_assert_cmphex(be32(p + 8), ==, 0xaaaa);
+		g_assert_cmpuint(rtp_get32(p + 4), ==, 1000u + i * 160u);
+		g_assert_cmphex(rtp_get32(p + 8), ==, 0xaaaa);
 	}
 	g_assert_false(rtp_rewrite_rtp(&w, p, 11, 0));
 }
@@ -64,13 +60,13 @@ static void test_new_source_continues(void)
 	rtp(p, 0xbbbb, 40000, 777777);
 	g_assert_true(rtp_rewrite_rtp(&w, p, sizeof(p), t));
 	g_assert_cmpuint(seq_of(p), ==, 150);
-	g_assert_cmpuint(be32(p + 4), ==, 12840u + 8000u); /* one second of 8 kHz later */
-	g_assert_cmphex(be32(p + 8), ==, 0xaaaa);
+	g_assert_cmpuint(rtp_get32(p + 4), ==, 12840u + 8000u); /* one second of 8 kHz later */
+	g_assert_cmphex(rtp_get32(p + 8), ==, 0xaaaa);
 	/* the new source's own spacing is kept: a gap of one stays a gap of one */
 	rtp(p, 0xbbbb, 40002, 777777 + 320);
 	g_assert_true(rtp_rewrite_rtp(&w, p, sizeof(p), t + 40000));
 	g_assert_cmpuint(seq_of(p), ==, 152);
-	g_assert_cmpuint(be32(p + 4), ==, 12840u + 8000u + 320u);
+	g_assert_cmpuint(rtp_get32(p + 4), ==, 12840u + 8000u + 320u);
 	/* a late packet of the old source is refused and left alone */
 	rtp(p, 0xaaaa, 150, 13000);
 	g_assert_false(rtp_rewrite_rtp(&w, p, sizeof(p), t + 41000));
@@ -90,7 +86,7 @@ static void test_immediate_switch(void)
 	rtp(p, 2, 9999, 123);
 	rtp_rewrite_rtp(&w, p, sizeof(p), 0);
 	g_assert_cmpuint(seq_of(p), ==, 11);
-	g_assert_cmpuint(be32(p + 4), ==, 960); /* 20 ms at 48 kHz */
+	g_assert_cmpuint(rtp_get32(p + 4), ==, 960); /* 20 ms at 48 kHz */
 }
 
 /* An SR of the new source names the out SSRC; an RR about the out SSRC names the source. */
@@ -118,12 +114,12 @@ static void test_rtcp_agrees(void)
 	sr[6] = 0xdd;
 	sr[7] = 0xdd;
 	rtp_rewrite_rtcp(&fwd, &rev, sr, sizeof(sr));
-	g_assert_cmphex(be32(sr + 4), ==, 0xcccc);
+	g_assert_cmphex(rtp_get32(sr + 4), ==, 0xcccc);
 	/* an RR about rev's out stream (0xaaaa) goes back naming its source 0xbbbb */
 	len = rtcp_write_rr(0xdddd, &blk, 1, rr, sizeof(rr));
 	rtp_rewrite_rtcp(&fwd, &rev, rr, len);
-	g_assert_cmphex(be32(rr + 4), ==, 0xcccc);
-	g_assert_cmphex(be32(rr + 8), ==, 0xbbbb);
+	g_assert_cmphex(rtp_get32(rr + 4), ==, 0xcccc);
+	g_assert_cmphex(rtp_get32(rr + 8), ==, 0xbbbb);
 	/* a length past the buffer stops the walk without writing */
 	rr[3] = 0x40;
 	rr[4] = 0xee;
