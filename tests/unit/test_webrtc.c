@@ -295,7 +295,8 @@ static void call_up(struct fix *f, bool echo, const struct media_pt_map *map, si
 	browser_sdp(f, &r);
 	if (!gw_knows_fp)
 		r.fp[5] ^= 0x40;
-	memcpy(r.map, map, n_map * sizeof(*map));
+	if (n_map)
+		memcpy(r.map, map, n_map * sizeof(*map));
 	r.n_map = n_map;
 	g_assert_cmpint(media_session_webrtc_remote(f->s, &r), ==, 0);
 	browser_takes(f, true);
