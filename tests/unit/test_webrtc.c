@@ -342,6 +342,11 @@ static bool got_all(struct fix *f)
 	return f->b.received >= want_received;
 }
 
+static uint16_t port_of(const struct sockaddr_storage *a)
+{
+	return ntohs(((const struct sockaddr_in *)a)->sin_port);
+}
+
 static uint16_t seq_of(const uint8_t *rtp)
 {
 	return (uint16_t)(rtp[2] << 8 | rtp[3]);
@@ -544,6 +549,58 @@ static void test_relay_to_pbx(void)
 	fix_stop(&f);
 }
 
+static bool ready_again(struct fix *f)
+{
+	return f->b.ready;
+}
+
+/*
+ * ICE restart on a re-offer: new credentials both ways, new checks, the
+ * same DTLS association: SRTP under the first keys still echoes. The pool
+ * then stops with the session still open (closed by the stop).
+ */
+static void test_ice_restart(void)
+{
+	struct fix f;
+	struct media_webrtc_local again;
+	struct media_webrtc_remote r;
+	struct sockaddr_in toward = { .sin_family = AF_INET, .sin_port = htons(9) };
+	NiceCandidate *c = nice_candidate_new(NICE_CANDIDATE_TYPE_HOST);
+	GSList one = { .data = c };
+	uint8_t buf[2048];
+
+	fix_start(&f, "30", "10");
+	call_up(&f, true, NULL, 0, true);
+	g_assert_true(connected(&f));
+	toward.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g_assert_cmpint(media_session_webrtc_local(f.s, (struct sockaddr *)&toward, &again), ==, 0);
+	g_assert_cmpstr(again.ufrag, !=, f.loc.ufrag);
+	g_assert_cmpuint(port_of(&again.cand[0].addr), ==, port_of(&f.loc.cand[0].addr));
+	f.b.ready = false;
+	g_assert_true(nice_agent_restart_stream(f.b.agent, f.b.stream));
+	f.b.gathered = true;
+	browser_sdp(&f, &r);
+	r.ice_restart = true;
+	g_assert_cmpint(media_session_webrtc_remote(f.s, &r), ==, 0);
+	nice_agent_set_remote_credentials(f.b.agent, f.b.stream, again.ufrag, again.pwd);
+	c->addr = (NiceAddress){ 0 };
+	nice_address_set_from_sockaddr(&c->addr, (const struct sockaddr *)&again.cand[0].addr);
+	c->component_id = 1;
+	c->stream_id = f.b.stream;
+	c->priority = again.cand[0].priority;
+	g_strlcpy(c->foundation, "1", sizeof(c->foundation));
+	g_assert_cmpint(nice_agent_set_remote_candidates(f.b.agent, f.b.stream, 1, &one), ==, 1);
+	nice_candidate_free(c);
+	g_assert_true(pump(&f, ready_again, WAIT_US));
+	browser_send(&f, buf, rtp_packet(&f, buf, sizeof(buf), 0, true));
+	want_received = 1;
+	g_assert_true(pump(&f, got_all, WAIT_US));
+	g_assert_cmpint(f.events[MEDIA_EV_CONNECTED], ==, 1);
+	g_assert_cmpint(f.events[MEDIA_EV_FAILED] + f.events[MEDIA_EV_CONSENT_LOST], ==, 0);
+	f.s = NULL; /* left to media_pool_stop */
+	fix_stop(&f);
+}
+
 static bool failed(struct fix *f)
 {
 	return f->events[MEDIA_EV_FAILED] > 0;
@@ -595,6 +652,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/webrtc/consent", test_consent);
 	g_test_add_func("/webrtc/bad-tag-and-replay", test_bad_tag_and_replay);
 	g_test_add_func("/webrtc/unchecked-source", test_unchecked_source);
+	g_test_add_func("/webrtc/ice-restart", test_ice_restart);
 	g_test_add_func("/webrtc/ice-timeout", test_ice_timeout);
 	g_test_add_func("/webrtc/not-webrtc", test_not_webrtc);
 	return g_test_run();
