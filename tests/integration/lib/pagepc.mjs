@@ -1,5 +1,5 @@
 // A stand-in for RTCPeerConnection that lets JsSIP (in Node) drive a real one in a Chromium page:
-// JsSIP does the SIP over WebSocket, the page does ICE, DTLS-SRTP and audio (its fake
+// JsSIP does the SIP over WebSocket, the page does ICE, DTLS-SRTP and audio (a tone in place of
 // microphone's beep). Written for the tests.
 export const CHROMIUM_FLAGS = [
   '--headless',
@@ -7,6 +7,7 @@ export const CHROMIUM_FLAGS = [
   '--use-fake-device-for-media-stream',
   '--use-fake-ui-for-media-stream',
   '--disable-background-networking',
+  '--autoplay-policy=no-user-gesture-required',
 ];
 
 /* Runs in the page: peer connections by id, each with the fake microphone's track. */
@@ -15,8 +16,30 @@ function install() {
   window.rtcgateTest = {
     async create(id, config) {
       const pc = new RTCPeerConnection(config);
+      // the fake microphone is near silence in headless Chromium: a 440 Hz tone takes its place
       const mic = await navigator.mediaDevices.getUserMedia({ audio: true });
+      const ctx = new AudioContext();
+      const osc = ctx.createOscillator();
+      const tone = ctx.createMediaStreamDestination();
+      osc.connect(tone);
+      osc.start();
       pc.addTrack(mic.getAudioTracks()[0], mic);
+      await pc.getSenders()[0].replaceTrack(tone.stream.getAudioTracks()[0]);
+      // what comes back is played (Chromium decodes only what plays) and measured
+      pc.ontrack = (e) => {
+        const stream = new MediaStream([e.track]);
+        const el = new Audio();
+        el.srcObject = stream;
+        el.play().catch(() => {});
+        const analyser = ctx.createAnalyser();
+        ctx.createMediaStreamSource(stream).connect(analyser);
+        pc.peak = 0;
+        const buf = new Float32Array(analyser.fftSize);
+        pc.meter = setInterval(() => {
+          analyser.getFloatTimeDomainData(buf);
+          for (const v of buf) pc.peak = Math.max(pc.peak, Math.abs(v));
+        }, 50);
+      };
       pcs.set(id, pc);
     },
     async describe(id, kind) {
@@ -43,7 +66,8 @@ function install() {
       return {
         connectionState: pc.connectionState,
         packetsReceived: inbound?.packetsReceived ?? 0,
-        audioLevel: inbound?.audioLevel ?? 0,
+        audioEnergy: inbound?.totalAudioEnergy ?? 0,
+        peak: pc.peak ?? 0, // the loudest sample heard back so far
         dtlsState: transport?.dtlsState,
         srtpCipher: transport?.srtpCipher,
         localType: local?.candidateType,
@@ -51,6 +75,7 @@ function install() {
       };
     },
     close(id) {
+      clearInterval(pcs.get(id)?.meter);
       pcs.get(id)?.close();
       pcs.delete(id);
     },
@@ -134,7 +159,7 @@ export class PagePeerConnection extends EventTarget {
     let s;
     for (let i = 0; i < 100; i++) {
       s = await this.stats();
-      if (s.packetsReceived > packets && s.audioLevel > 0) return s;
+      if (s.packetsReceived > packets && s.peak > 0.05) return s;
       await new Promise((r) => setTimeout(r, 100)); // polling interval, bounded by the loop
     }
     return s;
