@@ -361,6 +361,9 @@ static int open_relay(struct turn_worker *w, struct turn_alloc *a, int fd,
 	r->ep = (struct ep_item){ .kind = EP_RELAY, .fd = fd };
 	r->a = a;
 	r->addr = *addr;
+	r->rx = NULL;
+	if (w->multishot)
+		return turn_uring_arm_relay(w, r);
 	return epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) ? errno : 0;
 }
 
@@ -488,7 +491,10 @@ static void close_relay(struct turn_worker *w, struct turn_relay *r)
 	/* queued packets name the descriptor, which the next socket may reuse */
 	if (w->npeer)
 		turn_peer_tx_flush(w);
-	epoll_ctl(w->ep, EPOLL_CTL_DEL, r->ep.fd, NULL);
+	if (r->rx)
+		turn_uring_disarm_relay(w, r);
+	else
+		epoll_ctl(w->ep, EPOLL_CTL_DEL, r->ep.fd, NULL);
 	close(r->ep.fd);
 	r->ep.fd = -1; /* an event of this wake-up still naming it reads nothing */
 }

@@ -52,6 +52,12 @@ void turn_alloc_send_to_peer(struct turn_alloc *a, const struct sockaddr *peer, 
 
 	if (!r || !within_bandwidth(a, len))
 		return;
+	/* the worker's counters follow on the send's completion */
+	if (w->multishot && w->peer_hold && turn_uring_send_peer(w, r->ep.fd, peer, data, len)) {
+		a->pkts_to_peer++;
+		a->bytes_to_peer += len;
+		return;
+	}
 	if (!w->peer_hold || i == TURN_BATCH) {
 		if (sendto(r->ep.fd, data, len, MSG_DONTWAIT, peer, turn_addr_len(peer)) >= 0)
 			sent_to_peer(a, len);
@@ -165,20 +171,25 @@ static void forward_to_client(struct turn_alloc *a, const struct sockaddr *peer,
 	w->cur_conn = NULL;
 }
 
+void turn_alloc_relay_datagram(struct turn_alloc *a, const struct sockaddr *peer,
+                               const uint8_t *data, size_t len)
+{
+	if (!turn_alloc_permitted(a, peer, a->w->now)) {
+		STAT_ADD(a->w->stats.no_permission, 1);
+		return;
+	}
+	forward_to_client(a, peer, data, len);
+}
+
 /* Datagram i of the rx slots, len bytes (more than the buffer: cut), from a's relay. */
 static void relay_datagram(struct turn_alloc *a, int i, size_t len, bool cut)
 {
 	struct turn_worker *w = a->w;
-	const struct sockaddr *peer = (const struct sockaddr *)&w->rx_addr[i];
 
 	/* larger than any media packet: not relayed cut short */
 	if (cut || len > TURN_DGRAM_MAX)
 		return;
-	if (!turn_alloc_permitted(a, peer, w->now)) {
-		STAT_ADD(w->stats.no_permission, 1);
-		return;
-	}
-	forward_to_client(a, peer, w->rx_buf[i], len);
+	turn_alloc_relay_datagram(a, (const struct sockaddr *)&w->rx_addr[i], w->rx_buf[i], len);
 }
 
 void turn_alloc_relay_readable(struct turn_relay *r)

@@ -151,6 +151,8 @@ struct turn_chan {
 
 struct turn_worker;
 struct turn_alloc;
+struct turn_rx;
+struct turn_ring;
 
 /*
  * Input is held for one frame at a time; a frame larger than anything we can
@@ -189,6 +191,7 @@ struct turn_conn {
 struct turn_relay {
 	struct ep_item ep; /* EP_RELAY */
 	struct turn_alloc *a;
+	struct turn_rx *rx; /* its multishot receive (turn_uring.c); NULL: in the epoll set */
 	struct sockaddr_storage addr;
 };
 
@@ -287,7 +290,9 @@ struct turn_worker {
 	 * relay sockets that were readable in this wake-up are read together,
 	 * one datagram each, after the other descriptors.
 	 */
-	struct io_uring *ring;
+	struct turn_ring *ring;
+	bool multishot;  /* the ring is the event loop: relays and listener on multishot receives */
+	uint8_t *tx_cur; /* the slot turn_tx_slot gave out */
 	struct turn_relay *ready[TURN_BATCH];
 	int nready;
 };
@@ -346,9 +351,45 @@ void turn_alloc_relay_ready(struct turn_relay *r);
 /* Read and relay one datagram of every relay socket on the wake-up list (the ring's path). */
 void turn_alloc_relays_rx(struct turn_worker *w);
 
-/* io_uring (turn_uring.c): false (and a warning) when the kernel refuses a ring. */
+/*
+ * io_uring (turn_uring.c): false (and a warning) when the kernel refuses a
+ * ring. Sets w->multishot when the kernel has what multishot mode needs
+ * (else a warning and the per-readable-socket ring).
+ */
 bool turn_uring_start(struct turn_worker *w);
 void turn_uring_stop(struct turn_worker *w);
+/*
+ * Multishot mode, on the worker thread: begin enables the ring and arms the
+ * listener's receive and the poll on the epoll set (0 or an errno); wait
+ * submits what is queued and waits for completions (only looks when
+ * epoll_pending); reap handles a budget of them and says whether the epoll
+ * set is readable; drain cancels everything and waits for the last
+ * completions, before the thread ends.
+ */
+int turn_uring_begin(struct turn_worker *w);
+bool turn_uring_wait(struct turn_worker *w, bool epoll_pending);
+bool turn_uring_reap(struct turn_worker *w);
+void turn_uring_drain(struct turn_worker *w);
+/* A relay socket's multishot receive: armed when opened (0 or an errno), cancelled on close. */
+int turn_uring_arm_relay(struct turn_worker *w, struct turn_relay *r);
+void turn_uring_disarm_relay(struct turn_worker *w, struct turn_relay *r);
+/* turn_tx_slot and turn_tx_commit toward UDP clients in multishot mode: one SQE per packet. */
+uint8_t *turn_uring_tx_slot(struct turn_worker *w);
+void turn_uring_tx_commit(struct turn_worker *w, size_t len, const struct sockaddr *to,
+                          socklen_t tolen);
+/*
+ * Client→peer from the listener datagram being handled, sent from its
+ * receive buffer with the next submission; false when it cannot be (then
+ * send it now).
+ */
+bool turn_uring_send_peer(struct turn_worker *w, int fd, const struct sockaddr *peer,
+                          const void *data, size_t len);
+/* The header of a packet toward a client from src (IPV6_PKTINFO; NULL: the kernel's choice). */
+void turn_tx_header(struct msghdr *h, uint8_t ctl[64], struct sockaddr_storage *addr,
+                    const struct sockaddr *to, socklen_t tolen, const struct in6_addr *src);
+/* Relay a datagram from peer on a's relay socket to the client. */
+void turn_alloc_relay_datagram(struct turn_alloc *a, const struct sockaddr *peer,
+                               const uint8_t *data, size_t len);
 /* msgs[i] on fds[i], one submission; res[i] the sendmsg result or -errno. */
 void turn_uring_sendmsgs(struct turn_worker *w, const int *fds, struct mmsghdr *msgs, int n,
                          int *res);

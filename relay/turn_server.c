@@ -48,30 +48,25 @@ struct turn_server {
 
 uint8_t *turn_tx_slot(struct turn_worker *w)
 {
+	if (w->multishot)
+		return w->tx_cur = turn_uring_tx_slot(w);
 	if (w->ntx == TURN_BATCH)
 		turn_tx_flush(w);
-	return w->tx_buf[w->ntx];
+	return w->tx_cur = w->tx_buf[w->ntx];
 }
 
-void turn_tx_commit(struct turn_worker *w, size_t len, const struct sockaddr *to, socklen_t tolen)
+void turn_tx_header(struct msghdr *h, uint8_t ctl[64], struct sockaddr_storage *addr,
+                    const struct sockaddr *to, socklen_t tolen, const struct in6_addr *src)
 {
-	struct msghdr *h = &w->tx[w->ntx].msg_hdr;
-
-	if (w->cur_conn) {
-		/* the slot was not taken: it is reused by the next one */
-		turn_tcp_send(w->cur_conn, w->tx_buf[w->ntx], len);
-		return;
-	}
-	memcpy(&w->tx_addr[w->ntx], to, tolen);
+	memcpy(addr, to, tolen);
 	h->msg_namelen = tolen;
-	w->tx_iov[w->ntx].iov_len = len;
 	h->msg_control = NULL;
 	h->msg_controllen = 0;
-	if (w->cur_src && to->sa_family == AF_INET6) {
+	if (src && to->sa_family == AF_INET6) {
 		struct cmsghdr *c;
-		struct in6_pktinfo pi = { .ipi6_addr = *w->cur_src };
+		struct in6_pktinfo pi = { .ipi6_addr = *src };
 
-		h->msg_control = w->tx_ctl[w->ntx];
+		h->msg_control = ctl;
 		h->msg_controllen = CMSG_SPACE(sizeof(pi));
 		c = CMSG_FIRSTHDR(h);
 		c->cmsg_level = IPPROTO_IPV6;
@@ -79,6 +74,22 @@ void turn_tx_commit(struct turn_worker *w, size_t len, const struct sockaddr *to
 		c->cmsg_len = CMSG_LEN(sizeof(pi));
 		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 	}
+}
+
+void turn_tx_commit(struct turn_worker *w, size_t len, const struct sockaddr *to, socklen_t tolen)
+{
+	if (w->cur_conn) {
+		/* the slot was not taken: it is reused by the next one */
+		turn_tcp_send(w->cur_conn, w->tx_cur, len);
+		return;
+	}
+	if (w->multishot) {
+		turn_uring_tx_commit(w, len, to, tolen);
+		return;
+	}
+	w->tx_iov[w->ntx].iov_len = len;
+	turn_tx_header(&w->tx[w->ntx].msg_hdr, w->tx_ctl[w->ntx], &w->tx_addr[w->ntx], to, tolen,
+	               w->cur_src);
 	w->ntx++;
 }
 
@@ -223,11 +234,90 @@ static void listen_readable(struct turn_worker *w)
 	}
 }
 
+/* The epoll set's ready descriptors; false when the worker is told to stop. */
+static bool dispatch(struct turn_worker *w, const struct epoll_event *ev, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct ep_item *it = ev[i].data.ptr;
+		uint64_t ticks;
+
+		/* closed by an earlier event of this same batch */
+		if (it->dead)
+			continue;
+		switch (it->kind) {
+		case EP_STOP: return false;
+		case EP_KICK:
+			if (read(it->fd, &ticks, sizeof(ticks)) > 0)
+				ratelimit_set_rate(w->limiter, w->snap->request_rate,
+				                   2.0 * w->snap->request_rate);
+			break;
+		case EP_LISTEN: listen_readable(w); break;
+		case EP_RELAY: turn_alloc_relay_ready((struct turn_relay *)it); break;
+		case EP_TCP_LISTEN: turn_tcp_accept(w, it->fd, false); break;
+		case EP_TLS_LISTEN: turn_tcp_accept(w, it->fd, true); break;
+		case EP_TCP: turn_tcp_event((struct turn_conn *)it, ev[i].events); break;
+		case EP_TIMER:
+			if (read(it->fd, &ticks, sizeof(ticks)) > 0) {
+				turn_alloc_expire(w);
+				turn_tcp_expire(w);
+				ratelimit_expire(w->limiter, w->now_ms);
+			}
+			break;
+		}
+	}
+	return true;
+}
+
+static void wake_up_end(struct turn_worker *w)
+{
+	g_ptr_array_set_size(w->graveyard, 0);
+	/* nothing of the snapshot read at the wake-up is held past this point */
+	atomic_store(&w->epoch, atomic_load_explicit(&w->epoch, memory_order_relaxed) + 1);
+}
+
+/*
+ * Multishot mode (turn_uring.c): the ring is the loop. UDP datagrams arrive
+ * as completions; the epoll set (TCP, timer, eventfds) is looked at when its
+ * poll completes, and again at each wake-up until it has nothing left, since
+ * a level-triggered descriptor still ready does not wake the poll again.
+ */
+static void ring_main(struct turn_worker *w)
+{
+	struct epoll_event ev[EPOLL_EVENTS];
+	bool epoll_pending = false;
+	int rc = turn_uring_begin(w);
+
+	if (rc) {
+		log_err(LOG_TURN, "io_uring loop cannot start", "worker=%d error=%s", w->index,
+		        g_strerror(rc));
+		return;
+	}
+	while (turn_uring_wait(w, epoll_pending)) {
+		tick_clock(w);
+		w->snap = atomic_load(w->snap_src);
+		if (turn_uring_reap(w) || epoll_pending) {
+			int n = epoll_wait(w->ep, ev, G_N_ELEMENTS(ev), 0);
+
+			epoll_pending = n > 0;
+			if (!dispatch(w, ev, n))
+				break;
+			/* answers over TCP are written directly; UDP ones are already SQEs */
+		}
+		wake_up_end(w);
+	}
+	wake_up_end(w);
+	turn_uring_drain(w);
+}
+
 static gpointer worker_main(gpointer data)
 {
 	struct turn_worker *w = data;
 	struct epoll_event ev[EPOLL_EVENTS];
 
+	if (w->multishot) {
+		ring_main(w);
+		return NULL;
+	}
 	for (;;) {
 		int n = epoll_wait(w->ep, ev, G_N_ELEMENTS(ev), -1);
 
@@ -235,41 +325,13 @@ static gpointer worker_main(gpointer data)
 			break;
 		tick_clock(w);
 		w->snap = atomic_load(w->snap_src);
-		for (int i = 0; i < n; i++) {
-			struct ep_item *it = ev[i].data.ptr;
-			uint64_t ticks;
-
-			/* closed by an earlier event of this same batch */
-			if (it->dead)
-				continue;
-			switch (it->kind) {
-			case EP_STOP: return NULL;
-			case EP_KICK:
-				if (read(it->fd, &ticks, sizeof(ticks)) > 0)
-					ratelimit_set_rate(w->limiter, w->snap->request_rate,
-					                   2.0 * w->snap->request_rate);
-				break;
-			case EP_LISTEN: listen_readable(w); break;
-			case EP_RELAY: turn_alloc_relay_ready((struct turn_relay *)it); break;
-			case EP_TCP_LISTEN: turn_tcp_accept(w, it->fd, false); break;
-			case EP_TLS_LISTEN: turn_tcp_accept(w, it->fd, true); break;
-			case EP_TCP: turn_tcp_event((struct turn_conn *)it, ev[i].events); break;
-			case EP_TIMER:
-				if (read(it->fd, &ticks, sizeof(ticks)) > 0) {
-					turn_alloc_expire(w);
-					turn_tcp_expire(w);
-					ratelimit_expire(w->limiter, w->now_ms);
-				}
-				break;
-			}
-		}
+		if (!dispatch(w, ev, n))
+			return NULL;
 		if (w->nready)
 			turn_alloc_relays_rx(w);
 		/* answers and relayed packets of every descriptor above, in one sendmmsg */
 		turn_tx_flush(w);
-		g_ptr_array_set_size(w->graveyard, 0);
-		/* nothing of the snapshot read above is held past this point */
-		atomic_store(&w->epoch, atomic_load_explicit(&w->epoch, memory_order_relaxed) + 1);
+		wake_up_end(w);
 	}
 	return NULL;
 }
@@ -445,7 +507,9 @@ static struct turn_worker *worker_new(struct turn_server *ts, int index,
 	if (strcmp(conf->io, "io_uring") == 0)
 		turn_uring_start(w);
 	timerfd_settime(w->timer.fd, 0, &tick, NULL);
-	add_ep(w, &w->listen);
+	/* in multishot mode the listener has its own receive on the ring */
+	if (!w->multishot)
+		add_ep(w, &w->listen);
 	add_ep(w, &w->tcp_listen);
 	if (w->tls_listen.fd >= 0)
 		add_ep(w, &w->tls_listen);
