@@ -120,7 +120,11 @@ function wirePhone(phone) {
     state.ringer?.start();
   });
   phone.addEventListener('call', ({ detail: d }) => onCall(d));
-  phone.addEventListener('remotestream', ({ detail: d }) => ($('remote-audio').srcObject = d.stream));
+  phone.addEventListener('remotestream', ({ detail: d }) => {
+    const el = $('remote-audio');
+    el.srcObject = d.stream;
+    el.play().catch((e) => ui.showMessage(`The browser would not play the call's audio: ${e.message}`));
+  });
 }
 
 function onCall(d) {
