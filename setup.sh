@@ -51,6 +51,17 @@ npm_deps() {
 	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
+# the softphone's JsSIP bundle, web/dist/jssip.js (esbuild from web/node_modules; not in git)
+web_bundle() {
+	local out=web/dist/jssip.js
+	if [ -f $out ] && [ $out -nt web/node_modules/.package-lock.json ] && [ $out -nt web/jssip-entry.js ]; then
+		say "softphone bundle $out up to date"
+		return
+	fi
+	say "bundling JsSIP for the softphone: $out"
+	(cd web && npm run --silent build)
+}
+
 # meson setup once per build dir; later runs only compile
 build() {
 	local dir=$1
@@ -67,6 +78,7 @@ cmd_run() {
 	install_debs "${RUN_DEBS[@]}"
 	install_node
 	npm_deps web
+	web_bundle
 	build build -Dwerror=true
 	say "starting rtcgate: http://localhost:8080/ and https://localhost:8443/ (Ctrl-C stops)"
 	exec "$top/build/rtcgate" "$@"
@@ -76,6 +88,7 @@ cmd_test() {
 	install_debs "${RUN_DEBS[@]}" "${TEST_DEBS[@]}"
 	install_node
 	npm_deps web
+	web_bundle
 	npm_deps tests
 	build build -Dwerror=true -Dintegration=false
 	CC=clang build build-asan -Dwerror=true -Db_sanitize=address,undefined \

@@ -159,7 +159,10 @@ static const struct sip_peer_ops flow_ops = { .send = flow_send, .free = flow_fr
 static void read_phys(struct lws *wsi, struct ws_flow *f)
 {
 	char buf[128];
-	const char *v = lws_get_urlarg_by_name(wsi, "phys", buf, sizeof(buf));
+	/* lws matches the name as a prefix of "name=value" and returns what follows it: the '='
+	 * must be part of the name, or the value starts with '=' (and "physics=" would match too)
+	 */
+	const char *v = lws_get_urlarg_by_name(wsi, "phys=", buf, sizeof(buf));
 
 	f->phys[0] = '\0';
 	if (!v || strlen(v) >= sizeof(f->phys))
@@ -301,8 +304,10 @@ static int ws_sip_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 		metrics_set(ws->metrics, METRIC_WS_CONNECTIONS, ws_sip_count(ws), NULL);
 		metrics_add(ws->metrics, METRIC_HTTP_REQUESTS, 1,
 		            (const char *const[]){ "sip", "101" });
-		log_info(LOG_WS, "flow open", "flow=%" G_GUINT64_FORMAT " peer=%s", c->id, c->peer);
 		flow_open(ws, wsi, c);
+		/* phys holds only letters, digits and -_. (read_phys): safe in a log line */
+		log_info(LOG_WS, "flow open", "flow=%" G_GUINT64_FORMAT " peer=%s phys=%s", c->id,
+		         c->peer, c->flow->phys[0] ? c->flow->phys : "-");
 		return 0;
 	case LWS_CALLBACK_RECEIVE:
 		lws_validity_confirmed(wsi); /* any frame proves the flow alive */

@@ -52,7 +52,7 @@ const STATIC = [
   { path: '/', file: 'index.html', type: 'text/html; charset=utf-8' },
   { path: '/index.html', file: 'index.html', type: 'text/html; charset=utf-8' },
   { path: '/style.css', file: 'style.css', type: /^text\/css(;|$)/ },
-  { path: '/app.js', file: 'app.js', type: /^text\/javascript(;|$)/ },
+  { path: '/src/main.js', file: 'src/main.js', type: /^text\/javascript(;|$)/ },
 ];
 
 for (const scheme of SCHEMES) {

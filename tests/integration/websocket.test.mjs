@@ -1,4 +1,4 @@
-// WebSocket /sip: subprotocol and path checks, Origin rules, WSS, the connection gauge, message size limits (1009),
+// WebSocket /sip: subprotocol and path checks, the ?phys= location, Origin rules, WSS, the connection gauge, message size limits (1009),
 // and pings that find dead flows.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -29,6 +29,25 @@ describe('upgrade on the default configuration', () => {
   let gw;
   before(async () => (gw = await startRtcgate()));
   after(() => gw?.stopClean());
+
+  /* the emergency location of the page (DESIGN.md): letters, digits and -_. kept, else ignored */
+  for (const [query, want] of [
+    ['?phys=hq-3.north_wing', 'hq-3.north_wing'],
+    ['?a=1&phys=B7', 'B7'],
+    ['?phys=Bldg%207', '-'],
+    ['?physics=lab', '-'],
+    ['?phys=', '-'],
+    ['', '-'],
+  ]) {
+    test(`/sip${query} is logged with phys=${want}`, async () => {
+      const mark = gw.mark();
+      const ws = await openWs(gw, { url: gw.wsUrl + query });
+      const { line } = await gw.waitForLog(/msg="flow open"/, { after: mark });
+      assert.match(line, / phys=(\S+)$/);
+      assert.equal(/ phys=(\S+)$/.exec(line)[1], want);
+      await closeFlow(gw, ws);
+    });
+  }
 
   test('subprotocol sip is accepted and the gauge follows the flow', async () => {
     assert.equal(await gauge(gw), 0);
