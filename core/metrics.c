@@ -120,6 +120,22 @@ static const struct family families[METRIC_COUNT] = {
 	                           "Media packets dropped: not_latched, no_remote, send_error, "
 	                           "malformed.",
 	                           { "reason", NULL } },
+	[METRIC_MEDIA_RTP_EXPECTED] = { "rtcgate_media_rtp_expected_total",
+	                                "counter",
+	                                "RTP packets the peers sent as their sequence numbers "
+	                                "tell, counted when a session ends, by leg (a browser, b "
+	                                "PBX).",
+	                                { "leg", NULL } },
+	[METRIC_MEDIA_RTP_LOST] = { "rtcgate_media_rtp_lost_total",
+	                            "counter",
+	                            "Of rtcgate_media_rtp_expected_total, packets that never "
+	                            "arrived.",
+	                            { "leg", NULL } },
+	[METRIC_MEDIA_QUALITY] = { "rtcgate_media_quality_total",
+	                           "counter",
+	                           "Sessions ended with media, by E-model MOS band: good (4.0 and "
+	                           "up), fair (3.6), poor (3.1), bad.",
+	                           { "mos", NULL } },
 };
 
 struct series {

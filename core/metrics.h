@@ -31,6 +31,10 @@ enum metric {
 	METRIC_MEDIA_PACKETS,           /* counter {kind}, relayed */
 	METRIC_MEDIA_BYTES,             /* counter {kind}, relayed */
 	METRIC_MEDIA_DROPPED,           /* counter {reason} */
+	METRIC_MEDIA_RTP_EXPECTED,      /* counter {leg}: RTP packets the peers' sequence numbers
+	                                   promised */
+	METRIC_MEDIA_RTP_LOST,          /* counter {leg}: of those, never received */
+	METRIC_MEDIA_QUALITY,           /* counter {mos}: sessions ended, by MOS band */
 	METRIC_COUNT,
 };
 

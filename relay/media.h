@@ -237,6 +237,28 @@ struct media_webrtc_info {
 };
 void media_session_webrtc_info(const struct media_session *s, struct media_webrtc_info *out);
 
+/*
+ * Call quality (RFC 3550 §6.4, A.3, A.8): what rtcgate saw of the RTP each
+ * leg's peer sent, the round trip to each peer from the RTCP relayed
+ * through it, what each peer reported of the stream it gets, and an
+ * E-model MOS (G.107). Published by the worker with every packet; read
+ * from the control thread.
+ */
+struct media_leg_quality {
+	uint64_t expected, lost; /* RTP from this leg's peer; lost may count late packets */
+	double loss_pct;
+	unsigned jitter_us;
+	int64_t rtt_us;       /* rtcgate <-> this leg's peer, -1 unknown (no SR/RR exchange yet) */
+	double peer_loss_pct; /* the loss this peer reported for what it gets from us, -1 none */
+};
+struct media_quality {
+	struct media_leg_quality leg[MEDIA_LEG_COUNT];
+	double mos; /* of the worse direction, end to end; 0 when nothing was received */
+};
+void media_session_quality(const struct media_session *s, struct media_quality *out);
+/* " a_loss=…% a_jitter_ms=… a_rtt_ms=… b_… mos=…" for a log line (any thread). */
+void media_session_quality_text(const struct media_session *s, char *buf, size_t cap);
+
 /* Session id for logs (the worker's log lines carry it as session=). */
 uint32_t media_session_id(const struct media_session *s);
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/worker.h"
 #include "relay/peer_policy.h"
 #include "relay/rtp_priv.h"
@@ -138,6 +139,7 @@ int media_session_new(struct media_pool *p, struct media_session **out)
 		return rc;
 	}
 	s->id = ++p->next_id;
+	media_quality_init(s);
 	s->rw->nsessions++;
 	p->nsessions++;
 	worker_post(s->rw->w, attach_on_worker, s);
@@ -323,10 +325,34 @@ static void close_on_worker(void *data)
 	rtp_session_close(data, "freed");
 }
 
+/* What a session's quality adds to the metrics when it ends (control thread). */
+static void quality_metrics(const struct media_session *s)
+{
+	struct metrics *m = s->rw->pool->metrics;
+	static const char *const legs[MEDIA_LEG_COUNT] = { "a", "b" };
+	struct media_quality q;
+	const char *band;
+
+	if (!m)
+		return;
+	media_session_quality(s, &q);
+	for (int l = 0; l < MEDIA_LEG_COUNT; l++) {
+		metrics_add(m, METRIC_MEDIA_RTP_EXPECTED, (int64_t)q.leg[l].expected,
+		            (const char *const[]){ legs[l] });
+		metrics_add(m, METRIC_MEDIA_RTP_LOST, (int64_t)q.leg[l].lost,
+		            (const char *const[]){ legs[l] });
+	}
+	if (q.mos <= 0)
+		return;
+	band = q.mos >= 4.0 ? "good" : q.mos >= 3.6 ? "fair" : q.mos >= 3.1 ? "poor" : "bad";
+	metrics_add(m, METRIC_MEDIA_QUALITY, 1, (const char *const[]){ band });
+}
+
 void media_session_free(struct media_session *s)
 {
 	if (!s)
 		return;
+	quality_metrics(s);
 	s->rw->nsessions--;
 	s->rw->pool->nsessions--;
 	worker_post(s->rw->w, close_on_worker, s);

@@ -69,6 +69,19 @@ static void set_pt(uint8_t *rtp, const uint8_t map[128])
 	rtp[1] = (uint8_t)((rtp[1] & 0x80) | map[rtp[1] & 0x7f]);
 }
 
+/* The quality counters of a plain packet from the browser, on its way to B or back. */
+static void quality(struct media_session *s, const uint8_t *buf, size_t len, bool rtcp)
+{
+	int64_t now = g_get_monotonic_time();
+
+	if (!rtcp) {
+		media_quality_rtp(s, MEDIA_LEG_A, buf, len, now);
+		return;
+	}
+	media_quality_rtcp_in(s, MEDIA_LEG_A, buf, len, now);
+	media_quality_rtcp_out(s, s->echo ? MEDIA_LEG_A : MEDIA_LEG_B, buf, len, now);
+}
+
 /* A plain packet from the browser: to leg B's socket of its kind, or back (echo). */
 static void on_media(void *user, uint8_t *buf, size_t len, size_t cap, bool rtcp)
 {
@@ -79,6 +92,7 @@ static void on_media(void *user, uint8_t *buf, size_t len, size_t cap, bool rtcp
 	const struct sockaddr *to;
 
 	rtp_count(s, MEDIA_LEG_A, kind, false, len);
+	quality(s, buf, len, rtcp);
 	if (s->echo) {
 		if (ice_leg_send(w->leg, buf, len, cap, rtcp))
 			rtp_drop(s, MEDIA_LEG_A, MEDIA_DROP_SEND_ERROR);
@@ -265,6 +279,8 @@ static void remote_on_worker(void *data)
 	}
 	w->send = r->send;
 	w->recv = r->recv;
+	if (r->n_map && r->map[0].clock)
+		s->clock = r->map[0].clock; /* jitter in the call's codec clock */
 	if (ice_leg_set_remote(w->leg, &ir) == 0) {
 		for (size_t i = 0; i < r->n_cand && i < G_N_ELEMENTS(r->cand); i++) {
 			const struct media_ice_remote_cand *c = &r->cand[i];

@@ -156,3 +156,26 @@ int64_t rtcp_rtt_us(uint32_t arrival_mid, uint32_t lsr, uint32_t dlsr)
 		return -1;
 	return (int64_t)(((uint64_t)rtt * 1000000) >> 16);
 }
+
+void rtcp_sr_sent(struct rtcp_sr_track *t, uint64_t ntp, int64_t now_us)
+{
+	unsigned i = t->next++ % RTCP_SR_TRACK;
+
+	t->mid[i] = rtcp_ntp_mid(ntp);
+	t->at_us[i] = now_us;
+}
+
+int64_t rtcp_sr_rtt(const struct rtcp_sr_track *t, uint32_t lsr, uint32_t dlsr, int64_t now_us)
+{
+	int64_t dlsr_us = (int64_t)(((uint64_t)dlsr * 1000000) >> 16), rtt;
+
+	if (lsr == 0)
+		return -1;
+	for (unsigned i = 0; i < RTCP_SR_TRACK; i++) {
+		if (t->at_us[i] && t->mid[i] == lsr) {
+			rtt = now_us - t->at_us[i] - dlsr_us;
+			return rtt >= 0 ? rtt : -1;
+		}
+	}
+	return -1;
+}

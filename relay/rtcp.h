@@ -68,3 +68,23 @@ uint64_t rtcp_ntp_of_us(int64_t unix_us);
  * when the block has no LSR or the result is negative (clocks, forgery).
  */
 int64_t rtcp_rtt_us(uint32_t arrival_mid, uint32_t lsr, uint32_t dlsr);
+
+/*
+ * The RTT of a leg as rtcgate sees it: the SRs it sent toward a peer are
+ * remembered by their NTP middle 32 bits (the peer's LSR) and the time
+ * they left; the peer's report naming one of them gives rtcgate ⇄ peer
+ * round trip = arrival − left − DLSR on rtcgate's clock alone, whatever
+ * the clock of the SR's first sender (RFC 3550 §6.4.1 done by a relay).
+ */
+#define RTCP_SR_TRACK 4
+struct rtcp_sr_track {
+	uint32_t mid[RTCP_SR_TRACK];
+	int64_t at_us[RTCP_SR_TRACK];
+	unsigned next;
+};
+
+/* An SR of NTP timestamp ntp left toward the peer at now_us. */
+void rtcp_sr_sent(struct rtcp_sr_track *t, uint64_t ntp, int64_t now_us);
+
+/* A report block's LSR and DLSR arrived at now_us: the RTT in µs, or -1 (unknown LSR). */
+int64_t rtcp_sr_rtt(const struct rtcp_sr_track *t, uint32_t lsr, uint32_t dlsr, int64_t now_us);

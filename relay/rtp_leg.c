@@ -138,6 +138,12 @@ static void sock_readable(struct rtp_worker *rw, struct rtp_sock *in, int64_t no
 		}
 		accepted++;
 		bytes_in += len;
+		if (rtcp) {
+			media_quality_rtcp_in(s, in->leg, rw->rx_buf[i], len, now);
+			media_quality_rtcp_out(s, out->leg, rw->rx_buf[i], len, now);
+		} else {
+			media_quality_rtp(s, in->leg, rw->rx_buf[i], len, now);
+		}
 		if (web) {
 			fwd[nfwd++] = i;
 			continue;
@@ -213,8 +219,10 @@ void rtp_session_close(struct media_session *s, const char *why)
 {
 	struct rtp_worker *rw = s->rw;
 	struct media_stats st;
+	char q[256];
 
 	media_session_stats(s, &st);
+	media_session_quality_text(s, q, sizeof(q));
 	if (s->web)
 		media_webrtc_close(s); /* before the sockets: leg B may still be relaying to it */
 	for (int l = 0; l < MEDIA_LEG_COUNT; l++) {
@@ -225,11 +233,11 @@ void rtp_session_close(struct media_session *s, const char *why)
 	log_info(LOG_RTP, "session end",
 	         "session=%u worker=%d reason=%s a_in=%" G_GUINT64_FORMAT
 	         " a_out=%" G_GUINT64_FORMAT " b_in=%" G_GUINT64_FORMAT " b_out=%" G_GUINT64_FORMAT
-	         " not_latched=%" G_GUINT64_FORMAT " no_remote=%" G_GUINT64_FORMAT,
+	         " not_latched=%" G_GUINT64_FORMAT " no_remote=%" G_GUINT64_FORMAT "%s",
 	         s->id, worker_index(rw->w), why, st.leg[0].packets_in, st.leg[0].packets_out,
 	         st.leg[1].packets_in, st.leg[1].packets_out,
 	         st.leg[0].drops[MEDIA_DROP_NOT_LATCHED] + st.leg[1].drops[MEDIA_DROP_NOT_LATCHED],
-	         st.leg[0].drops[MEDIA_DROP_NO_REMOTE] + st.leg[1].drops[MEDIA_DROP_NO_REMOTE]);
+	         st.leg[0].drops[MEDIA_DROP_NO_REMOTE] + st.leg[1].drops[MEDIA_DROP_NO_REMOTE], q);
 	if (s->webrtc)
 		g_mutex_clear(&s->info_lock);
 	g_free(s);

@@ -9,7 +9,9 @@
 #include <sys/uio.h>
 
 #include "relay/media.h"
+#include "relay/rtcp.h"
 #include "relay/rtp_latch.h"
+#include "relay/rtp_rx.h"
 
 #define RTP_BATCH     32        /* datagrams per recvmmsg/sendmmsg */
 #define RTP_DGRAM_MAX 2048      /* larger than any RTP packet on a 1500-byte path: cut means junk */
@@ -32,6 +34,19 @@ struct rtp_leg_counters {
 	atomic_uint_fast64_t drops[MEDIA_DROP_COUNT];
 };
 
+/*
+ * Quality of one leg (media_quality.c): the worker's receiver state, and
+ * what it publishes for the control thread with relaxed stores.
+ */
+struct media_quality_leg {
+	struct rtp_rx rx;                    /* the peer's current RTP source */
+	uint64_t old_expected, old_received; /* of its earlier sources */
+	struct rtcp_sr_track sr;             /* SRs sent toward the peer */
+	atomic_uint_fast64_t expected, received, jitter_us;
+	atomic_int_fast64_t rtt_us;        /* -1 unknown */
+	atomic_int_fast32_t peer_fraction; /* the peer's last fraction lost (/256), -1 none */
+};
+
 /* One socket of a leg (its RTP or its RTCP port); the epoll data of its fd. */
 struct rtp_sock {
 	int fd;
@@ -51,6 +66,8 @@ struct media_session {
 	struct rtp_sock sock[MEDIA_LEG_COUNT][RTP_KIND_COUNT];
 	bool echo;
 	struct rtp_leg_counters stats[MEDIA_LEG_COUNT];
+	struct media_quality_leg quality[MEDIA_LEG_COUNT];
+	uint32_t clock; /* Hz of the call's codec (8000 until a WebRTC map says otherwise) */
 	/* leg A as WebRTC (media_webrtc.c) */
 	bool webrtc;              /* control thread: media_session_webrtc_local was called */
 	struct media_webrtc *web; /* the worker's: NULL while leg A is plain RTP */
@@ -110,6 +127,14 @@ void rtp_sock_close(struct rtp_worker *rw, struct rtp_sock *k);
 /* One RTP/RTCP counter step for a leg and its worker's totals (worker thread). */
 void rtp_count(struct media_session *s, int leg, int kind, bool out, size_t bytes);
 void rtp_drop(struct media_session *s, int leg, enum media_drop why);
+
+/* Quality (media_quality.c), on the worker: plain RTP/RTCP from or toward a leg's peer. */
+void media_quality_init(struct media_session *s);
+void media_quality_rtp(struct media_session *s, int leg, const uint8_t *p, size_t len, int64_t now);
+void media_quality_rtcp_in(struct media_session *s, int leg, const uint8_t *p, size_t len,
+                           int64_t now);
+void media_quality_rtcp_out(struct media_session *s, int leg, const uint8_t *p, size_t len,
+                            int64_t now);
 
 /* The local address toward `toward` (NULL: this host's), port 0; control thread. 0 or errno. */
 int media_local_toward(const struct media_pool *p, const struct sockaddr *toward,

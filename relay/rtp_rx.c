@@ -111,7 +111,7 @@ int64_t rtp_rx_lost(const struct rtp_rx *r)
 
 uint32_t rtp_rx_jitter_us(const struct rtp_rx *r)
 {
-	return (uint32_t)((r->jitter_q4 >> 4) * 1000000 / r->clock);
+	return r->clock ? (uint32_t)((r->jitter_q4 >> 4) * 1000000 / r->clock) : 0;
 }
 
 void rtp_rx_block(struct rtp_rx *r, struct rtcp_block *out)

@@ -59,17 +59,24 @@ static void call_free(struct call *c)
 void b2bua_call_end(struct call *c, const char *why)
 {
 	struct media_stats st = { 0 };
-	char web[256];
+	char web[256], quality[256] = "";
+	char *call_id = NULL;
 
-	if (c->media)
+	if (c->media) {
 		media_session_stats(c->media, &st);
+		media_session_quality_text(c->media, quality, sizeof(quality));
+	}
+	if (c->in_invite && c->in_invite->call_id)
+		osip_call_id_to_str(c->in_invite->call_id, &call_id);
 	b2bua_webrtc_describe(c, web, sizeof(web));
 	metrics_add(c->b->metrics, METRIC_SIP_CALLS_ENDED, 1, (const char *const[]){ why });
 	log_info(LOG_SIP, "call end",
-	         "login=%s reason=%s a_in=%" G_GUINT64_FORMAT " a_out=%" G_GUINT64_FORMAT
-	         " b_in=%" G_GUINT64_FORMAT " b_out=%" G_GUINT64_FORMAT "%s",
-	         c->login, why, st.leg[MEDIA_LEG_A].packets_in, st.leg[MEDIA_LEG_A].packets_out,
-	         st.leg[MEDIA_LEG_B].packets_in, st.leg[MEDIA_LEG_B].packets_out, web);
+	         "login=%s reason=%s call_id=%s a_in=%" G_GUINT64_FORMAT " a_out=%" G_GUINT64_FORMAT
+	         " b_in=%" G_GUINT64_FORMAT " b_out=%" G_GUINT64_FORMAT "%s%s",
+	         c->login, why, call_id ? call_id : "-", st.leg[MEDIA_LEG_A].packets_in,
+	         st.leg[MEDIA_LEG_A].packets_out, st.leg[MEDIA_LEG_B].packets_in,
+	         st.leg[MEDIA_LEG_B].packets_out, quality, web);
+	osip_free(call_id);
 	g_hash_table_remove(c->b->calls, &c->handle); /* frees it */
 }
 

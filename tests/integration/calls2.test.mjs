@@ -20,10 +20,21 @@ async function pbxAndBrowser(scenario, sippArgs, { overrides = [], deviceArgs = 
   const gw = await startRtcgate({
     overrides: [`sip.pbx=udp:127.0.0.1:${pbx.port}`, 'sip.options_interval=0', ...overrides],
   });
-  const added = await ctl(gw, ['device', 'add', 'alice', '--secret', 'alice-secret', ...deviceArgs]);
-  assert.equal(added.code, 0, added.stderr);
-  const { ua, result } = await register(gw, 'alice', 'x');
-  assert.deepEqual(result, { registered: true });
+  let ua;
+  try {
+    const added = await ctl(gw, ['device', 'add', 'alice', '--secret', 'alice-secret', ...deviceArgs]);
+    assert.equal(added.code, 0, added.stderr);
+    const reg = await register(gw, 'alice', 'x');
+    ua = reg.ua;
+    assert.deepEqual(reg.result, { registered: true });
+  } catch (e) {
+    // nothing is left running when set-up fails: a live sipp or rtcgate keeps node up until
+    // meson's timeout
+    pbx.kill();
+    if (ua) await stop(ua).catch(() => {});
+    await gw.stopClean().catch(() => {});
+    throw e;
+  }
   const close = async () => {
     pbx.kill();
     await stop(ua).catch(() => {});

@@ -72,8 +72,19 @@ async function echoCall(e, target, pcConfig = {}) {
   } finally {
     session.terminate(); // the browser's BYE, also when an assertion failed
   }
-  await e.gw.waitForLog(/msg="call end" login=alice reason=bye_caller .* srtp=SRTP_/, { after: mark });
+  const { line } = await e.gw.waitForLog(/msg="call end" login=alice reason=bye_caller .* srtp=SRTP_/, {
+    after: mark,
+  });
+  // call quality (RFC 3550 A.3, A.8; G.107) with the Call-ID: loopback loses nothing
+  assert.match(line, / call_id=\S+ /);
+  const q = /a_loss=([\d.]+)% a_jitter_ms=([\d.]+) .* mos=([\d.]+)/.exec(line);
+  assert.ok(q, `no quality on the call-end line: ${line}`);
+  assert.ok(Number(q[1]) < 1, `browser leg loss ${q[1]}%`);
+  assert.ok(Number(q[3]) > 4, `MOS ${q[3]}`);
   assert.deepEqual(await gauges(e.gw), { answered: 0, setup: 0, sessions: 0 });
+  const m = await metrics(e.gw);
+  assert.ok(m.sample('rtcgate_media_rtp_expected_total', { leg: 'a' }) > 40, line);
+  assert.ok(m.sample('rtcgate_media_quality_total', { mos: 'good' }) >= 1);
   return s;
 }
 

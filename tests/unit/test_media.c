@@ -16,6 +16,7 @@
 #include "core/conf.h"
 #include "core/metrics.h"
 #include "relay/media.h"
+#include "relay/rtcp.h"
 
 #define WAIT_MS 2000 /* for a packet that must come; a bound, not a pacing */
 #define PKT     172  /* G.711 20 ms: 12 header + 160 payload */
@@ -637,6 +638,104 @@ static gpointer blast(gpointer data)
 }
 
 /* Sessions created and freed while packets pour in: ASan/UBSan watch the worker. */
+/* An RTP packet of seq and timestamp ts from ssrc 0x1234, 172 bytes (20 ms of G.711). */
+static void send_rtp(const struct peer *from, uint16_t port, uint16_t seq)
+{
+	uint8_t buf[172] = { 0x80, 0 };
+	struct sockaddr_storage to = lo_addr(from->addr.ss_family, port);
+	uint32_t ts = seq * 160u;
+
+	buf[2] = (uint8_t)(seq >> 8);
+	buf[3] = (uint8_t)seq;
+	buf[4] = (uint8_t)(ts >> 24);
+	buf[5] = (uint8_t)(ts >> 16);
+	buf[6] = (uint8_t)(ts >> 8);
+	buf[7] = (uint8_t)ts;
+	buf[10] = 0x12;
+	buf[11] = 0x34;
+	g_assert_cmpint(sendto(from->fd, buf, sizeof(buf), 0, (struct sockaddr *)&to, len_of(&to)),
+	                ==, (ssize_t)sizeof(buf));
+}
+
+/* Any datagram on p within WAIT_MS into buf: its length. */
+static size_t recv_any(const struct peer *p, uint8_t *buf, size_t cap)
+{
+	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+
+	g_assert_cmpint(poll(&pfd, 1, WAIT_MS), ==, 1);
+	return (size_t)recv(p->fd, buf, cap, 0);
+}
+
+/*
+ * Quality: A's stream loses every fifth packet on its way in (20 of 100), B's
+ * SR goes to A, A's RR names it (RTT on rtcgate's clock) and reports a
+ * quarter lost; the session's quality says so, and so do the metrics when it
+ * ends.
+ */
+static void test_quality(void)
+{
+	struct metrics *m = metrics_new();
+	struct media_pool *p = pool_start("31000-31099", 1, NULL, m);
+	struct peer a = peer_new(AF_INET), ac = peer_new(AF_INET);
+	struct peer b = peer_new(AF_INET), bc = peer_new(AF_INET);
+	uint8_t sr[28] = { 0x80, 200, 0, 6, 0, 0, 0x56, 0x78, 0x00, 0x00, 0xab, 0xcd, 0x80, 0 };
+	struct rtcp_block blk = { .ssrc = 0x5678, .fraction = 64, .lsr = 0xabcd8000 };
+	uint8_t buf[256];
+	struct sockaddr_storage to;
+	struct media_session *s;
+	struct media_quality q;
+	uint16_t pa, pb;
+	size_t len;
+
+	g_assert_cmpint(media_session_new(p, &s), ==, 0);
+	pa = leg_port(s, MEDIA_LEG_A);
+	pb = leg_port(s, MEDIA_LEG_B);
+	set_remote(s, MEDIA_LEG_A, &a, &ac);
+	set_remote(s, MEDIA_LEG_B, &b, &bc);
+	for (uint16_t i = 0; i <= 100; i++) {
+		if (i % 5 == 4)
+			continue; /* lost on the way in */
+		send_rtp(&a, pa, (uint16_t)(1000 + i));
+		g_assert_cmpuint(recv_any(&b, buf, sizeof(buf)), ==, 172);
+	}
+	/* B's SR reaches A; A's RR about it goes back to B */
+	to = lo_addr(AF_INET, (uint16_t)(pb + 1));
+	g_assert_cmpint(sendto(bc.fd, sr, sizeof(sr), 0, (struct sockaddr *)&to, len_of(&to)), ==,
+	                (ssize_t)sizeof(sr));
+	g_assert_cmpuint(recv_any(&ac, buf, sizeof(buf)), ==, sizeof(sr));
+	len = rtcp_write_rr(0x1234, &blk, 1, buf, sizeof(buf));
+	to = lo_addr(AF_INET, (uint16_t)(pa + 1));
+	g_assert_cmpint(sendto(ac.fd, buf, len, 0, (struct sockaddr *)&to, len_of(&to)), ==,
+	                (ssize_t)len);
+	g_assert_cmpuint(recv_any(&bc, buf, sizeof(buf)), ==, len);
+
+	media_session_quality(s, &q);
+	g_assert_cmpuint(q.leg[MEDIA_LEG_A].expected, ==, 100); /* 1001-1100: 1000 was probation */
+	g_assert_cmpuint(q.leg[MEDIA_LEG_A].lost, ==, 20);
+	g_assert_cmpfloat(q.leg[MEDIA_LEG_A].loss_pct, ==, 20.0);
+	g_assert_cmpint(q.leg[MEDIA_LEG_A].rtt_us, >=, 0);
+	g_assert_cmpint(q.leg[MEDIA_LEG_A].rtt_us, <, 1000000);
+	g_assert_cmpfloat(q.leg[MEDIA_LEG_A].peer_loss_pct, ==, 25.0);
+	g_assert_cmpint(q.leg[MEDIA_LEG_B].rtt_us, ==, -1);
+	g_assert_cmpfloat(q.leg[MEDIA_LEG_B].peer_loss_pct, ==, -1);
+	g_assert_cmpfloat(q.mos, >, 1.0);
+	g_assert_cmpfloat(q.mos, <, 3.1); /* a quarter lost */
+
+	media_session_free(s);
+	g_assert_cmpint(metrics_get(m, METRIC_MEDIA_RTP_LOST, (const char *const[]){ "a" }), ==,
+	                20);
+	g_assert_cmpint(metrics_get(m, METRIC_MEDIA_RTP_EXPECTED, (const char *const[]){ "a" }), ==,
+	                100);
+	g_assert_cmpint(metrics_get(m, METRIC_MEDIA_QUALITY, (const char *const[]){ "bad" }), ==,
+	                1);
+	media_pool_stop(p);
+	metrics_free(m);
+	peer_close(&a);
+	peer_close(&ac);
+	peer_close(&b);
+	peer_close(&bc);
+}
+
 static void test_free_while_flowing(void)
 {
 	struct metrics *m = metrics_new();
@@ -733,6 +832,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/media/workers-and-blocks", test_workers_and_blocks);
 	g_test_add_func("/media/local-address", test_local_address);
 	g_test_add_func("/media/counters-and-metrics", test_counters_and_metrics);
+	g_test_add_func("/media/quality", test_quality);
 	g_test_add_func("/media/free-while-flowing", test_free_while_flowing);
 	g_test_add_func("/media/stop-with-sessions", test_stop_with_sessions);
 	g_test_add_func("/media/bad-config", test_bad_config);

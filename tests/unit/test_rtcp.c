@@ -126,6 +126,23 @@ static void test_rtt(void)
 	g_assert_cmphex(rtcp_ntp_mid(0x0001b71080000000ULL), ==, 0xb7108000);
 }
 
+/* SRs sent toward a peer, its RR naming the second: RTT on our clock, minus its DLSR. */
+static void test_sr_track(void)
+{
+	struct rtcp_sr_track t = { 0 };
+
+	for (unsigned i = 0; i < 6; i++)
+		rtcp_sr_sent(&t, 0x0000123400000000ULL + ((uint64_t)i << 32),
+		             1000000 + i * 5000000);
+	/* SR 4 (mid 0x12380000) left at 21 s; the report comes at 21.5 s after 0.25 s held */
+	g_assert_cmpint(rtcp_sr_rtt(&t, 0x12380000, 0x4000, 21500000), ==, 250000);
+	/* SR 0 has been forgotten (four kept); an LSR of 0 means none */
+	g_assert_cmpint(rtcp_sr_rtt(&t, 0x12340000, 0, 30000000), ==, -1);
+	g_assert_cmpint(rtcp_sr_rtt(&t, 0, 0, 30000000), ==, -1);
+	/* a DLSR longer than the time since: refused, not negative */
+	g_assert_cmpint(rtcp_sr_rtt(&t, 0x12380000, 0x20000, 21500000), ==, -1);
+}
+
 static void feed(struct rtp_rx *r, uint16_t seq0, unsigned n, unsigned skip_every, int64_t *t)
 {
 	for (unsigned i = 0; i < n; i++) {
@@ -202,6 +219,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/rtcp/malformed", test_malformed);
 	g_test_add_func("/rtcp/write_rr_roundtrip", test_write_rr_roundtrip);
 	g_test_add_func("/rtcp/rtt", test_rtt);
+	g_test_add_func("/rtcp/sr_track", test_sr_track);
 	g_test_add_func("/rtp_rx/loss_and_wrap", test_rx_loss_and_wrap);
 	g_test_add_func("/rtp_rx/jitter_and_restart", test_rx_jitter_and_restart);
 	g_test_add_func("/rtp_rx/mos", test_mos);

@@ -46,7 +46,12 @@ export async function register(gw, user, password, { domain = 'pbx.example', pat
     reg._contact = reg._contact.replace(';+sip.ice', '');
   }
   ua.start();
-  return { ua, socket, result: await withTimeout(result, 10_000, `registration of ${user}`) };
+  try {
+    return { ua, socket, result: await withTimeout(result, 10_000, `registration of ${user}`) };
+  } catch (e) {
+    ua.stop(); // a UA left running keeps its WebSocket, and node, up
+    throw e;
+  }
 }
 
 /** Stop ua and resolve once its WebSocket is closed. */
