@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# WebRTC call load through rtcgate (issue 5): build/tests/load/webrtc_load (its own ICE, DTLS-SRTP
+# and SIP over WebSocket, none of rtcgate's code) opens CALLS G.711 calls at RATE per second
+# through a fresh rtcgate (one media worker) to its own PBX UAS and RTP echo peer, holds them for
+# SECONDS, hangs up. Per mode it prints setup times (INVITE to first echo), loss, the added
+# one-way latency (RTT through rtcgate less the direct RTT to the echo peer, halved), rtcgate's
+# CPU per relayed packet, per call and per call setup, calls per core, RSS per call, the SRTP
+# profile. MODES: plain (RTP/AVP offer from the WebSocket side, the reference), webrtc, or both.
+# Not a pass/fail test; stops everything it started.
+#   tests/load/webrtc_bench.sh [BUILD_DIR] [CALLS] [SECONDS] [RATE] [MODES]
+#   tests/load/webrtc_bench.sh build 800 20 200 plain,webrtc
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$top/build}
+calls=${2:-200}
+seconds=${3:-10}
+rate=${4:-100}
+modes=${5:-plain,webrtc}
+threads=${WEBRTC_BENCH_THREADS:-1}
+per_login=100 # a device's max_calls is at most 100
+. "$top/tests/load/bench_lib.sh"
+
+[ -x "$build/rtcgate" ] || { echo "needs $build/rtcgate (meson compile -C $build)"; exit 2; }
+[ -x "$build/tests/load/webrtc_load" ] || { echo "needs $build/tests/load/webrtc_load (libnice-dev, meson compile -C $build)"; exit 2; }
+# a WebSocket, four media sockets and the generator's sockets per call
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+run_mode() {
+	local mode=$1 state=$tmp/state-$1 http_port pbx_port echo_port rg_pid load_pid
+	mkdir -p "$state"
+	printf '[general]\nstate_dir = %s\n' "$state" >"$tmp/ctl.conf"
+	for d in $(seq 0 $(((calls - 1) / per_login))); do
+		"$build/rtcgatectl" --config "$tmp/ctl.conf" device add "bench$d" \
+			--secret bench-secret --max-calls "$per_login" >/dev/null
+	done
+	http_port=$(free_port tcp)
+	pbx_port=$(free_port udp)
+	echo_port=$(free_port udp pair)
+	rtcgate_start "$state" "$http_port" "$pbx_port" warn "$tmp/rtcgate-$mode.log"
+	echo "== $mode: rtcgate $("$build/rtcgate" --version | cut -d' ' -f2), one media worker; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+	"$build/tests/load/webrtc_load" --mode "$mode" --ws-port "$http_port" \
+		--pbx-port "$pbx_port" --echo-port "$echo_port" --pid "$rg_pid" --calls "$calls" \
+		--rate "$rate" --seconds "$seconds" --threads "$threads" --per-login "$per_login" &
+	load_pid=$!
+	pids+=("$load_pid")
+	wait "$load_pid" || echo "webrtc_load exited $?"
+	kill "$rg_pid" 2>/dev/null || true
+	wait "$rg_pid" 2>/dev/null || true
+	grep -c . "$tmp/rtcgate-$mode.log" | sed 's/^/rtcgate log lines (warn and up): /'
+	head -3 "$tmp/rtcgate-$mode.log"
+	echo "load at end $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+for m in ${modes//,/ }; do run_mode "$m"; done
