@@ -31,6 +31,7 @@ struct wl_opts wl_opt = {
 };
 gint64 wl_win_start, wl_win_end;
 gint wl_flowing;
+struct wl_call *wl_calls;
 
 enum phase { PH_REGISTER, PH_SETUP, PH_STEADY, PH_DRAIN, PH_BYE, PH_DONE };
 
@@ -141,7 +142,6 @@ static void tick_setup(gint64 now)
 		c->idx = run.started;
 		c->flow = run.flows[run.started];
 		c->th = run.threads[run.started % wl_opt.threads];
-		c->fd = -1;
 		if (!c->flow || !wl_flow_ready(c->flow)) {
 			wl_call_failed(c, "flow not registered");
 			continue;
@@ -393,6 +393,7 @@ int main(int argc, char **argv)
 	run.loop = g_main_loop_new(NULL, FALSE);
 	run.flows = g_new0(struct wl_flow *, (gsize)wl_opt.calls);
 	run.calls = g_new0(struct wl_call, (gsize)wl_opt.calls);
+	wl_calls = run.calls;
 	run.threads = g_new0(struct wl_thread *, (gsize)wl_opt.threads);
 	if ((rc = wl_echo_start(wl_opt.echo_port)) || (rc = wl_pbx_start(wl_opt.pbx_port)) ||
 	    (rc = wl_sip_start(run.loop))) {

@@ -63,7 +63,6 @@ struct wl_call {
 	char *offer;  /* SDP we send */
 	char *answer; /* SDP rtcgate answered */
 	/* media thread */
-	int fd;                 /* plain mode: our RTP socket */
 	struct sockaddr_in dst; /* plain mode: rtcgate's address from the answer */
 	void *rtc;              /* webrtc mode: struct wl_rtc */
 	bool sending;
@@ -79,6 +78,7 @@ struct wl_call {
 /* webrtc_load.c */
 extern struct wl_opts wl_opt;
 extern gint64 wl_win_start, wl_win_end; /* monotonic µs; set once by main */
+extern struct wl_call *wl_calls;        /* every call, by index */
 extern gint wl_flowing;                 /* calls whose first echo came back */
 void wl_call_failed(struct wl_call *c, const char *why);
 void wl_offer_ready(struct wl_call *c); /* media thread made c->offer: send the INVITE */

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,7 +21,16 @@ struct wl_thread {
 	GMainContext *ctx;
 	GMainLoop *loop;
 	GThread *thread;
-	int epfd; /* plain sockets and the direct flows */
+	/* one socket for every plain call and direct flow of the thread: rtcgate sends each call's
+	 * echoes to the address in its SDP, and the payload names the call, so the generator
+	 * reads and writes in batches (its own cost would otherwise hide rtcgate's) */
+	int fd;
+	struct sockaddr_in addr;
+	int out_n;
+	struct mmsghdr out_msg[BATCH];
+	struct iovec out_iov[BATCH];
+	struct sockaddr_in out_dst[BATCH];
+	uint8_t out_buf[BATCH][WL_RTP_LEN];
 	GPtrArray *calls;
 	GPtrArray *direct;
 	struct wl_stats st;
@@ -43,7 +51,7 @@ static int udp_socket(struct sockaddr_in *bound)
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int buf = 1 << 20;
+	int buf = 8 << 20;
 
 	if (fd < 0)
 		return -1;
@@ -128,7 +136,7 @@ void wl_rtp_received(struct wl_thread *th, struct wl_call *c, const uint8_t *pkt
 	rtt = (uint64_t)(now - sent);
 	if (rtt >= WL_HIST_US)
 		rtt = WL_HIST_US - 1;
-	if (idx & DIRECT_FLAG) {
+	if (!c) {
 		if (in_window(sent)) {
 			th->st.direct_recv++;
 			th->st.hist_direct[rtt]++;
@@ -149,14 +157,15 @@ void wl_rtp_received(struct wl_thread *th, struct wl_call *c, const uint8_t *pkt
 	}
 }
 
-/* Plain sockets and direct flows: one epoll set per thread, one GSource for it. */
-static void read_fd(struct wl_thread *th, struct wl_call *c)
+static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
 {
-	uint8_t bufs[BATCH][WL_PKT_MAX];
+	struct wl_thread *th = data;
+	static __thread uint8_t bufs[BATCH][WL_PKT_MAX];
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
 
-	for (int round = 0; round < 8; round++) {
+	(void)cond;
+	for (int round = 0; round < 16; round++) {
 		int n;
 
 		for (int i = 0; i < BATCH; i++) {
@@ -164,26 +173,50 @@ static void read_fd(struct wl_thread *th, struct wl_call *c)
 			msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i],
 				                                 .msg_iovlen = 1 } };
 		}
-		n = recvmmsg(c->fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
-			return;
-		for (int i = 0; i < n; i++)
-			wl_rtp_received(th, c, bufs[i], (int)msgs[i].msg_len);
+			break;
+		for (int i = 0; i < n; i++) {
+			uint32_t idx;
+
+			if (msgs[i].msg_len < 28)
+				continue;
+			memcpy(&idx, bufs[i] + 20, 4);
+			if (idx & DIRECT_FLAG || idx < (uint32_t)wl_opt.calls)
+				wl_rtp_received(th, idx & DIRECT_FLAG ? NULL : &wl_calls[idx],
+				                bufs[i], (int)msgs[i].msg_len);
+		}
 		if (n < BATCH)
-			return;
+			break;
 	}
+	return G_SOURCE_CONTINUE;
 }
 
-static gboolean on_epoll(gint fd, GIOCondition cond, gpointer data)
+static void flush_out(struct wl_thread *th)
 {
-	struct wl_thread *th = data;
-	struct epoll_event ev[64];
-	int n = epoll_wait(fd, ev, 64, 0);
+	int done = 0;
 
-	(void)cond;
-	for (int i = 0; i < n; i++)
-		read_fd(th, ev[i].data.ptr);
-	return G_SOURCE_CONTINUE;
+	for (int tries = 0; tries < 4 && done < th->out_n; tries++) {
+		int n = sendmmsg(th->fd, th->out_msg + done, (unsigned)(th->out_n - done), 0);
+		if (n <= 0)
+			break;
+		done += n;
+	}
+	th->out_n = 0;
+}
+
+/* Queues one packet of the shared socket; a full batch goes out at once. */
+static uint8_t *out_slot(struct wl_thread *th, const struct sockaddr_in *dst)
+{
+	int i = th->out_n++;
+
+	th->out_dst[i] = *dst;
+	th->out_iov[i] = (struct iovec){ th->out_buf[i], WL_RTP_LEN };
+	th->out_msg[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &th->out_dst[i],
+		                                        .msg_namelen = sizeof(*dst),
+		                                        .msg_iov = &th->out_iov[i],
+		                                        .msg_iovlen = 1 } };
+	return th->out_buf[i];
 }
 
 static void send_one(struct wl_thread *th, struct wl_call *c, gint64 now)
@@ -191,12 +224,14 @@ static void send_one(struct wl_thread *th, struct wl_call *c, gint64 now)
 	uint8_t pkt[WL_RTP_LEN + WL_SRTP_TRAILER];
 	bool direct = (uint32_t)c->idx & DIRECT_FLAG;
 
-	wl_rtp_build(c, pkt, now);
-	if (wl_opt.mode == WL_WEBRTC && !direct)
+	if (wl_opt.mode == WL_WEBRTC && !direct) {
+		wl_rtp_build(c, pkt, now);
 		wl_rtc_send(c, pkt, WL_RTP_LEN);
-	else if (sendto(c->fd, pkt, WL_RTP_LEN, 0, (struct sockaddr *)&c->dst, sizeof(c->dst)) !=
-	         WL_RTP_LEN)
-		return;
+	} else {
+		wl_rtp_build(c, out_slot(th, &c->dst), now);
+		if (th->out_n == BATCH)
+			flush_out(th);
+	}
 	if (direct) {
 		if (in_window(now))
 			th->st.direct_sent++;
@@ -235,6 +270,7 @@ static gboolean on_tick(gpointer data)
 	}
 	for (guint i = 0; i < th->direct->len; i++)
 		pace(th, th->direct->pdata[i], now);
+	flush_out(th);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -259,11 +295,13 @@ struct wl_thread *wl_thread_start(int id)
 	th->loop = g_main_loop_new(th->ctx, FALSE);
 	th->calls = g_ptr_array_new();
 	th->direct = g_ptr_array_new();
-	th->epfd = epoll_create1(EPOLL_CLOEXEC);
+	th->fd = udp_socket(&th->addr);
+	if (th->fd < 0)
+		g_error("media thread %d: no socket", id);
 	th->st.hist = g_new0(uint32_t, WL_HIST_US);
 	th->st.hist_direct = g_new0(uint32_t, WL_HIST_US);
-	src = g_unix_fd_source_new(th->epfd, G_IO_IN);
-	g_source_set_callback(src, G_SOURCE_FUNC(on_epoll), th, NULL);
+	src = g_unix_fd_source_new(th->fd, G_IO_IN);
+	g_source_set_callback(src, G_SOURCE_FUNC(on_readable), th, NULL);
 	g_source_attach(src, th->ctx);
 	g_source_unref(src);
 	src = g_timeout_source_new(1);
@@ -301,25 +339,16 @@ void wl_thread_stop(struct wl_thread *th, struct wl_stats *into)
 		into->hist_direct[i] += th->st.hist_direct[i];
 	}
 	for (guint i = 0; i < th->direct->len; i++) {
-		struct wl_call *d = th->direct->pdata[i];
-		close(d->fd);
-		g_free(d);
+		g_free(th->direct->pdata[i]);
 	}
 	g_ptr_array_free(th->direct, TRUE);
 	g_ptr_array_free(th->calls, TRUE);
-	close(th->epfd);
+	close(th->fd);
 	g_main_loop_unref(th->loop);
 	g_main_context_unref(th->ctx);
 	g_free(th->st.hist);
 	g_free(th->st.hist_direct);
 	g_free(th);
-}
-
-static int watch_fd(struct wl_thread *th, struct wl_call *c)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-
-	return epoll_ctl(th->epfd, EPOLL_CTL_ADD, c->fd, &ev) ? errno : 0;
 }
 
 /* Reference flows: the same packets straight to the echo peer, on this thread. */
@@ -337,19 +366,11 @@ static gboolean direct_add(gpointer data)
 		struct wl_call *d = g_new0(struct wl_call, 1);
 
 		d->idx = (int)(DIRECT_FLAG | (uint32_t)k);
-		d->fd = udp_socket(NULL);
 		d->dst = (struct sockaddr_in){ .sin_family = AF_INET,
 			                       .sin_port = htons((uint16_t)wl_opt.echo_port),
 			                       .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 		d->ssrc = g_random_int();
 		d->next_send = now + (k * 997) % WL_FRAME_US;
-		if (d->fd < 0 || watch_fd(a->th, d)) {
-			fprintf(stderr, "direct flow %d: no socket\n", k);
-			if (d->fd >= 0)
-				close(d->fd);
-			g_free(d);
-			continue;
-		}
 		g_ptr_array_add(a->th->direct, d);
 	}
 	g_free(a);
@@ -376,8 +397,6 @@ static char *plain_offer(struct wl_call *c, int port)
 
 void wl_media_prepare(struct wl_call *c)
 {
-	struct sockaddr_in a;
-
 	c->ssrc = g_random_int();
 	c->seq = (uint16_t)g_random_int();
 	if (wl_opt.mode == WL_WEBRTC) {
@@ -385,12 +404,7 @@ void wl_media_prepare(struct wl_call *c)
 			wl_call_failed(c, "ICE agent");
 		return;
 	}
-	c->fd = udp_socket(&a);
-	if (c->fd < 0 || watch_fd(c->th, c)) {
-		wl_call_failed(c, "no socket");
-		return;
-	}
-	c->offer = plain_offer(c, ntohs(a.sin_port));
+	c->offer = plain_offer(c, ntohs(c->th->addr.sin_port));
 	g_strlcpy(c->profile, "RTP/AVP", sizeof(c->profile));
 	wl_offer_ready(c);
 }
@@ -436,11 +450,6 @@ void wl_media_stop(struct wl_call *c)
 {
 	c->sending = false;
 	g_ptr_array_remove_fast(c->th->calls, c);
-	if (c->fd > 0) {
-		epoll_ctl(c->th->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-		close(c->fd);
-		c->fd = -1;
-	}
 	if (c->rtc)
 		wl_rtc_free(c);
 }
