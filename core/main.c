@@ -234,6 +234,8 @@ static int start(struct app *app)
 	if (!rc)
 		rc = b2bua_start(c, app->devices, app->media, app->metrics, &app->b2bua, &why);
 	if (!rc)
+		b2bua_webrtc_start(app->b2bua, app->dtls);
+	if (!rc)
 		http_server_set_sip_handler(app->http, b2bua_ws_handler(), app->b2bua);
 out:
 	if (rc)

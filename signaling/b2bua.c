@@ -256,6 +256,18 @@ static void flow_register(struct b2bua *b, osip_transaction_t *tr, const osip_me
 	sip_stack_request(b->st, r.peer, fwd, b->next_handle++);
 }
 
+/* The Contact's +sip.ice feature tag (RFC 5768 §4.3): the client does ICE, so it does WebRTC. */
+static bool contact_ice(const osip_contact_t *c)
+{
+	for (int i = 0; i < osip_list_size(&c->gen_params); i++) {
+		const osip_generic_param_t *p = osip_list_get(&c->gen_params, i);
+
+		if (p && p->gname && g_ascii_strcasecmp(p->gname, "+sip.ice") == 0)
+			return true;
+	}
+	return false;
+}
+
 void b2bua_flow_registered(struct b2bua *b, struct flow_state *fs, bool on, const char *login,
                            const osip_message_t *req)
 {
@@ -265,6 +277,7 @@ void b2bua_flow_registered(struct b2bua *b, struct flow_state *fs, bool on, cons
 		osip_uri_free(fs->contact);
 		fs->contact = NULL;
 		osip_uri_clone(c->url, &fs->contact);
+		fs->ice = contact_ice(c);
 	}
 	if (fs->registered == on)
 		return;

@@ -24,6 +24,14 @@ int b2bua_start(const struct conf *c, struct devices *devices, struct media_pool
                 struct metrics *metrics, struct b2bua **out, char **why);
 void b2bua_free(struct b2bua *b);
 
+struct dtls_ctx;
+/*
+ * WebRTC for the flows' calls: every WebRTC media leg uses dtls (not owned;
+ * it must outlive the media pool) and reports its events to the B2BUA,
+ * which ends a call whose media failed. Once, right after b2bua_start.
+ */
+void b2bua_webrtc_start(struct b2bua *b, struct dtls_ctx *dtls);
+
 /* What the HTTP server's /sip flows report to (user: the b2bua). */
 const struct ws_sip_handler *b2bua_ws_handler(void);
 

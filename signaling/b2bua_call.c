@@ -50,6 +50,7 @@ static void call_free(struct call *c)
 	if (c->se_timer)
 		g_source_remove(c->se_timer);
 	osip_message_free(c->in_ok);
+	b2bua_webrtc_free(c->web);
 	g_free(c->codecs);
 	g_free(c);
 }
@@ -58,15 +59,17 @@ static void call_free(struct call *c)
 void b2bua_call_end(struct call *c, const char *why)
 {
 	struct media_stats st = { 0 };
+	char web[256];
 
 	if (c->media)
 		media_session_stats(c->media, &st);
+	b2bua_webrtc_describe(c, web, sizeof(web));
 	metrics_add(c->b->metrics, METRIC_SIP_CALLS_ENDED, 1, (const char *const[]){ why });
 	log_info(LOG_SIP, "call end",
 	         "login=%s reason=%s a_in=%" G_GUINT64_FORMAT " a_out=%" G_GUINT64_FORMAT
-	         " b_in=%" G_GUINT64_FORMAT " b_out=%" G_GUINT64_FORMAT,
+	         " b_in=%" G_GUINT64_FORMAT " b_out=%" G_GUINT64_FORMAT "%s",
 	         c->login, why, st.leg[MEDIA_LEG_A].packets_in, st.leg[MEDIA_LEG_A].packets_out,
-	         st.leg[MEDIA_LEG_B].packets_in, st.leg[MEDIA_LEG_B].packets_out);
+	         st.leg[MEDIA_LEG_B].packets_in, st.leg[MEDIA_LEG_B].packets_out, web);
 	g_hash_table_remove(c->b->calls, &c->handle); /* frees it */
 }
 
@@ -120,6 +123,17 @@ static void send_cancel(struct call *c)
 	}
 	osip_message_set_max_forwards(m, "70");
 	sip_stack_request(c->b->st, c->out.peer, m, 0);
+}
+
+void b2bua_call_abort(struct call *c, int code, const char *why)
+{
+	if (c->in_tr) {
+		b2bua_respond(c->b, c->in_tr, c->in_invite, code, why);
+		c->in_tr = NULL;
+	}
+	if (!c->cancelled)
+		send_cancel(c);
+	c->cancelled = true;
 }
 
 static bool leg_setup(struct b2bua *b, struct call_leg *l, struct sip_peer *peer,

@@ -29,6 +29,8 @@ struct call_leg {
 	uint64_t sdp_id;
 };
 
+struct call_web;
+
 struct call {
 	struct b2bua *b;
 	uint64_t handle; /* of the outbound INVITE's client transaction */
@@ -52,12 +54,19 @@ struct call {
 	guint se_timer;       /* RFC 4028: the session is dead when no refresh came by then */
 	unsigned se_interval; /* Session-Expires of the last 2xx, seconds */
 	bool auth_retried;    /* our INVITE was re-sent with credentials once */
+	struct call_web *web; /* the flow's leg speaks WebRTC (b2bua_webrtc.c); NULL: plain RTP */
 };
 
 /* Set-up, answers and call end (b2bua_call.c). */
 
 /* End the call: the log line, then c is freed with its handle's entry in b->calls. */
 void b2bua_call_end(struct call *c, const char *why);
+/*
+ * A call not answered yet must stop (its media failed): code and reason
+ * phrase to the caller, CANCEL to the other side; the call ends when that
+ * side's INVITE does.
+ */
+void b2bua_call_abort(struct call *c, int code, const char *why);
 /* The call with a dialog of Call-ID call_id on peer from, and which leg that is; NULL: none. */
 struct call *b2bua_call_find(struct b2bua *b, struct sip_peer *from, const char *call_id,
                              bool *from_in);
@@ -73,6 +82,8 @@ void b2bua_leg_via(struct call_leg *l, osip_message_t *m);
 osip_message_t *b2bua_leg_request(struct call_leg *l, const char *method, int cseq);
 /* A BYE on leg l's dialog (nothing before the dialog exists). */
 void b2bua_leg_bye(struct call *c, struct call_leg *l);
+/* The same with a Reason header (RFC 3326), its value as given (NULL: none). */
+void b2bua_leg_bye_reason(struct call *c, struct call_leg *l, const char *reason);
 /*
  * A request in c's dialogs, from the inbound leg or not, other than CANCEL
  * and the first INVITE again: BYE ends the call, the others are relayed to
@@ -98,6 +109,10 @@ void b2bua_session_refreshed(struct call *c, const osip_message_t *ok);
  */
 int b2bua_sdp_across(struct call *c, struct call_leg *from, struct call_leg *to,
                      const osip_message_t *src, osip_message_t *dst, const char **why);
+/* An address literal and port from SDP as a socket address; false when it is no IP literal. */
+bool b2bua_sockaddr_of(const char *addr, uint16_t port, struct sockaddr_storage *out);
+/* A socket address as an IP literal (cap at least INET6_ADDRSTRLEN) and its port. */
+void b2bua_sockaddr_text(const struct sockaddr_storage *sa, char *addr, size_t cap, uint16_t *port);
 /* m carries a non-empty body. */
 bool b2bua_sdp_present(const osip_message_t *m);
 /* The device's codecs as sdp_plain's filter, with DTMF and comfort noise; NULL: every codec.
@@ -107,3 +122,22 @@ char *b2bua_sdp_codecs(struct b2bua *b, const char *login);
 void b2bua_carry_headers(const osip_message_t *from, osip_message_t *to);
 /* Our Contact toward leg l set on m. */
 void b2bua_leg_contact(struct call *c, struct call_leg *l, osip_message_t *m);
+
+/* WebRTC on the flow's leg (b2bua_webrtc.c; docs/webrtc.md "Calls"). */
+
+/*
+ * Whether src's SDP, going from leg `from` to leg `to`, takes the WebRTC
+ * path: the call already does, or this is the offer that starts it (a
+ * UDP/TLS/RTP/SAVPF offer from the flow; an offer toward a flow that
+ * registered with +sip.ice, RFC 5768).
+ */
+bool b2bua_webrtc_applies(struct call *c, struct call_leg *from, struct call_leg *to,
+                          const osip_message_t *src);
+/* b2bua_sdp_across for a WebRTC call: one sdp_webrtc step, and the media leg told. */
+int b2bua_webrtc_across(struct call *c, struct call_leg *from, struct call_leg *to,
+                        const osip_message_t *src, osip_message_t *dst, const char **why);
+/* A relayed offer was refused: no answer is pending any more. NULL is fine. */
+void b2bua_webrtc_offer_failed(struct call_web *w);
+/* What the call-end line says of the WebRTC leg (" srtp=… pair=\"…\"" or ""), into buf. */
+void b2bua_webrtc_describe(const struct call *c, char *buf, size_t cap);
+void b2bua_webrtc_free(struct call_web *w);

@@ -54,12 +54,20 @@ osip_message_t *b2bua_leg_request(struct call_leg *l, const char *method, int cs
 	return m;
 }
 
-void b2bua_leg_bye(struct call *c, struct call_leg *l)
+void b2bua_leg_bye_reason(struct call *c, struct call_leg *l, const char *reason)
 {
 	osip_message_t *bye = b2bua_leg_request(l, "BYE", 0);
 
-	if (bye)
-		sip_stack_request(c->b->st, l->peer, bye, 0);
+	if (!bye)
+		return;
+	if (reason)
+		osip_message_set_header(bye, "Reason", reason);
+	sip_stack_request(c->b->st, l->peer, bye, 0);
+}
+
+void b2bua_leg_bye(struct call *c, struct call_leg *l)
+{
+	b2bua_leg_bye_reason(c, l, NULL);
 }
 
 /*
@@ -203,6 +211,8 @@ bool b2bua_relay_response(struct b2bua *b, uint64_t handle, const osip_message_t
 		return true;
 	c = g_hash_table_lookup(b->calls, &r->call);
 	m = sip_msg_response(r->req, resp->status_code, resp->reason_phrase, NULL);
+	if (c && resp->status_code >= 300 && (MSG_IS_INVITE(r->req) || MSG_IS_UPDATE(r->req)))
+		b2bua_webrtc_offer_failed(c->web); /* the offer it carried is void (RFC 3264 §5) */
 	if (m && c && MSG_IS_STATUS_2XX(resp) && (MSG_IS_INVITE(r->req) || MSG_IS_UPDATE(r->req))) {
 		struct call_leg *from = r->from_in ? &c->out : &c->in,
 		                *to = r->from_in ? &c->in : &c->out;

@@ -30,6 +30,7 @@ struct flow_state {
 	osip_uri_t *contact;   /* the browser's own Contact URI, once registered */
 	unsigned calls;        /* calls of this flow now */
 	struct held_reg *held; /* the held registration attached (its token is ours), or NULL */
+	bool ice; /* its registered Contact had +sip.ice (RFC 5768): calls to it offer WebRTC */
 };
 
 struct b2bua {

@@ -11,8 +11,7 @@
 #include "signaling/b2bua_call_priv.h"
 #include "signaling/sdp_plain.h"
 
-/* An address literal and port from SDP as a socket address. */
-static bool sockaddr_of(const char *addr, uint16_t port, struct sockaddr_storage *out)
+bool b2bua_sockaddr_of(const char *addr, uint16_t port, struct sockaddr_storage *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)out)->sin_addr) == 1) {
@@ -26,6 +25,17 @@ static bool sockaddr_of(const char *addr, uint16_t port, struct sockaddr_storage
 		return true;
 	}
 	return false;
+}
+
+void b2bua_sockaddr_text(const struct sockaddr_storage *sa, char *addr, size_t cap, uint16_t *port)
+{
+	if (sa->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, cap);
+		*port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	} else {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr, cap);
+		*port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	}
 }
 
 /*
@@ -48,10 +58,14 @@ int b2bua_sdp_across(struct call *c, struct call_leg *from, struct call_leg *to,
 
 	if (osip_message_get_body(src, 0, &body) < 0 || !body || !body->body)
 		goto done;
+	if (b2bua_webrtc_applies(c, from, to, src)) {
+		rc = b2bua_webrtc_across(c, from, to, src, dst, why);
+		goto done;
+	}
 	if (sdp_plain_read(body->body, body->length, peer, why) != 0 ||
-	    !sockaddr_of(peer->addr, peer->port, &rtp) ||
-	    !sockaddr_of(peer->rtcp_addr[0] ? peer->rtcp_addr : peer->addr, peer->rtcp_port,
-	                 &rtcp)) {
+	    !b2bua_sockaddr_of(peer->addr, peer->port, &rtp) ||
+	    !b2bua_sockaddr_of(peer->rtcp_addr[0] ? peer->rtcp_addr : peer->addr, peer->rtcp_port,
+	                       &rtcp)) {
 		log_info(LOG_SIP, "sdp refused", "login=%s reason=\"%s\"", c->login,
 		         *why ? *why : "address");
 		*why = "Unusable SDP";
@@ -66,14 +80,7 @@ int b2bua_sdp_across(struct call *c, struct call_leg *from, struct call_leg *to,
 		rc = 500;
 		goto done;
 	}
-	if (local.ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&local)->sin_addr, addr, sizeof(addr));
-		ours.port = ntohs(((struct sockaddr_in *)&local)->sin_port);
-	} else {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&local)->sin6_addr, addr,
-		          sizeof(addr));
-		ours.port = ntohs(((struct sockaddr_in6 *)&local)->sin6_port);
-	}
+	b2bua_sockaddr_text(&local, addr, sizeof(addr), &ours.port);
 	ours.addr = addr;
 	ours.sess_version = ++to->sdp_version;
 	if (sdp_plain_rewrite(body->body, body->length, &ours, &out, &out_len, why) != 0) {
