@@ -75,6 +75,9 @@ struct media_conf {
 	char *public_address; /* "" = the local address toward each peer */
 	char *dtls_cert;      /* "" = a self-signed ECDSA P-256 certificate made at start */
 	char *dtls_key;
+	char *ice_mode;      /* "lite" or "full" */
+	int consent_timeout; /* seconds without consent before the browser leg is gone */
+	int ice_timeout;     /* seconds for ICE and DTLS to complete */
 };
 
 struct conf {

@@ -27,6 +27,14 @@ static int check_levels(const char *v, char **reason)
 	return log_levels_parse("info", v, levels, reason);
 }
 
+static int check_ice_mode(const char *v, char **reason)
+{
+	if (!strcmp(v, "lite") || !strcmp(v, "full"))
+		return 0;
+	*reason = g_strdup("must be lite or full");
+	return EINVAL;
+}
+
 static int check_address(const char *v, char **reason)
 {
 	GInetAddress *a;
@@ -371,6 +379,15 @@ const struct conf_key conf_keys[] = {
 	  "empty makes a self-signed ECDSA P-256 one at each start." },
 	{ "media", "dtls_key", CONF_STR, "", 0, 0, OFF(media.dtls_key), 0, NULL,
 	  "PEM private key for media.dtls_cert." },
+	{ "media", "ice_mode", CONF_STR, "lite", 0, 0, OFF(media.ice_mode), 0, check_ice_mode,
+	  "ICE on the WebRTC legs: lite (answer the browser's checks, RFC 8445 §2.5) or full "
+	  "(run checks too, and RFC 7675 consent checks)." },
+	{ "media", "consent_timeout", CONF_INT, "30", 1, 300, OFF(media.consent_timeout), 0, NULL,
+	  "Seconds without authenticated media or DTLS from the browser (RFC 7675 consent) "
+	  "before its leg counts as gone and the call ends." },
+	{ "media", "ice_timeout", CONF_INT, "15", 1, 120, OFF(media.ice_timeout), 0, NULL,
+	  "Seconds from the browser's SDP until ICE and DTLS-SRTP must be up; then the call "
+	  "fails." },
 };
 
 const size_t conf_nkeys = G_N_ELEMENTS(conf_keys);

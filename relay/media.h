@@ -30,6 +30,11 @@ enum media_drop {
 	MEDIA_DROP_NO_REMOTE,   /* nowhere to send it: no SDP address, nothing latched yet */
 	MEDIA_DROP_SEND_ERROR,  /* the kernel refused it (socket buffer full, unreachable) */
 	MEDIA_DROP_MALFORMED,   /* not RTP/RTCP version 2, too short, or cut by the buffer */
+	/* WebRTC leg A only */
+	MEDIA_DROP_NOT_CONNECTED, /* before DTLS-SRTP is up: nothing passes either way */
+	MEDIA_DROP_SRTP_AUTH,     /* SRTP/SRTCP tag did not verify */
+	MEDIA_DROP_SRTP_REPLAY,   /* SRTP/SRTCP index seen before or too old */
+	MEDIA_DROP_SRTP_ERROR,    /* SRTP header or another libsrtp2 refusal, either way */
 	MEDIA_DROP_COUNT,
 };
 extern const char *const media_drop_names[MEDIA_DROP_COUNT];

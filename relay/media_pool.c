@@ -15,10 +15,10 @@
 #include "relay/rtp_priv.h"
 
 const char *const media_drop_names[MEDIA_DROP_COUNT] = {
-	[MEDIA_DROP_NOT_LATCHED] = "not_latched",
-	[MEDIA_DROP_NO_REMOTE] = "no_remote",
-	[MEDIA_DROP_SEND_ERROR] = "send_error",
-	[MEDIA_DROP_MALFORMED] = "malformed",
+	[MEDIA_DROP_NOT_LATCHED] = "not_latched",     [MEDIA_DROP_NO_REMOTE] = "no_remote",
+	[MEDIA_DROP_SEND_ERROR] = "send_error",       [MEDIA_DROP_MALFORMED] = "malformed",
+	[MEDIA_DROP_NOT_CONNECTED] = "not_connected", [MEDIA_DROP_SRTP_AUTH] = "srtp_auth",
+	[MEDIA_DROP_SRTP_REPLAY] = "srtp_replay",     [MEDIA_DROP_SRTP_ERROR] = "srtp_error",
 };
 
 static const char *const kind_names[RTP_KIND_COUNT] = { "rtp", "rtcp" };
@@ -160,6 +160,9 @@ int media_pool_start(const struct conf *c, struct metrics *metrics, struct media
 		g_free(p);
 		return EINVAL;
 	}
+	p->ice_lite = strcmp(mc->ice_mode, "full") != 0;
+	p->consent_ms = (unsigned)mc->consent_timeout * 1000u;
+	p->ice_timeout_ms = (unsigned)mc->ice_timeout * 1000u;
 	p->family = socket_family();
 	host_address(&p->host_addr);
 	p->nworkers = n;

@@ -145,38 +145,54 @@ int media_session_new(struct media_pool *p, struct media_session **out)
 	return 0;
 }
 
+int media_local_toward(const struct media_pool *p, const struct sockaddr *toward,
+                       struct sockaddr_storage *out)
+{
+	struct sockaddr_storage a, peer;
+	socklen_t len = sizeof(a);
+	int fd, rc = 0;
+
+	if (!toward) {
+		*out = p->host_addr;
+		return 0;
+	}
+	peer_addr_normalise(toward, &peer);
+	fd = socket(peer.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	if (connect(fd, (struct sockaddr *)&peer, rtp_addr_len((struct sockaddr *)&peer)) ||
+	    getsockname(fd, (struct sockaddr *)&a, &len))
+		rc = errno;
+	close(fd);
+	if (!rc)
+		*out = a;
+	return rc;
+}
+
+void rtp_addr_set_port(struct sockaddr_storage *a, uint16_t port)
+{
+	if (a->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)a)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)a)->sin_port = htons(port);
+}
+
 int media_session_local(const struct media_session *s, enum media_leg leg,
                         const struct sockaddr *toward, struct sockaddr_storage *rtp_out)
 {
 	const struct media_pool *p = s->rw->pool;
-	struct sockaddr_storage a, peer;
-	socklen_t len = sizeof(a);
+	struct sockaddr_storage a;
 	int rc = 0;
 
 	if (leg < 0 || leg >= MEDIA_LEG_COUNT)
 		return EINVAL;
-	if (p->public_addr.ss_family) {
+	if (p->public_addr.ss_family)
 		a = p->public_addr;
-	} else if (toward) {
-		int fd;
-
-		peer_addr_normalise(toward, &peer);
-		fd = socket(peer.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return errno;
-		if (connect(fd, (struct sockaddr *)&peer, rtp_addr_len((struct sockaddr *)&peer)) ||
-		    getsockname(fd, (struct sockaddr *)&a, &len))
-			rc = errno;
-		close(fd);
-		if (rc)
-			return rc;
-	} else {
-		a = p->host_addr;
-	}
-	if (a.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)&a)->sin6_port = htons(s->port[leg]);
 	else
-		((struct sockaddr_in *)&a)->sin_port = htons(s->port[leg]);
+		rc = media_local_toward(p, toward, &a);
+	if (rc)
+		return rc;
+	rtp_addr_set_port(&a, s->port[leg]);
 	*rtp_out = a;
 	return 0;
 }

@@ -22,10 +22,30 @@ struct epoll_source {
 	struct rtp_worker *rw;
 };
 
+void rtp_drop(struct media_session *s, int leg, enum media_drop why)
+{
+	RTP_STAT_ADD(s->stats[leg].drops[why], 1);
+	RTP_STAT_ADD(s->rw->stats.drops[why], 1);
+}
+
 static void drop(struct media_session *s, const struct rtp_sock *in, enum media_drop why)
 {
-	RTP_STAT_ADD(s->stats[in->leg].drops[why], 1);
-	RTP_STAT_ADD(s->rw->stats.drops[why], 1);
+	rtp_drop(s, in->leg, why);
+}
+
+void rtp_count(struct media_session *s, int leg, int kind, bool out, size_t bytes)
+{
+	struct rtp_leg_counters *c = &s->stats[leg];
+
+	if (out) {
+		RTP_STAT_ADD(c->packets_out, 1);
+		RTP_STAT_ADD(c->bytes_out, bytes);
+		RTP_STAT_ADD(s->rw->stats.packets[kind], 1);
+		RTP_STAT_ADD(s->rw->stats.bytes[kind], bytes);
+	} else {
+		RTP_STAT_ADD(c->packets_in, 1);
+		RTP_STAT_ADD(c->bytes_in, bytes);
+	}
 }
 
 /* Where packets arriving on in go: the other leg's socket of the same kind, or back (echo). */
@@ -95,8 +115,9 @@ static void sock_readable(struct rtp_worker *rw, struct rtp_sock *in, int64_t no
 	struct media_session *s = in->s;
 	struct rtp_sock *out = out_sock(s, in);
 	bool rtcp = in->kind == RTP_KIND_RTCP;
+	bool web = s->web && out->leg == MEDIA_LEG_A; /* toward a WebRTC leg A: SRTP over ICE */
 	uint64_t bytes_in = 0;
-	int n, ntx = 0, accepted = 0;
+	int n, ntx = 0, accepted = 0, fwd[RTP_BATCH], nfwd = 0;
 
 	for (int i = 0; i < RTP_BATCH; i++)
 		rw->rx[i].msg_hdr.msg_namelen = sizeof(rw->rx_addr[i]);
@@ -117,6 +138,10 @@ static void sock_readable(struct rtp_worker *rw, struct rtp_sock *in, int64_t no
 		}
 		accepted++;
 		bytes_in += len;
+		if (web) {
+			fwd[nfwd++] = i;
+			continue;
+		}
 		if (!queue(rw, i, ntx, rtp_latch_remote(&out->latch))) {
 			drop(s, in, MEDIA_DROP_NO_REMOTE);
 			continue;
@@ -127,6 +152,8 @@ static void sock_readable(struct rtp_worker *rw, struct rtp_sock *in, int64_t no
 	RTP_STAT_ADD(s->stats[in->leg].bytes_in, bytes_in);
 	if (ntx)
 		flush(rw, s, in, out, ntx);
+	if (nfwd)
+		media_webrtc_to_a(rw, s, in->kind, fwd, nfwd);
 }
 
 static gboolean epoll_dispatch(GSource *src, GSourceFunc cb, gpointer data)
@@ -173,7 +200,7 @@ int rtp_worker_init(struct rtp_worker *rw)
 	return 0;
 }
 
-static void close_sock(struct rtp_worker *rw, struct rtp_sock *k)
+void rtp_sock_close(struct rtp_worker *rw, struct rtp_sock *k)
 {
 	if (k->fd < 0)
 		return;
@@ -188,9 +215,11 @@ void rtp_session_close(struct media_session *s, const char *why)
 	struct media_stats st;
 
 	media_session_stats(s, &st);
+	if (s->web)
+		media_webrtc_close(s); /* before the sockets: leg B may still be relaying to it */
 	for (int l = 0; l < MEDIA_LEG_COUNT; l++) {
 		for (int k = 0; k < RTP_KIND_COUNT; k++)
-			close_sock(rw, &s->sock[l][k]);
+			rtp_sock_close(rw, &s->sock[l][k]);
 	}
 	g_hash_table_remove(rw->sessions, s);
 	log_info(LOG_RTP, "session end",
@@ -201,6 +230,8 @@ void rtp_session_close(struct media_session *s, const char *why)
 	         st.leg[1].packets_in, st.leg[1].packets_out,
 	         st.leg[0].drops[MEDIA_DROP_NOT_LATCHED] + st.leg[1].drops[MEDIA_DROP_NOT_LATCHED],
 	         st.leg[0].drops[MEDIA_DROP_NO_REMOTE] + st.leg[1].drops[MEDIA_DROP_NO_REMOTE]);
+	if (s->webrtc)
+		g_mutex_clear(&s->info_lock);
 	g_free(s);
 }
 

@@ -51,6 +51,11 @@ struct media_session {
 	struct rtp_sock sock[MEDIA_LEG_COUNT][RTP_KIND_COUNT];
 	bool echo;
 	struct rtp_leg_counters stats[MEDIA_LEG_COUNT];
+	/* leg A as WebRTC (media_webrtc.c) */
+	bool webrtc;              /* control thread: media_session_webrtc_local was called */
+	struct media_webrtc *web; /* the worker's: NULL while leg A is plain RTP */
+	GMutex info_lock; /* info: written by the worker on events, read by the control thread */
+	struct media_webrtc_info info;
 };
 
 /* Per worker totals for the metrics collector. */
@@ -88,6 +93,12 @@ struct media_pool {
 	struct metrics *metrics;
 	uint32_t next_id;
 	int nsessions;
+	/* WebRTC legs: set at start and by media_pool_set_webrtc, read-only afterwards */
+	struct dtls_ctx *dtls;
+	media_event_fn ev_fn;
+	void *ev_user;
+	bool ice_lite;
+	unsigned consent_ms, ice_timeout_ms;
 };
 
 /* The packet path (rtp_leg.c), on the worker thread. */
@@ -95,3 +106,18 @@ int rtp_worker_init(struct rtp_worker *rw);
 void rtp_worker_fini(struct rtp_worker *rw);
 void rtp_session_attach(struct media_session *s);
 void rtp_session_close(struct media_session *s, const char *why);
+void rtp_sock_close(struct rtp_worker *rw, struct rtp_sock *k);
+/* One RTP/RTCP counter step for a leg and its worker's totals (worker thread). */
+void rtp_count(struct media_session *s, int leg, int kind, bool out, size_t bytes);
+void rtp_drop(struct media_session *s, int leg, enum media_drop why);
+
+/* The local address toward `toward` (NULL: this host's), port 0; control thread. 0 or errno. */
+int media_local_toward(const struct media_pool *p, const struct sockaddr *toward,
+                       struct sockaddr_storage *out);
+
+void rtp_addr_set_port(struct sockaddr_storage *a, uint16_t port);
+
+/* WebRTC leg A on the worker (media_webrtc.c). */
+void media_webrtc_to_a(struct rtp_worker *rw, struct media_session *s, int kind, const int *idx,
+                       int n);
+void media_webrtc_close(struct media_session *s);

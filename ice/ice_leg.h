@@ -1,0 +1,137 @@
+/* One WebRTC media leg: a libnice agent (RFC 8445 lite or full, RFC 8838 trickle), DTLS-SRTP over
+ * it. */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "ice/dtls.h"
+
+/*
+ * Threading contract. A leg lives on one GMainContext (a media worker's):
+ * it is made, called, and freed on the thread that runs that context, and
+ * every callback comes from there. Nothing is allocated per packet.
+ *
+ *   datagram from libnice (checked sources only) -> ice_demux
+ *     DTLS      -> dtls_input (handshake, then nothing)
+ *     RTP/RTCP  -> ice_srtp_unprotect -> cbs->media (plain packet)
+ *     other     -> cbs->drop
+ *   ice_leg_send / ice_leg_send_batch: ice_srtp_protect -> libnice
+ */
+
+enum ice_leg_event {
+	ICE_LEG_EV_CONNECTED,    /* a selected pair and DTLS-SRTP keys: media flows */
+	ICE_LEG_EV_FAILED,       /* ICE failed, ICE+DTLS not done in time, DTLS failed */
+	ICE_LEG_EV_CONSENT_LOST, /* RFC 7675: nothing authenticated from the peer in time */
+	ICE_LEG_EV_PAIR,         /* a (new) selected pair: ice_leg_describe has it */
+};
+
+enum ice_leg_drop {
+	ICE_LEG_DROP_NOT_CONNECTED, /* SRTP before DTLS set the keys */
+	ICE_LEG_DROP_SRTP_AUTH,     /* tag did not verify */
+	ICE_LEG_DROP_SRTP_REPLAY,   /* index seen before */
+	ICE_LEG_DROP_SRTP_ERROR,    /* bad header or another libsrtp2 refusal */
+	ICE_LEG_DROP_MALFORMED,     /* not DTLS, RTP nor RTCP, or too long */
+};
+
+struct ice_leg_cbs {
+	/*
+	 * A plain RTP or RTCP packet from the peer, in buf (len bytes of cap):
+	 * the callee may rewrite it in place and hand it to ice_leg_send.
+	 */
+	void (*media)(void *user, uint8_t *buf, size_t len, size_t cap, bool rtcp);
+	void (*drop)(void *user, enum ice_leg_drop why);
+	/* reason is valid during the call. FAILED and CONSENT_LOST come once, and last. */
+	void (*event)(void *user, enum ice_leg_event ev, const char *reason);
+};
+
+struct ice_leg_conf {
+	uint32_t id; /* session id, for log lines */
+	bool lite;   /* ICE-lite (RFC 8445 §2.5); else full ICE with consent checks */
+	unsigned consent_timeout_ms;
+	unsigned ice_timeout_ms; /* from ice_leg_set_remote until CONNECTED */
+};
+
+/* The peer's side, from its SDP. */
+struct ice_leg_remote {
+	const char *ufrag, *pwd;
+	bool restart;     /* new credentials: restart ICE, keep DTLS (RFC 8842 §5.5) */
+	bool controlling; /* full ICE: we offered; ignored in lite mode */
+	enum dtls_role role;
+	struct dtls_fingerprint fp;
+};
+
+#define ICE_LEG_BUF 2048 /* largest datagram taken; more is dropped as malformed */
+
+struct ice_leg;
+
+/*
+ * A leg on ctx (not owned; must outlive it) with DTLS endpoints from dtls
+ * (likewise). cbs is copied. Nothing is bound yet. Never fails (GLib
+ * aborts on OOM).
+ */
+struct ice_leg *ice_leg_new(GMainContext *ctx, struct dtls_ctx *dtls,
+                            const struct ice_leg_conf *conf, const struct ice_leg_cbs *cbs,
+                            void *user);
+
+/*
+ * Our credentials (ufrag, pwd: as put in SDP) and one host candidate bound
+ * on addr (its port included). 0, or EADDRINUSE when the port cannot be
+ * bound, EINVAL for a bad address or credentials.
+ */
+int ice_leg_start(struct ice_leg *l, const char *ufrag, const char *pwd,
+                  const struct sockaddr *addr);
+
+/*
+ * New local credentials for an ICE restart (a re-offer): the peer's checks
+ * with the old ones fail from here on. The DTLS association and its keys
+ * stay. 0, or EINVAL.
+ */
+int ice_leg_restart(struct ice_leg *l, const char *ufrag, const char *pwd);
+
+/*
+ * The peer's credentials, DTLS role and fingerprint (the first call makes
+ * the DTLS endpoint; later calls keep it, role and fingerprint included).
+ * Starts the ICE+DTLS timer. 0, or EINVAL.
+ */
+int ice_leg_set_remote(struct ice_leg *l, const struct ice_leg_remote *r);
+
+/*
+ * One remote candidate (component 1, UDP). addr must be an IP literal: an
+ * mDNS name is skipped (ENOENT) and its address learnt from the peer's
+ * checks as peer-reflexive. type: 0 host, 1 srflx, 2 prflx, 3 relay. 0, ENOENT, or EINVAL.
+ */
+int ice_leg_add_candidate(struct ice_leg *l, const char *addr, uint16_t port, uint8_t type,
+                          uint32_t priority, const char *foundation);
+
+/* The peer sent end-of-candidates (RFC 8838 §8.2): full ICE may now fail. */
+void ice_leg_end_of_candidates(struct ice_leg *l);
+
+/*
+ * Protect buf (len of cap bytes; cap >= len + ICE_SRTP_TRAILER_MAX) in
+ * place and send it: 0; ENOTCONN before DTLS set the keys; another errno
+ * when SRTP or the socket refused it (dropped).
+ */
+int ice_leg_send(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap, bool rtcp);
+
+/*
+ * The same for n packets (n <= 64) in one go: buf[i] of len[i] bytes, each
+ * with cap bytes of room; rtcp[i] their kinds. Returns how many were sent;
+ * the SRTP refusals are counted in *refused.
+ */
+unsigned ice_leg_send_batch(struct ice_leg *l, uint8_t *const *buf, const size_t *len,
+                            const bool *rtcp, unsigned n, size_t cap, unsigned *refused);
+
+/* Whether DTLS has set the SRTP keys. */
+bool ice_leg_connected(const struct ice_leg *l);
+
+/* "SRTP_AEAD_AES_128_GCM" ("" before DTLS) and "local <-> remote type/type" ("" before a pair). */
+void ice_leg_describe(const struct ice_leg *l, char *profile, size_t profile_cap, char *pair,
+                      size_t pair_cap);
+
+/* Stop timers, detach from libnice, free the agent, DTLS and SRTP. No callback after. NULL is fine.
+ */
+void ice_leg_free(struct ice_leg *l);

@@ -1,0 +1,412 @@
+/* Leg A as a WebRTC leg: ICE credentials and candidates for SDP, the worker's glue to leg B,
+ * events. */
+#include <errno.h>
+#include <openssl/rand.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/worker.h"
+#include "ice/ice_leg.h"
+#include "relay/rtp_priv.h"
+
+const char *const media_event_names[] = {
+	[MEDIA_EV_CONNECTED] = "connected",
+	[MEDIA_EV_FAILED] = "failed",
+	[MEDIA_EV_CONSENT_LOST] = "consent_lost",
+};
+
+/* RFC 8445 §5.1.2.1 for our one host candidate: type 126, local 65535, component 1. */
+#define HOST_PRIORITY ((126u << 24) | (65535u << 8) | (256u - 1u))
+
+/* The worker's side of a WebRTC leg A. */
+struct media_webrtc {
+	struct media_session *s;
+	struct ice_leg *leg;
+	uint8_t to_b[128], to_a[128]; /* payload type maps, identity for what the map leaves out */
+	bool send, recv;              /* RTP the browser may send, may get (RTCP always passes) */
+};
+
+/* --- events, to the control thread ---------------------------------------------------- */
+
+struct event_msg {
+	media_event_fn fn;
+	void *user;
+	uint32_t id;
+	enum media_event ev;
+	char reason[160];
+};
+
+static gboolean deliver_event(gpointer data)
+{
+	struct event_msg *m = data;
+
+	m->fn(m->user, m->id, m->ev, m->reason);
+	return G_SOURCE_REMOVE;
+}
+
+/* Any thread: an idle source on the control thread's (default) context. */
+static void post_event(const struct media_pool *p, uint32_t id, enum media_event ev,
+                       const char *reason)
+{
+	struct event_msg *m;
+	GSource *src;
+
+	if (!p->ev_fn)
+		return;
+	m = g_new0(struct event_msg, 1);
+	*m = (struct event_msg){ .fn = p->ev_fn, .user = p->ev_user, .id = id, .ev = ev };
+	g_strlcpy(m->reason, reason, sizeof(m->reason));
+	src = g_idle_source_new();
+	g_source_set_callback(src, deliver_event, m, g_free);
+	g_source_attach(src, g_main_context_default());
+	g_source_unref(src);
+}
+
+/* --- the packet path, on the worker -------------------------------------------------- */
+
+static void set_pt(uint8_t *rtp, const uint8_t map[128])
+{
+	rtp[1] = (uint8_t)((rtp[1] & 0x80) | map[rtp[1] & 0x7f]);
+}
+
+/* A plain packet from the browser: to leg B's socket of its kind, or back (echo). */
+static void on_media(void *user, uint8_t *buf, size_t len, size_t cap, bool rtcp)
+{
+	struct media_webrtc *w = user;
+	struct media_session *s = w->s;
+	int kind = rtcp ? RTP_KIND_RTCP : RTP_KIND_RTP;
+	const struct rtp_sock *out = &s->sock[MEDIA_LEG_B][kind];
+	const struct sockaddr *to;
+
+	rtp_count(s, MEDIA_LEG_A, kind, false, len);
+	if (s->echo) {
+		if (ice_leg_send(w->leg, buf, len, cap, rtcp))
+			rtp_drop(s, MEDIA_LEG_A, MEDIA_DROP_SEND_ERROR);
+		else
+			rtp_count(s, MEDIA_LEG_A, kind, true, len);
+		return;
+	}
+	if (!rtcp && !w->send)
+		return; /* the browser is on hold (recvonly, inactive): not to the PBX */
+	if (!rtcp)
+		set_pt(buf, w->to_b);
+	to = rtp_latch_remote(&out->latch);
+	if (!to) {
+		rtp_drop(s, MEDIA_LEG_A, MEDIA_DROP_NO_REMOTE);
+		return;
+	}
+	if (sendto(out->fd, buf, len, MSG_DONTWAIT, to, rtp_addr_len(to)) < 0)
+		rtp_drop(s, MEDIA_LEG_A, MEDIA_DROP_SEND_ERROR);
+	else
+		rtp_count(s, MEDIA_LEG_B, kind, true, len);
+}
+
+void media_webrtc_to_a(struct rtp_worker *rw, struct media_session *s, int kind, const int *idx,
+                       int n)
+{
+	struct media_webrtc *w = s->web;
+	uint8_t *buf[RTP_BATCH];
+	size_t len[RTP_BATCH], bytes = 0;
+	bool rtcp[RTP_BATCH];
+	unsigned m = 0, sent, refused;
+
+	for (int i = 0; i < n; i++) {
+		size_t l = rw->rx[idx[i]].msg_len;
+
+		if (l + ICE_SRTP_TRAILER_MAX > RTP_DGRAM_MAX) {
+			rtp_drop(s, MEDIA_LEG_B, MEDIA_DROP_MALFORMED);
+			continue;
+		}
+		if (kind == RTP_KIND_RTP && !w->recv)
+			continue; /* held by the browser: it gets no RTP */
+		buf[m] = rw->rx_buf[idx[i]];
+		len[m] = l;
+		rtcp[m] = kind == RTP_KIND_RTCP;
+		if (!rtcp[m])
+			set_pt(buf[m], w->to_a);
+		bytes += l;
+		m++;
+	}
+	if (!m)
+		return;
+	if (!ice_leg_connected(w->leg)) {
+		for (unsigned i = 0; i < m; i++)
+			rtp_drop(s, MEDIA_LEG_B, MEDIA_DROP_NOT_CONNECTED);
+		return;
+	}
+	sent = ice_leg_send_batch(w->leg, buf, len, rtcp, m, RTP_DGRAM_MAX, &refused);
+	for (unsigned i = 0; i < refused; i++)
+		rtp_drop(s, MEDIA_LEG_B, MEDIA_DROP_SRTP_ERROR);
+	for (unsigned i = sent + refused; i < m; i++)
+		rtp_drop(s, MEDIA_LEG_B, MEDIA_DROP_SEND_ERROR);
+	/* SRTP adds its tag: bytes are counted plain, as on leg B */
+	for (unsigned i = 0; i < sent; i++)
+		rtp_count(s, MEDIA_LEG_A, kind, true, bytes / m);
+}
+
+static void on_drop(void *user, enum ice_leg_drop why)
+{
+	static const enum media_drop map[] = {
+		[ICE_LEG_DROP_NOT_CONNECTED] = MEDIA_DROP_NOT_CONNECTED,
+		[ICE_LEG_DROP_SRTP_AUTH] = MEDIA_DROP_SRTP_AUTH,
+		[ICE_LEG_DROP_SRTP_REPLAY] = MEDIA_DROP_SRTP_REPLAY,
+		[ICE_LEG_DROP_SRTP_ERROR] = MEDIA_DROP_SRTP_ERROR,
+		[ICE_LEG_DROP_MALFORMED] = MEDIA_DROP_MALFORMED,
+	};
+	struct media_webrtc *w = user;
+
+	rtp_drop(w->s, MEDIA_LEG_A, map[why]);
+}
+
+static void on_event(void *user, enum ice_leg_event ev, const char *reason)
+{
+	static const enum media_event map[] = {
+		[ICE_LEG_EV_CONNECTED] = MEDIA_EV_CONNECTED,
+		[ICE_LEG_EV_FAILED] = MEDIA_EV_FAILED,
+		[ICE_LEG_EV_CONSENT_LOST] = MEDIA_EV_CONSENT_LOST,
+	};
+	struct media_webrtc *w = user;
+	struct media_session *s = w->s;
+
+	if (ev == ICE_LEG_EV_CONNECTED || ev == ICE_LEG_EV_PAIR) {
+		g_mutex_lock(&s->info_lock);
+		ice_leg_describe(w->leg, s->info.profile, sizeof(s->info.profile), s->info.pair,
+		                 sizeof(s->info.pair));
+		g_mutex_unlock(&s->info_lock);
+	}
+	if (ev != ICE_LEG_EV_PAIR)
+		post_event(s->rw->pool, s->id, map[ev], reason);
+}
+
+void media_webrtc_close(struct media_session *s)
+{
+	ice_leg_free(s->web->leg);
+	g_free(s->web);
+	s->web = NULL;
+}
+
+/* --- messages from the control thread ------------------------------------------------ */
+
+struct local_msg {
+	struct media_session *s;
+	char ufrag[MEDIA_ICE_UFRAG_LEN], pwd[MEDIA_ICE_PWD_LEN];
+	struct sockaddr_storage bind; /* the local address libnice binds, leg A's RTP port */
+};
+
+static void identity_maps(struct media_webrtc *w)
+{
+	for (int i = 0; i < 128; i++)
+		w->to_a[i] = w->to_b[i] = (uint8_t)i;
+}
+
+static struct media_webrtc *make_web(struct media_session *s)
+{
+	const struct media_pool *p = s->rw->pool;
+	struct media_webrtc *w = g_new0(struct media_webrtc, 1);
+	const struct ice_leg_conf conf = {
+		.id = s->id,
+		.lite = p->ice_lite,
+		.consent_timeout_ms = p->consent_ms,
+		.ice_timeout_ms = p->ice_timeout_ms,
+	};
+	const struct ice_leg_cbs cbs = { .media = on_media, .drop = on_drop, .event = on_event };
+
+	w->s = s;
+	w->send = w->recv = true;
+	identity_maps(w);
+	w->leg = ice_leg_new(worker_context(s->rw->w), p->dtls, &conf, &cbs, w);
+	return w;
+}
+
+static void local_on_worker(void *data)
+{
+	struct local_msg *m = data;
+	struct media_session *s = m->s;
+	int rc;
+
+	if (s->web) {
+		ice_leg_restart(s->web->leg, m->ufrag, m->pwd);
+		g_free(m);
+		return;
+	}
+	/* libnice binds leg A's RTP port itself: the plain sockets go first */
+	rtp_sock_close(s->rw, &s->sock[MEDIA_LEG_A][RTP_KIND_RTP]);
+	rtp_sock_close(s->rw, &s->sock[MEDIA_LEG_A][RTP_KIND_RTCP]);
+	s->web = make_web(s);
+	rc = ice_leg_start(s->web->leg, m->ufrag, m->pwd, (const struct sockaddr *)&m->bind);
+	if (rc) {
+		log_warn(LOG_ICE, "no ICE leg", "session=%u error=%s", s->id, g_strerror(rc));
+		post_event(s->rw->pool, s->id, MEDIA_EV_FAILED, "cannot bind the ICE port");
+	}
+	g_free(m);
+}
+
+static void remote_on_worker(void *data)
+{
+	struct media_webrtc_remote *r = data;
+	struct media_session *s = *(struct media_session **)(r + 1);
+	struct media_webrtc *w = s->web;
+	struct ice_leg_remote ir = {
+		.ufrag = r->ufrag,
+		.pwd = r->pwd,
+		.restart = r->ice_restart,
+		.controlling = r->controlling,
+		.role = r->dtls_client ? DTLS_ROLE_CLIENT : DTLS_ROLE_SERVER,
+		.fp = { .hash = r->fp_hash, .len = r->fp_len },
+	};
+
+	memcpy(ir.fp.md, r->fp, sizeof(ir.fp.md));
+	identity_maps(w);
+	for (size_t i = 0; i < r->n_map && i < MEDIA_PT_MAX; i++) {
+		const struct media_pt_map *pm = &r->map[i];
+
+		w->to_b[pm->web_pt & 0x7f] = pm->plain_pt & 0x7f;
+		w->to_a[pm->plain_pt & 0x7f] = pm->web_pt & 0x7f;
+	}
+	w->send = r->send;
+	w->recv = r->recv;
+	if (ice_leg_set_remote(w->leg, &ir) == 0) {
+		for (size_t i = 0; i < r->n_cand && i < G_N_ELEMENTS(r->cand); i++) {
+			const struct media_ice_remote_cand *c = &r->cand[i];
+
+			if (c->component == 1 && !c->tcp)
+				ice_leg_add_candidate(w->leg, c->addr, c->port, c->type,
+				                      c->priority, c->foundation);
+		}
+		if (r->end_of_candidates)
+			ice_leg_end_of_candidates(w->leg);
+	}
+	g_free(r);
+}
+
+struct cand_msg {
+	struct media_session *s;
+	bool end;
+	struct media_ice_remote_cand c;
+};
+
+static void cand_on_worker(void *data)
+{
+	struct cand_msg *m = data;
+	struct ice_leg *l = m->s->web->leg;
+
+	if (m->end)
+		ice_leg_end_of_candidates(l);
+	else if (m->c.component == 1 && !m->c.tcp)
+		ice_leg_add_candidate(l, m->c.addr, m->c.port, m->c.type, m->c.priority,
+		                      m->c.foundation);
+	g_free(m);
+}
+
+/* --- the control thread -------------------------------------------------------------- */
+
+void media_pool_set_webrtc(struct media_pool *p, struct dtls_ctx *dtls, media_event_fn fn,
+                           void *user)
+{
+	p->dtls = dtls;
+	p->ev_fn = fn;
+	p->ev_user = user;
+}
+
+/* n-1 ice-chars (RFC 8839 §5.4: ALPHA / DIGIT / "+" / "/") and a NUL, from a CSPRNG. */
+static int ice_chars(char *out, size_t n)
+{
+	static const char set[] =
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint8_t rnd[64];
+
+	if (n > sizeof(rnd) || RAND_bytes(rnd, (int)n) != 1)
+		return EIO;
+	for (size_t i = 0; i + 1 < n; i++)
+		out[i] = set[rnd[i] & 63]; /* 256 is a multiple of 64: no bias */
+	out[n - 1] = '\0';
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	return 0;
+}
+
+int media_session_webrtc_local(struct media_session *s, const struct sockaddr *toward,
+                               struct media_webrtc_local *out)
+{
+	const struct media_pool *p = s->rw->pool;
+	struct local_msg *m;
+	struct media_ice_cand *c = &out->cand[0];
+	int rc;
+
+	if (!p->dtls)
+		return EINVAL;
+	m = g_new0(struct local_msg, 1);
+	m->s = s;
+	rc = media_local_toward(p, toward, &m->bind);
+	if (!rc)
+		rc = ice_chars(m->ufrag, sizeof(m->ufrag));
+	if (!rc)
+		rc = ice_chars(m->pwd, sizeof(m->pwd));
+	if (rc) {
+		g_free(m);
+		return rc;
+	}
+	rtp_addr_set_port(&m->bind, s->port[MEDIA_LEG_A]);
+	memset(out, 0, sizeof(*out));
+	memcpy(out->ufrag, m->ufrag, sizeof(out->ufrag));
+	memcpy(out->pwd, m->pwd, sizeof(out->pwd));
+	out->n_cand = 1;
+	c->addr = p->public_addr.ss_family ? p->public_addr : m->bind;
+	rtp_addr_set_port(&c->addr, s->port[MEDIA_LEG_A]);
+	c->priority = HOST_PRIORITY;
+	g_strlcpy(c->foundation, "1", sizeof(c->foundation));
+	out->fingerprint = dtls_ctx_fingerprint_sdp(p->dtls);
+	out->ice_lite = p->ice_lite;
+	if (!s->webrtc) {
+		g_mutex_init(&s->info_lock);
+		s->webrtc = true;
+	}
+	worker_post(s->rw->w, local_on_worker, m);
+	return 0;
+}
+
+int media_session_webrtc_remote(struct media_session *s, const struct media_webrtc_remote *r)
+{
+	struct media_webrtc_remote *copy;
+
+	if (!s->webrtc || !*r->ufrag || !*r->pwd || r->fp_len > sizeof(r->fp) ||
+	    r->fp_hash >= DTLS_HASH_COUNT)
+		return EINVAL;
+	/* the session pointer rides after the copy */
+	copy = g_malloc(sizeof(*copy) + sizeof(s));
+	memcpy(copy, r, sizeof(*copy));
+	memcpy(copy + 1, &s, sizeof(s));
+	worker_post(s->rw->w, remote_on_worker, copy);
+	return 0;
+}
+
+int media_session_webrtc_candidate(struct media_session *s, const struct media_ice_remote_cand *c)
+{
+	struct cand_msg *m;
+
+	if (!s->webrtc)
+		return EINVAL;
+	m = g_new0(struct cand_msg, 1);
+	m->s = s;
+	m->end = !c;
+	if (c)
+		m->c = *c;
+	worker_post(s->rw->w, cand_on_worker, m);
+	return 0;
+}
+
+void media_session_webrtc_info(const struct media_session *s, struct media_webrtc_info *out)
+{
+	struct media_stats st;
+
+	memset(out, 0, sizeof(*out));
+	if (!s->webrtc)
+		return;
+	g_mutex_lock((GMutex *)&s->info_lock);
+	g_strlcpy(out->profile, s->info.profile, sizeof(out->profile));
+	g_strlcpy(out->pair, s->info.pair, sizeof(out->pair));
+	g_mutex_unlock((GMutex *)&s->info_lock);
+	media_session_stats(s, &st);
+	out->srtp_errors = st.leg[MEDIA_LEG_A].drops[MEDIA_DROP_SRTP_AUTH] +
+	                   st.leg[MEDIA_LEG_A].drops[MEDIA_DROP_SRTP_REPLAY] +
+	                   st.leg[MEDIA_LEG_A].drops[MEDIA_DROP_SRTP_ERROR];
+}
