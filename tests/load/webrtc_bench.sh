@@ -16,7 +16,7 @@ calls=${2:-200}
 seconds=${3:-10}
 rate=${4:-100}
 modes=${5:-plain,webrtc}
-threads=${WEBRTC_BENCH_THREADS:-1}
+threads=${WEBRTC_BENCH_THREADS:-0} # 0: one per 100 WebRTC calls, one for plain
 per_login=100 # a device's max_calls is at most 100
 . "$top/tests/load/bench_lib.sh"
 

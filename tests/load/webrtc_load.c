@@ -26,7 +26,7 @@ struct wl_opts wl_opt = {
 	.seconds = 10,
 	.login_prefix = "bench",
 	.per_login = 100,
-	.threads = 1,
+	.threads = 0,
 	.direct = 20,
 };
 gint64 wl_win_start, wl_win_end;
@@ -374,8 +374,16 @@ static void parse_args(int argc, char **argv)
 	}
 	if (!wl_opt.ws_port || !wl_opt.pbx_port || !wl_opt.echo_port || !wl_opt.pid ||
 	    wl_opt.calls < 1 || wl_opt.calls > 20000 || wl_opt.rate < 1 || wl_opt.seconds < 1 ||
-	    wl_opt.threads < 1 || wl_opt.threads > 16 || wl_opt.per_login < 1 || wl_opt.direct < 0)
+	    wl_opt.threads < 0 || wl_opt.threads > 16 || wl_opt.per_login < 1 || wl_opt.direct < 0)
 		usage();
+	/*
+	 * GLib polls every libnice socket of a context on each wake-up, so one context with
+	 * hundreds of agents costs the generator more than the calls cost rtcgate: by default a
+	 * thread per 100 WebRTC calls
+	 */
+	if (!wl_opt.threads)
+		wl_opt.threads =
+		        wl_opt.mode == WL_WEBRTC ? CLAMP((wl_opt.calls + 99) / 100, 1, 16) : 1;
 }
 
 int main(int argc, char **argv)
