@@ -46,7 +46,7 @@ run_mode() {
 	wait "$load_pid" || echo "webrtc_load exited $?"
 	kill "$rg_pid" 2>/dev/null || true
 	wait "$rg_pid" 2>/dev/null || true
-	grep -c . "$tmp/rtcgate-$mode.log" | sed 's/^/rtcgate log lines (warn and up): /'
+	echo "rtcgate log lines (warn and up): $(wc -l <"$tmp/rtcgate-$mode.log")"
 	head -3 "$tmp/rtcgate-$mode.log"
 	echo "load at end $(cut -d' ' -f1-3 /proc/loadavg)"
 }

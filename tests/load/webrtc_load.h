@@ -65,7 +65,7 @@ struct wl_call {
 	/* media thread */
 	struct sockaddr_in dst; /* plain mode: rtcgate's address from the answer */
 	void *rtc;              /* webrtc mode: struct wl_rtc */
-	bool sending;
+	bool sending, streaming;
 	gint64 next_send;
 	uint16_t seq;
 	uint32_t ssrc, ts;
