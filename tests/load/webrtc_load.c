@@ -311,6 +311,15 @@ static void report_steady(const struct wl_stats *st, uint64_t echoed)
 	       " loss %.4f%%; direct reference loss %.4f%%; echo peer echoed %" G_GUINT64_FORMAT
 	       " in all\n",
 	       wall, st->sent, st->recv, 100 * loss, 100 * dloss, echoed);
+	int none = 0, some = 0;
+	for (int i = 0; i < run.started; i++) {
+		const struct wl_call *c = &run.calls[i];
+
+		none += c->win_sent && !c->win_recv;
+		some += c->win_recv && c->win_recv < c->win_sent;
+	}
+	if (none || some)
+		printf("calls that lost every packet in the window: %d, some: %d\n", none, some);
 	printf("rtcgate cpu %.2f s = %.1f%% of a core; %.2f us per relayed packet (%.0f pkt/s); "
 	       "%.3f%% of a core per call -> %.0f calls per core%s\n",
 	       cpu, 100 * share, pkts > 0 ? 1e6 * cpu / pkts : 0, pkts / (wall > 0 ? wall : 1),

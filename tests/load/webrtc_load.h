@@ -66,6 +66,7 @@ struct wl_call {
 	struct sockaddr_in dst; /* plain mode: rtcgate's address from the answer */
 	void *rtc;              /* webrtc mode: struct wl_rtc */
 	bool sending, streaming;
+	uint32_t win_sent, win_recv; /* this call's packets inside the window */
 	gint64 next_send;
 	uint16_t seq;
 	uint32_t ssrc, ts;

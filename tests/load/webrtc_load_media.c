@@ -152,6 +152,7 @@ void wl_rtp_received(struct wl_thread *th, struct wl_call *c, const uint8_t *pkt
 		g_atomic_int_inc(&wl_flowing);
 	}
 	if (in_window(sent)) {
+		c->win_recv++;
 		th->st.recv++;
 		th->st.hist[rtt]++;
 	}
@@ -240,8 +241,10 @@ static void send_one(struct wl_thread *th, struct wl_call *c, gint64 now)
 	th->st.sent_all++;
 	if (!__atomic_load_n(&wl_win_start, __ATOMIC_ACQUIRE))
 		th->st.setup_pkts++;
-	if (in_window(now))
+	if (in_window(now)) {
+		c->win_sent++;
 		th->st.sent++;
+	}
 }
 
 #define PROBE_US (200 * 1000)
