@@ -26,7 +26,7 @@ per_login=100 # a device's max_calls is at most 100
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 run_mode() {
-	local mode=$1 state=$tmp/state-$1 http_port pbx_port echo_port rg_pid load_pid
+	local mode=$1 state=$tmp/state-$1 http_port pbx_port echo_port rg_pid load_pid perf_pid
 	mkdir -p "$state"
 	printf '[general]\nstate_dir = %s\n' "$state" >"$tmp/ctl.conf"
 	for d in $(seq 0 $(((calls - 1) / per_login))); do
@@ -43,7 +43,16 @@ run_mode() {
 		--rate "$rate" --seconds "$seconds" --threads "$threads" --per-login "$per_login" &
 	load_pid=$!
 	pids+=("$load_pid")
+	if [ -n "${WEBRTC_BENCH_PERF:-}" ]; then # a profile of rtcgate over the whole run
+		perf record -q -g -o "$WEBRTC_BENCH_PERF-$mode.data" -p "$rg_pid" 2>/dev/null &
+		perf_pid=$!
+		pids+=("$perf_pid")
+	fi
 	wait "$load_pid" || echo "webrtc_load exited $?"
+	if [ -n "${WEBRTC_BENCH_PERF:-}" ]; then
+		kill -INT "$perf_pid" 2>/dev/null || true
+		wait "$perf_pid" 2>/dev/null || true
+	fi
 	kill "$rg_pid" 2>/dev/null || true
 	wait "$rg_pid" 2>/dev/null || true
 	echo "rtcgate log lines (warn and up): $(wc -l <"$tmp/rtcgate-$mode.log")"
