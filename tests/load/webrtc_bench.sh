@@ -25,6 +25,14 @@ per_login=100 # a device's max_calls is at most 100
 # a WebSocket, four media sockets and the generator's sockets per call
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
+# udp_errors [BEFORE]: the kernel's UDP InErrors and RcvbufErrors, or their growth since BEFORE
+udp_errors() {
+	awk -v before="${1:-}" '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) n[$i] = i; h = 1 } else {
+		a = $n["InErrors"]; b = $n["RcvbufErrors"]
+		if (before != "") { split(before, p, " "); a -= p[1]; b -= p[2] }
+		print a, b } }' /proc/net/snmp
+}
+
 run_mode() {
 	local mode=$1 state=$tmp/state-$1 http_port pbx_port echo_port rg_pid load_pid perf_pid
 	mkdir -p "$state"
@@ -38,25 +46,32 @@ run_mode() {
 	echo_port=$(free_port udp pair)
 	rtcgate_start "$state" "$http_port" "$pbx_port" warn "$tmp/rtcgate-$mode.log"
 	echo "== $mode: rtcgate $("$build/rtcgate" --version | cut -d' ' -f2), one media worker; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-	"$build/tests/load/webrtc_load" --mode "$mode" --ws-port "$http_port" \
+	# the generator yields to rtcgate: the scheduler shares a CPU per thread, and the generator's
+	# threads (browser side, echo, PBX) would otherwise take most of it from rtcgate's one worker
+	nice -n "${WEBRTC_BENCH_NICE:-0}" "$build/tests/load/webrtc_load" --mode "$mode" --ws-port "$http_port" \
 		--pbx-port "$pbx_port" --echo-port "$echo_port" --pid "$rg_pid" --calls "$calls" \
 		--rate "$rate" --seconds "$seconds" --threads "$threads" --per-login "$per_login" &
 	load_pid=$!
 	pids+=("$load_pid")
+	udp0=$(udp_errors)
 	if [ -n "${WEBRTC_BENCH_PERF:-}" ]; then # a profile of rtcgate over the whole run
 		perf record -q -g -o "$WEBRTC_BENCH_PERF-$mode.data" -p "$rg_pid" 2>/dev/null &
 		perf_pid=$!
 		pids+=("$perf_pid")
 	fi
 	wait "$load_pid" || echo "webrtc_load exited $?"
+	echo "host UDP receive errors (InErrors RcvbufErrors, every process) during the run: $(udp_errors "$udp0")"
 	if [ -n "${WEBRTC_BENCH_PERF:-}" ]; then
 		kill -INT "$perf_pid" 2>/dev/null || true
 		wait "$perf_pid" 2>/dev/null || true
 	fi
+	echo "rtcgate media counters: $(curl -sf "http://127.0.0.1:$http_port/metrics" |
+		grep -E '^rtcgate_media_(packets_total|dropped_total)' | grep -v ' 0$' | tr '\n' ' ')"
 	kill "$rg_pid" 2>/dev/null || true
 	wait "$rg_pid" 2>/dev/null || true
 	echo "rtcgate log lines (warn and up): $(wc -l <"$tmp/rtcgate-$mode.log")"
-	head -3 "$tmp/rtcgate-$mode.log"
+	sed -n 's/.*level=\([a-z]*\) .*msg="\([^"]*\)".*reason="\{0,1\}\([^" ]*\).*/\1 \2 \3/p' \
+		"$tmp/rtcgate-$mode.log" | sort | uniq -c | sort -rn | head -5
 	echo "load at end $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 

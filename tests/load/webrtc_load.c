@@ -16,6 +16,7 @@
 #define BYE_TIMEOUT_US   (5 * G_USEC_PER_SEC)
 #define SETTLE_US        (1 * G_USEC_PER_SEC)
 #define DRAIN_US         (500 * 1000)
+#define IDLE_US          (2 * G_USEC_PER_SEC)
 #define CONNECTS_AT_ONCE 50
 
 struct wl_opts wl_opt = {
@@ -33,7 +34,7 @@ gint64 wl_win_start, wl_win_end;
 gint wl_flowing;
 struct wl_call *wl_calls;
 
-enum phase { PH_REGISTER, PH_SETUP, PH_STEADY, PH_DRAIN, PH_BYE, PH_DONE };
+enum phase { PH_REGISTER, PH_IDLE, PH_SETUP, PH_STEADY, PH_DRAIN, PH_BYE, PH_DONE };
 
 struct sample {
 	gint64 t;
@@ -50,7 +51,7 @@ static struct {
 	struct wl_call *calls;
 	int opened, started;
 	gint failed;
-	struct sample s_start, s_reg, s_setup0, s_setup1, s_win0, s_win1;
+	struct sample s_start, s_reg, s_idle, s_setup0, s_setup1, s_win0, s_win1;
 	bool win0_taken;
 	int exit_code;
 } run;
@@ -126,8 +127,7 @@ static void tick_register(gint64 now)
 	printf("flows: %d registered, %d failed (%.1f s)\n", reg, failed,
 	       (double)(now - run.t_phase) / 1e6);
 	run.s_reg = sample_rtcgate();
-	run.s_setup0 = run.s_reg;
-	enter(PH_SETUP);
+	enter(PH_IDLE);
 }
 
 static void tick_setup(gint64 now)
@@ -184,6 +184,14 @@ static gboolean tick(gpointer data)
 	(void)data;
 	switch (run.phase) {
 	case PH_REGISTER: tick_register(now); break;
+	case PH_IDLE:
+		/* rtcgate's own cost with every flow registered and no call: timers, GLib, lws */
+		if (now - run.t_phase >= IDLE_US) {
+			run.s_idle = sample_rtcgate();
+			run.s_setup0 = run.s_idle;
+			enter(PH_SETUP);
+		}
+		break;
 	case PH_SETUP: tick_setup(now); break;
 	case PH_STEADY:
 		if (!run.win0_taken && now >= wl_win_start) {
@@ -318,13 +326,42 @@ static void report_steady(const struct wl_stats *st, uint64_t echoed)
 		none += c->win_sent && !c->win_recv;
 		some += c->win_recv && c->win_recv < c->win_sent;
 	}
-	if (none || some)
-		printf("calls that lost every packet in the window: %d, some: %d\n", none, some);
-	printf("rtcgate cpu %.2f s = %.1f%% of a core; %.2f us per relayed packet (%.0f pkt/s); "
-	       "%.3f%% of a core per call -> %.0f calls per core%s\n",
+	if (none || some) {
+		printf("calls that lost every packet in the window: %d, some: %d; loss by "
+		       "generator "
+		       "thread:",
+		       none, some);
+		for (int t = 0; t < wl_opt.threads; t++) {
+			uint64_t ts = 0, tr = 0;
+
+			for (int i = t; i < run.started; i += wl_opt.threads) {
+				ts += run.calls[i].win_sent;
+				tr += run.calls[i].win_recv;
+			}
+			printf(" %.1f%%", ts ? 100.0 * (double)(ts - tr) / (double)ts : 0);
+		}
+		printf("\n");
+	}
+	/* a call relays 100 packets/s (50 each way): the per-packet cost, unlike the share,
+	 * holds when the generator fell behind its pacing */
+	printf("rtcgate cpu %.2f s = %.1f%% of a core; %.2f us per relayed packet (%.0f pkt/s) -> "
+	       "%.0f calls per core at 100 pkt/s per call; %.3f%% of a core per call up -> "
+	       "%.0f%s\n",
 	       cpu, 100 * share, pkts > 0 ? 1e6 * cpu / pkts : 0, pkts / (wall > 0 ? wall : 1),
-	       up ? 100 * share / up : 0, share > 0 ? up / share : 0,
+	       cpu > 0 ? pkts / cpu / 100 : 0, up ? 100 * share / up : 0,
+	       share > 0 ? up / share : 0,
 	       loss < 0.001 ? " (loss < 0.1%)" : " (LOSS >= 0.1%: not sustained)");
+	if (run.s_idle.t > run.s_reg.t) {
+		double idle = (run.s_idle.cpu - run.s_reg.cpu) /
+		              ((double)(run.s_idle.t - run.s_reg.t) / 1e6);
+		double net = share - idle;
+
+		printf("rtcgate idle with %d flows and no call: %.1f%% of a core; net of it %.2f "
+		       "us "
+		       "per relayed packet -> %.0f calls per core\n",
+		       wl_opt.calls, 100 * idle, pkts > 0 ? 1e6 * net * wall / pkts : 0,
+		       net > 0 ? pkts / (net * wall) / 100 : 0);
+	}
 	printf("RTT us through rtcgate p50 %ld p99 %ld max %ld; direct to echo p50 %ld p99 %ld\n",
 	       t50, t99, tmax, d50, d99);
 	if (t50 >= 0 && d50 >= 0)

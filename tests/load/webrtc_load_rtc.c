@@ -123,7 +123,7 @@ static void fail(struct wl_call *c, uint64_t *counter, const char *why)
 static void flush(struct wl_call *c)
 {
 	struct wl_rtc *r = c->rtc;
-	static uint8_t buf[FLIGHT_MAX];
+	static __thread uint8_t buf[FLIGHT_MAX]; /* one per generator thread */
 	int n;
 
 	for (int i = 0; i < 8 && BIO_ctrl_pending(r->wbio) > 0; i++) {
