@@ -39,6 +39,12 @@ export async function register(gw, user, password, { domain = 'pbx.example', pat
       resolve({ registered: false, status: e.response?.status_code, reason: e.response?.reason_phrase, cause: e.cause }),
     );
   });
+  // JsSIP puts +sip.ice (RFC 5768) in every Contact, and rtcgate offers WebRTC to a client that
+  // does; the plain-RTP stand-in does no ICE, so it registers without the tag
+  if (globalThis.RTCPeerConnection === PlainPeerConnection) {
+    const reg = ua.registrator();
+    reg._contact = reg._contact.replace(';+sip.ice', '');
+  }
   ua.start();
   return { ua, socket, result: await withTimeout(result, 10_000, `registration of ${user}`) };
 }
