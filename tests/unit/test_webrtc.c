@@ -166,11 +166,14 @@ static void browser_free(struct browser *b)
 	dtls_cert_free(b->cert);
 }
 
+static const char *ice_mode = "lite";
+
 static void fix_start(struct fix *f, const char *consent, const char *ice_timeout)
 {
 	gchar *o1 = g_strdup_printf("media.consent_timeout=%s", consent);
 	gchar *o2 = g_strdup_printf("media.ice_timeout=%s", ice_timeout);
-	const char *ov[] = { "media.ports=42200-42399", "media.workers=1", o1, o2, NULL };
+	gchar *o3 = g_strdup_printf("media.ice_mode=%s", ice_mode);
+	const char *ov[] = { "media.ports=42200-42399", "media.workers=1", o1, o2, o3, NULL };
 	GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
 	struct conf *c = NULL;
 	char *why = NULL;
@@ -182,6 +185,7 @@ static void fix_start(struct fix *f, const char *consent, const char *ice_timeou
 	g_ptr_array_unref(errors);
 	g_free(o1);
 	g_free(o2);
+	g_free(o3);
 	g_assert_cmpint(dtls_cert_open(NULL, NULL, &f->gw_cert, &why), ==, 0);
 	g_assert_cmpint(dtls_ctx_new(f->gw_cert, NULL, &f->gw_dtls, &why), ==, 0);
 	media_pool_set_webrtc(f->p, f->gw_dtls, on_event, f);
@@ -287,11 +291,12 @@ static void call_up(struct fix *f, bool echo, const struct media_pt_map *map, si
 	                0);
 	g_assert_cmpuint(strlen(f->loc.ufrag), ==, 8);
 	g_assert_cmpuint(strlen(f->loc.pwd), ==, 24);
-	g_assert_true(f->loc.ice_lite);
+	g_assert_true(f->loc.ice_lite == !strcmp(ice_mode, "lite"));
 	browser_sdp(f, &r);
 	if (!gw_knows_fp)
 		r.fp[5] ^= 0x40;
-	memcpy(r.map, map, n_map * sizeof(*map));
+	if (n_map)
+		memcpy(r.map, map, n_map * sizeof(*map));
 	r.n_map = n_map;
 	g_assert_cmpint(media_session_webrtc_remote(f->s, &r), ==, 0);
 	browser_takes(f, true);
@@ -335,6 +340,11 @@ static int want_received;
 static bool got_all(struct fix *f)
 {
 	return f->b.received >= want_received;
+}
+
+static uint16_t port_of(const struct sockaddr_storage *a)
+{
+	return ntohs(((const struct sockaddr_in *)a)->sin_port);
 }
 
 static uint16_t seq_of(const uint8_t *rtp)
@@ -475,6 +485,122 @@ static void test_unchecked_source(void)
 	fix_stop(&f);
 }
 
+/* Full ICE on our side too (the browser offered: it controls): the same echo. */
+static void test_full_ice(void)
+{
+	ice_mode = "full";
+	test_echo();
+	ice_mode = "lite";
+}
+
+/* A UDP socket on 127.0.0.1 playing the PBX; its address in *addr. */
+static int pbx_socket(struct sockaddr_in *addr)
+{
+	socklen_t len = sizeof(*addr);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	*addr = (struct sockaddr_in){ .sin_family = AF_INET };
+	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g_assert_cmpint(bind(fd, (struct sockaddr *)addr, sizeof(*addr)), ==, 0);
+	g_assert_cmpint(getsockname(fd, (struct sockaddr *)addr, &len), ==, 0);
+	return fd;
+}
+
+/* The PBX leg: payload type 111 (browser) is 0 (PBX) both ways; SSRC and payload untouched. */
+static void test_relay_to_pbx(void)
+{
+	static const struct media_pt_map map[] = {
+		{ .web_pt = 111, .plain_pt = 0, .clock = 48000 }
+	};
+	struct fix f;
+	struct sockaddr_in pbx, b_addr;
+	struct sockaddr_storage b_local;
+	struct pollfd pfd;
+	uint8_t buf[2048];
+	ssize_t n;
+
+	fix_start(&f, "30", "10");
+	pfd = (struct pollfd){ .fd = pbx_socket(&pbx), .events = POLLIN };
+	g_assert_cmpint(media_session_set_remote(f.s, MEDIA_LEG_B, (struct sockaddr *)&pbx, NULL),
+	                ==, 0);
+	call_up(&f, false, map, 1, true);
+	g_assert_true(connected(&f));
+	browser_send(&f, buf, rtp_packet(&f, buf, sizeof(buf), 111, true));
+	g_assert_cmpint(poll(&pfd, 1, 2000), ==, 1);
+	n = recv(pfd.fd, buf, sizeof(buf), 0);
+	g_assert_cmpint(n, ==, 12 + PAYLOAD);
+	g_assert_cmpuint(buf[1] & 0x7f, ==, 0);
+	g_assert_cmpuint(buf[11], ==, SSRC & 0xff);
+	g_assert_cmpuint(buf[12 + PAYLOAD - 1], ==, 1);
+	/* and back: plain PT 0 from the PBX reaches the browser as SRTP with PT 111 */
+	g_assert_cmpint(media_session_local(f.s, MEDIA_LEG_B, (struct sockaddr *)&pbx, &b_local),
+	                ==, 0);
+	b_addr = pbx;
+	b_addr.sin_port = ((struct sockaddr_in *)&b_local)->sin_port;
+	n = (ssize_t)rtp_packet(&f, buf, sizeof(buf), 0, false);
+	g_assert_cmpint(
+	        sendto(pfd.fd, buf, (size_t)n, 0, (struct sockaddr *)&b_addr, sizeof(b_addr)), ==,
+	        n);
+	want_received = 1;
+	g_assert_true(pump(&f, got_all, WAIT_US));
+	g_assert_cmpuint(f.b.last[1] & 0x7f, ==, 111);
+	g_assert_cmpuint(seq_of(f.b.last), ==, 2);
+	close(pfd.fd);
+	fix_stop(&f);
+}
+
+static bool ready_again(struct fix *f)
+{
+	return f->b.ready;
+}
+
+/*
+ * ICE restart on a re-offer: new credentials both ways, new checks, the
+ * same DTLS association: SRTP under the first keys still echoes. The pool
+ * then stops with the session still open (closed by the stop).
+ */
+static void test_ice_restart(void)
+{
+	struct fix f;
+	struct media_webrtc_local again;
+	struct media_webrtc_remote r;
+	struct sockaddr_in toward = { .sin_family = AF_INET, .sin_port = htons(9) };
+	NiceCandidate *c = nice_candidate_new(NICE_CANDIDATE_TYPE_HOST);
+	GSList one = { .data = c };
+	uint8_t buf[2048];
+
+	fix_start(&f, "30", "10");
+	call_up(&f, true, NULL, 0, true);
+	g_assert_true(connected(&f));
+	toward.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g_assert_cmpint(media_session_webrtc_local(f.s, (struct sockaddr *)&toward, &again), ==, 0);
+	g_assert_cmpstr(again.ufrag, !=, f.loc.ufrag);
+	g_assert_cmpuint(port_of(&again.cand[0].addr), ==, port_of(&f.loc.cand[0].addr));
+	f.b.ready = false;
+	g_assert_true(nice_agent_restart_stream(f.b.agent, f.b.stream));
+	f.b.gathered = true;
+	browser_sdp(&f, &r);
+	r.ice_restart = true;
+	g_assert_cmpint(media_session_webrtc_remote(f.s, &r), ==, 0);
+	nice_agent_set_remote_credentials(f.b.agent, f.b.stream, again.ufrag, again.pwd);
+	c->addr = (NiceAddress){ 0 };
+	nice_address_set_from_sockaddr(&c->addr, (const struct sockaddr *)&again.cand[0].addr);
+	c->component_id = 1;
+	c->stream_id = f.b.stream;
+	c->priority = again.cand[0].priority;
+	g_strlcpy(c->foundation, "1", sizeof(c->foundation));
+	g_assert_cmpint(nice_agent_set_remote_candidates(f.b.agent, f.b.stream, 1, &one), ==, 1);
+	nice_candidate_free(c);
+	g_assert_true(pump(&f, ready_again, WAIT_US));
+	browser_send(&f, buf, rtp_packet(&f, buf, sizeof(buf), 0, true));
+	want_received = 1;
+	g_assert_true(pump(&f, got_all, WAIT_US));
+	g_assert_cmpint(f.events[MEDIA_EV_CONNECTED], ==, 1);
+	g_assert_cmpint(f.events[MEDIA_EV_FAILED] + f.events[MEDIA_EV_CONSENT_LOST], ==, 0);
+	f.s = NULL; /* left to media_pool_stop */
+	fix_stop(&f);
+}
+
 static bool failed(struct fix *f)
 {
 	return f->events[MEDIA_EV_FAILED] > 0;
@@ -520,10 +646,13 @@ int main(int argc, char **argv)
 	log_init();
 	g_assert_cmpint(ice_srtp_global_init(), ==, 0);
 	g_test_add_func("/webrtc/echo", test_echo);
+	g_test_add_func("/webrtc/full-ice", test_full_ice);
+	g_test_add_func("/webrtc/relay-to-pbx", test_relay_to_pbx);
 	g_test_add_func("/webrtc/wrong-fingerprint", test_wrong_fingerprint);
 	g_test_add_func("/webrtc/consent", test_consent);
 	g_test_add_func("/webrtc/bad-tag-and-replay", test_bad_tag_and_replay);
 	g_test_add_func("/webrtc/unchecked-source", test_unchecked_source);
+	g_test_add_func("/webrtc/ice-restart", test_ice_restart);
 	g_test_add_func("/webrtc/ice-timeout", test_ice_timeout);
 	g_test_add_func("/webrtc/not-webrtc", test_not_webrtc);
 	return g_test_run();
