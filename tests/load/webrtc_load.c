@@ -167,7 +167,7 @@ static void stop_calls(void)
 	for (int i = 0; i < run.started; i++) {
 		struct wl_call *c = &run.calls[i];
 
-		if (c->th && c->invited)
+		if (c->th)
 			g_main_context_invoke(wl_thread_context(c->th), media_stop, c);
 		if (c->invited)
 			wl_sip_bye(c);
@@ -482,6 +482,14 @@ int main(int argc, char **argv)
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
 	wl_pbx_stop();
 	wl_sip_stop();
+	for (int i = 0; i < wl_opt.calls; i++) {
+		g_free(run.calls[i].offer);
+		g_free(run.calls[i].answer);
+	}
+	g_free(run.calls);
+	g_free(run.flows);
+	g_free(run.threads);
+	g_main_loop_unref(run.loop);
 	g_free(st.hist);
 	g_free(st.hist_direct);
 	return run.exit_code;

@@ -266,7 +266,7 @@ static void pace(struct wl_thread *th, struct wl_call *c, gint64 now)
 	}
 	if (!c->streaming) {
 		c->streaming = true;
-		c->next_send = now + (c->idx * 997 & 0x7fffffff) % WL_FRAME_US;
+		c->next_send = now + (gint64)(((uint32_t)c->idx * 997u) % WL_FRAME_US);
 		return;
 	}
 	/* at most a few frames late; after a longer stall start again from now */
