@@ -65,8 +65,8 @@ run_mode() {
 		kill -INT "$perf_pid" 2>/dev/null || true
 		wait "$perf_pid" 2>/dev/null || true
 	fi
-	echo "rtcgate media counters: $(curl -sf "http://127.0.0.1:$http_port/metrics" |
-		grep -E '^rtcgate_media_(packets_total|dropped_total)' | grep -v ' 0$' | tr '\n' ' ')"
+	echo "rtcgate after the calls: $(curl -sf "http://127.0.0.1:$http_port/metrics" |
+		grep -E '^rtcgate_(media_(packets_total|dropped_total|sessions)|sip_calls)' | grep -v 'total[{].*} 0$' | tr '\n' ' ')"
 	kill "$rg_pid" 2>/dev/null || true
 	wait "$rg_pid" 2>/dev/null || true
 	echo "rtcgate log lines (warn and up): $(wc -l <"$tmp/rtcgate-$mode.log")"
