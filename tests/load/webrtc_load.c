@@ -17,6 +17,7 @@
 #define SETTLE_US        (1 * G_USEC_PER_SEC)
 #define DRAIN_US         (500 * 1000)
 #define IDLE_US          (2 * G_USEC_PER_SEC)
+#define HELD_US          (2 * G_USEC_PER_SEC)
 #define CONNECTS_AT_ONCE 50
 
 struct wl_opts wl_opt = {
@@ -34,7 +35,7 @@ gint64 wl_win_start, wl_win_end;
 gint wl_flowing;
 struct wl_call *wl_calls;
 
-enum phase { PH_REGISTER, PH_IDLE, PH_SETUP, PH_STEADY, PH_DRAIN, PH_BYE, PH_DONE };
+enum phase { PH_REGISTER, PH_IDLE, PH_SETUP, PH_HELD, PH_STEADY, PH_DRAIN, PH_BYE, PH_DONE };
 
 struct sample {
 	gint64 t;
@@ -51,7 +52,7 @@ static struct {
 	struct wl_call *calls;
 	int opened, started;
 	gint failed;
-	struct sample s_start, s_reg, s_idle, s_setup0, s_setup1, s_win0, s_win1;
+	struct sample s_start, s_reg, s_idle, s_setup0, s_setup1, s_held, s_win0, s_win1;
 	bool win0_taken;
 	int exit_code;
 } run;
@@ -156,6 +157,16 @@ static void tick_setup(gint64 now)
 	run.s_setup1 = sample_rtcgate();
 	printf("setup: %d of %d calls flowing, %d failed (%.1f s)\n", g_atomic_int_get(&wl_flowing),
 	       wl_opt.calls, failed, (double)(now - run.t_phase) / 1e6);
+	enter(PH_HELD);
+}
+
+/* Every call up and silent for HELD_US: what a call costs rtcgate without media (ICE
+ * keepalives and consent, timers); then streaming starts and the window follows. */
+static void tick_held(gint64 now)
+{
+	if (now - run.t_phase < HELD_US)
+		return;
+	run.s_held = sample_rtcgate();
 	__atomic_store_n(&wl_win_end, now + SETTLE_US + (gint64)wl_opt.seconds * G_USEC_PER_SEC,
 	                 __ATOMIC_RELEASE);
 	__atomic_store_n(&wl_win_start, now + SETTLE_US, __ATOMIC_RELEASE);
@@ -193,6 +204,7 @@ static gboolean tick(gpointer data)
 		}
 		break;
 	case PH_SETUP: tick_setup(now); break;
+	case PH_HELD: tick_held(now); break;
 	case PH_STEADY:
 		if (!run.win0_taken && now >= wl_win_start) {
 			run.s_win0 = sample_rtcgate();
@@ -361,6 +373,16 @@ static void report_steady(const struct wl_stats *st, uint64_t echoed)
 		       "per relayed packet -> %.0f calls per core\n",
 		       wl_opt.calls, 100 * idle, pkts > 0 ? 1e6 * net * wall / pkts : 0,
 		       net > 0 ? pkts / (net * wall) / 100 : 0);
+	}
+	if (run.s_held.t > run.s_setup1.t && up) {
+		double held = (run.s_held.cpu - run.s_setup1.cpu) /
+		              ((double)(run.s_held.t - run.s_setup1.t) / 1e6);
+
+		printf("rtcgate with %d calls up and no media for %.1f s: %.1f%% of a core, %.1f "
+		       "us of "
+		       "CPU per call-second\n",
+		       up, (double)(run.s_held.t - run.s_setup1.t) / 1e6, 100 * held,
+		       1e6 * held / up);
 	}
 	printf("RTT us through rtcgate p50 %ld p99 %ld max %ld; direct to echo p50 %ld p99 %ld\n",
 	       t50, t99, tmax, d50, d99);
