@@ -17,7 +17,6 @@
 #define SETTLE_US        (1 * G_USEC_PER_SEC)
 #define DRAIN_US         (500 * 1000)
 #define IDLE_US          (2 * G_USEC_PER_SEC)
-#define HELD_US          (2 * G_USEC_PER_SEC)
 #define CONNECTS_AT_ONCE 50
 
 struct wl_opts wl_opt = {
@@ -30,6 +29,7 @@ struct wl_opts wl_opt = {
 	.per_login = 100,
 	.threads = 0,
 	.direct = 20,
+	.held = 2,
 };
 gint64 wl_win_start, wl_win_end;
 gint wl_flowing;
@@ -164,7 +164,7 @@ static void tick_setup(gint64 now)
  * keepalives and consent, timers); then streaming starts and the window follows. */
 static void tick_held(gint64 now)
 {
-	if (now - run.t_phase < HELD_US)
+	if (now - run.t_phase < (gint64)wl_opt.held * G_USEC_PER_SEC)
 		return;
 	run.s_held = sample_rtcgate();
 	__atomic_store_n(&wl_win_end, now + SETTLE_US + (gint64)wl_opt.seconds * G_USEC_PER_SEC,
@@ -400,26 +400,20 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: webrtc_load --ws-port P --pbx-port P --echo-port P --pid PID "
 	                "[--mode plain|webrtc] [--calls N] [--rate N] [--seconds S] [--threads N] "
-	                "[--direct N] [--login-prefix bench] [--per-login 100]\n");
+	                "[--direct N] [--held S] [--login-prefix bench] [--per-login 100]\n");
 	exit(2);
 }
 
 static void parse_args(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "mode", 1, NULL, 'm' },
-		{ "ws-port", 1, NULL, 'w' },
-		{ "pbx-port", 1, NULL, 'x' },
-		{ "echo-port", 1, NULL, 'e' },
-		{ "calls", 1, NULL, 'n' },
-		{ "rate", 1, NULL, 'r' },
-		{ "seconds", 1, NULL, 's' },
-		{ "pid", 1, NULL, 'p' },
-		{ "threads", 1, NULL, 't' },
-		{ "direct", 1, NULL, 'd' },
-		{ "login-prefix", 1, NULL, 'l' },
-		{ "per-login", 1, NULL, 'L' },
-		{ NULL, 0, NULL, 0 },
+		{ "mode", 1, NULL, 'm' },         { "ws-port", 1, NULL, 'w' },
+		{ "pbx-port", 1, NULL, 'x' },     { "echo-port", 1, NULL, 'e' },
+		{ "calls", 1, NULL, 'n' },        { "rate", 1, NULL, 'r' },
+		{ "seconds", 1, NULL, 's' },      { "pid", 1, NULL, 'p' },
+		{ "threads", 1, NULL, 't' },      { "direct", 1, NULL, 'd' },
+		{ "login-prefix", 1, NULL, 'l' }, { "per-login", 1, NULL, 'L' },
+		{ "held", 1, NULL, 'H' },         { NULL, 0, NULL, 0 },
 	};
 	int o;
 
@@ -437,12 +431,14 @@ static void parse_args(int argc, char **argv)
 		case 'd': wl_opt.direct = atoi(optarg); break;
 		case 'l': wl_opt.login_prefix = optarg; break;
 		case 'L': wl_opt.per_login = atoi(optarg); break;
+		case 'H': wl_opt.held = atoi(optarg); break;
 		default: usage();
 		}
 	}
 	if (!wl_opt.ws_port || !wl_opt.pbx_port || !wl_opt.echo_port || !wl_opt.pid ||
 	    wl_opt.calls < 1 || wl_opt.calls > 20000 || wl_opt.rate < 1 || wl_opt.seconds < 1 ||
-	    wl_opt.threads < 0 || wl_opt.threads > 16 || wl_opt.per_login < 1 || wl_opt.direct < 0)
+	    wl_opt.threads < 0 || wl_opt.threads > 16 || wl_opt.per_login < 1 ||
+	    wl_opt.direct < 0 || wl_opt.held < 0 || wl_opt.held > 600)
 		usage();
 	/*
 	 * GLib polls every libnice socket of a context on each wake-up, so one context with

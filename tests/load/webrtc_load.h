@@ -33,6 +33,7 @@ struct wl_opts {
 	int per_login; /* flows per device login (the device's max_calls) */
 	int threads;   /* media threads of the generator */
 	int direct;    /* reference flows straight to the echo peer */
+	int held;      /* seconds with every call up and no media */
 };
 
 /* Figures one media thread keeps; read by main only after the thread stopped. */
