@@ -8,6 +8,7 @@
 #include "core/worker.h"
 #include "ice/ice_leg.h"
 #include "relay/rtp_priv.h"
+#include "relay/rtp_rewrite.h"
 
 const char *const media_event_names[] = {
 	[MEDIA_EV_CONNECTED] = "connected",
@@ -24,6 +25,8 @@ struct media_webrtc {
 	struct ice_leg *leg;
 	uint8_t to_b[128], to_a[128]; /* payload type maps, identity for what the map leaves out */
 	bool send, recv;              /* RTP the browser may send, may get (RTCP always passes) */
+	/* one continuous stream each way across re-INVITEs (SSRC, sequence, timestamp) */
+	struct rtp_rewrite rw_to_a, rw_to_b;
 };
 
 /* --- events, to the control thread ---------------------------------------------------- */
@@ -102,8 +105,13 @@ static void on_media(void *user, uint8_t *buf, size_t len, size_t cap, bool rtcp
 	}
 	if (!rtcp && !w->send)
 		return; /* the browser is on hold (recvonly, inactive): not to the PBX */
-	if (!rtcp)
+	if (!rtcp) {
 		set_pt(buf, w->to_b);
+		if (!rtp_rewrite_rtp(&w->rw_to_b, buf, len, g_get_monotonic_time()))
+			return; /* late, from the browser's previous source */
+	} else {
+		rtp_rewrite_rtcp(&w->rw_to_b, &w->rw_to_a, buf, len);
+	}
 	to = rtp_latch_remote(&out->latch);
 	if (!to) {
 		rtp_drop(s, MEDIA_LEG_A, MEDIA_DROP_NO_REMOTE);
@@ -123,6 +131,7 @@ void media_webrtc_to_a(struct rtp_worker *rw, struct media_session *s, int kind,
 	size_t len[RTP_BATCH], bytes = 0;
 	bool rtcp[RTP_BATCH];
 	unsigned m = 0, sent, refused;
+	int64_t now = g_get_monotonic_time();
 
 	for (int i = 0; i < n; i++) {
 		size_t l = rw->rx[idx[i]].msg_len;
@@ -136,8 +145,13 @@ void media_webrtc_to_a(struct rtp_worker *rw, struct media_session *s, int kind,
 		buf[m] = rw->rx_buf[idx[i]];
 		len[m] = l;
 		rtcp[m] = kind == RTP_KIND_RTCP;
-		if (!rtcp[m])
+		if (rtcp[m]) {
+			rtp_rewrite_rtcp(&w->rw_to_a, &w->rw_to_b, buf[m], l);
+		} else {
 			set_pt(buf[m], w->to_a);
+			if (!rtp_rewrite_rtp(&w->rw_to_a, buf[m], l, now))
+				continue; /* late, from the PBX's previous source */
+		}
 		bytes += l;
 		m++;
 	}
@@ -227,6 +241,8 @@ static struct media_webrtc *make_web(struct media_session *s)
 
 	w->s = s;
 	w->send = w->recv = true;
+	rtp_rewrite_init(&w->rw_to_a, 8000);
+	rtp_rewrite_init(&w->rw_to_b, 8000);
 	identity_maps(w);
 	w->leg = ice_leg_new(worker_context(s->rw->w), p->dtls, &conf, &cbs, w);
 	return w;
@@ -279,8 +295,11 @@ static void remote_on_worker(void *data)
 	}
 	w->send = r->send;
 	w->recv = r->recv;
-	if (r->n_map && r->map[0].clock)
-		s->clock = r->map[0].clock; /* jitter in the call's codec clock */
+	if (r->n_map && r->map[0].clock) {
+		/* jitter and the timestamp step of a new source in the call's codec clock */
+		s->clock = r->map[0].clock;
+		w->rw_to_a.clock = w->rw_to_b.clock = r->map[0].clock;
+	}
 	if (ice_leg_set_remote(w->leg, &ir) == 0) {
 		for (size_t i = 0; i < r->n_cand && i < G_N_ELEMENTS(r->cand); i++) {
 			const struct media_ice_remote_cand *c = &r->cand[i];

@@ -49,8 +49,8 @@ bool rtp_rewrite_rtp(struct rtp_rewrite *w, uint8_t *buf, size_t len, int64_t no
  * with what the RTP rewriters did: sender SSRCs (SR, RR, SDES chunks, BYE)
  * of the forward direction's source become its out_ssrc (fwd), and report
  * blocks about the reverse direction's rewritten stream name its current
- * source again (rev, may be NULL). The packet must have been checked by
- * rtcp_read first.
+ * source again (rev, may be NULL). Any bytes are safe: the walk stops at
+ * the first length that does not fit.
  */
 void rtp_rewrite_rtcp(const struct rtp_rewrite *fwd, const struct rtp_rewrite *rev, uint8_t *buf,
                       size_t len);

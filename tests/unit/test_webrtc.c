@@ -506,7 +506,10 @@ static int pbx_socket(struct sockaddr_in *addr)
 	return fd;
 }
 
-/* The PBX leg: payload type 111 (browser) is 0 (PBX) both ways; SSRC and payload untouched. */
+/*
+ * The PBX leg: payload type 111 (browser) is 0 (PBX) both ways; SSRC and payload untouched;
+ * a new PBX source goes on as the same stream toward the browser.
+ */
 static void test_relay_to_pbx(void)
 {
 	static const struct media_pt_map map[] = {
@@ -545,6 +548,17 @@ static void test_relay_to_pbx(void)
 	g_assert_true(pump(&f, got_all, WAIT_US));
 	g_assert_cmpuint(f.b.last[1] & 0x7f, ==, 111);
 	g_assert_cmpuint(seq_of(f.b.last), ==, 2);
+	/* a re-INVITE brings another source with its own numbers: the browser sees one stream */
+	n = (ssize_t)rtp_packet(&f, buf, sizeof(buf), 0, false);
+	buf[2] = 0x70;   /* sequence 0x70xx */
+	buf[11] ^= 0x5a; /* another SSRC */
+	g_assert_cmpint(
+	        sendto(pfd.fd, buf, (size_t)n, 0, (struct sockaddr *)&b_addr, sizeof(b_addr)), ==,
+	        n);
+	want_received = 2;
+	g_assert_true(pump(&f, got_all, WAIT_US));
+	g_assert_cmpuint(seq_of(f.b.last), ==, 3);
+	g_assert_cmpuint(f.b.last[11], ==, SSRC & 0xff);
 	close(pfd.fd);
 	fix_stop(&f);
 }
