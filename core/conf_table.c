@@ -335,8 +335,9 @@ const struct conf_key conf_keys[] = {
 	  "Digest realm of device secrets (SIP and HTTP); empty for the host name. Changing it "
 	  "needs every device secret set again." },
 	{ "sip", "pbx", CONF_LIST, "", 0, 0, OFF(sip.pbx), 0, check_pbx,
-	  "PBX targets, udp:|tcp:|tls:host[:port] (5060, 5061 for tls), in failover order; empty "
-	  "for the built-in demo target, which answers calls to echo." },
+	  "PBX targets, udp:|tcp:|tls:host[:port][;srtp=off|sdes|optional] (5060, 5061 for tls; "
+	  "srtp: media as RTP, SDES-SRTP, or SDES-SRTP when the PBX offers it; sdes needs tls), in "
+	  "failover order; empty for the built-in demo target, which answers calls to echo." },
 	{ "sip", "outbound_proxy", CONF_STR, "", 0, 0, OFF(sip.outbound_proxy), 0, check_proxy,
 	  "udp:|tcp:|tls:host[:port] every request toward the PBX is sent to, with a Route header "
 	  "naming it (loose routing); empty to send to the targets directly." },

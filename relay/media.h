@@ -30,7 +30,7 @@ enum media_drop {
 	MEDIA_DROP_NO_REMOTE,   /* nowhere to send it: no SDP address, nothing latched yet */
 	MEDIA_DROP_SEND_ERROR,  /* the kernel refused it (socket buffer full, unreachable) */
 	MEDIA_DROP_MALFORMED,   /* not RTP/RTCP version 2, too short, or cut by the buffer */
-	/* WebRTC leg A only */
+	/* WebRTC leg A, and leg B with SDES-SRTP (media_session_pbx_srtp) */
 	MEDIA_DROP_NOT_CONNECTED, /* before DTLS-SRTP is up: nothing passes either way */
 	MEDIA_DROP_SRTP_AUTH,     /* SRTP/SRTCP tag did not verify */
 	MEDIA_DROP_SRTP_REPLAY,   /* SRTP/SRTCP index seen before or too old */
@@ -258,6 +258,20 @@ struct media_quality {
 void media_session_quality(const struct media_session *s, struct media_quality *out);
 /* " a_loss=…% a_jitter_ms=… a_rtt_ms=… b_… mos=…" for a log line (any thread). */
 void media_session_quality_text(const struct media_session *s, char *buf, size_t cap);
+
+/*
+ * SDES-SRTP on leg B (docs/media.md "SRTP toward the PBX"): from now on what
+ * leg B sends is protected with local and what it receives must verify with
+ * remote (AES_CM_128_HMAC_SHA1_80, RFC 3711; each key is the 16-byte master
+ * key then the 14-byte salt of an a=crypto line, RFC 4568). Called again with
+ * a changed key, that direction is re-keyed; with the same keys, nothing
+ * changes. NULL for both turns it off (plain RTP). The keys are copied and
+ * wiped after use; the caller wipes its own. Posted to the worker. 0, or
+ * EINVAL (one key NULL).
+ */
+#define MEDIA_SDES_KEY_LEN 30
+int media_session_pbx_srtp(struct media_session *s, const uint8_t local[MEDIA_SDES_KEY_LEN],
+                           const uint8_t remote[MEDIA_SDES_KEY_LEN]);
 
 /* Session id for logs (the worker's log lines carry it as session=). */
 uint32_t media_session_id(const struct media_session *s);

@@ -117,6 +117,8 @@ static void on_media(void *user, uint8_t *buf, size_t len, size_t cap, bool rtcp
 		rtp_drop(s, MEDIA_LEG_A, MEDIA_DROP_NO_REMOTE);
 		return;
 	}
+	if (!rtp_srtp_to_b(s, MEDIA_LEG_A, kind, buf, &len, cap))
+		return;
 	if (sendto(out->fd, buf, len, MSG_DONTWAIT, to, rtp_addr_len(to)) < 0)
 		rtp_drop(s, MEDIA_LEG_A, MEDIA_DROP_SEND_ERROR);
 	else

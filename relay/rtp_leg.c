@@ -131,6 +131,9 @@ static void sock_readable(struct rtp_worker *rw, struct rtp_sock *in, int64_t no
 			drop(s, in, MEDIA_DROP_MALFORMED);
 			continue;
 		}
+		if (!rtp_srtp_in(s, in, rw->rx_buf[i], &rw->rx[i].msg_len))
+			continue; /* before latching: only authentic SRTP moves the latch */
+		len = rw->rx[i].msg_len;
 		switch (rtp_latch_check(&in->latch, src, now)) {
 		case RTP_LATCH_DROP: drop(s, in, MEDIA_DROP_NOT_LATCHED); continue;
 		case RTP_LATCH_LATCHED: log_latch(in, src); break;
@@ -148,6 +151,10 @@ static void sock_readable(struct rtp_worker *rw, struct rtp_sock *in, int64_t no
 			fwd[nfwd++] = i;
 			continue;
 		}
+		if (out->leg == MEDIA_LEG_B &&
+		    !rtp_srtp_to_b(s, in->leg, in->kind, rw->rx_buf[i], &len, RTP_DGRAM_MAX))
+			continue;
+		rw->rx[i].msg_len = (unsigned)len;
 		if (!queue(rw, i, ntx, rtp_latch_remote(&out->latch))) {
 			drop(s, in, MEDIA_DROP_NO_REMOTE);
 			continue;
@@ -225,6 +232,7 @@ void rtp_session_close(struct media_session *s, const char *why)
 	media_session_quality_text(s, q, sizeof(q));
 	if (s->web)
 		media_webrtc_close(s); /* before the sockets: leg B may still be relaying to it */
+	rtp_srtp_close(s);
 	for (int l = 0; l < MEDIA_LEG_COUNT; l++) {
 		for (int k = 0; k < RTP_KIND_COUNT; k++)
 			rtp_sock_close(rw, &s->sock[l][k]);

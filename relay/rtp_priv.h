@@ -71,6 +71,7 @@ struct media_session {
 	/* leg A as WebRTC (media_webrtc.c) */
 	bool webrtc;              /* control thread: media_session_webrtc_local was called */
 	struct media_webrtc *web; /* the worker's: NULL while leg A is plain RTP */
+	struct rtp_srtp *srtp_b;  /* the worker's: SDES-SRTP on leg B (rtp_srtp.c); NULL: plain */
 	GMutex info_lock; /* info: written by the worker on events, read by the control thread */
 	struct media_webrtc_info info;
 };
@@ -146,3 +147,15 @@ void rtp_addr_set_port(struct sockaddr_storage *a, uint16_t port);
 void media_webrtc_to_a(struct rtp_worker *rw, struct media_session *s, int kind, const int *idx,
                        int n);
 void media_webrtc_close(struct media_session *s);
+
+/*
+ * SDES-SRTP on leg B (rtp_srtp.c), on the worker. rtp_srtp_in: a packet that
+ * arrived on in, unprotected in place when in is leg B's and SRTP is on;
+ * false when it failed (counted on leg B as an srtp drop). rtp_srtp_to_b: a
+ * packet from from_leg about to go out on leg B, protected in place (cap: its
+ * buffer's size); false when refused (counted on from_leg).
+ */
+bool rtp_srtp_in(struct media_session *s, const struct rtp_sock *in, uint8_t *buf, unsigned *len);
+bool rtp_srtp_to_b(struct media_session *s, int from_leg, int kind, uint8_t *buf, size_t *len,
+                   size_t cap);
+void rtp_srtp_close(struct media_session *s);

@@ -51,6 +51,7 @@ static void call_free(struct call *c)
 		g_source_remove(c->se_timer);
 	osip_message_free(c->in_ok);
 	b2bua_webrtc_free(c->web);
+	b2bua_sdes_free(c->sdes);
 	g_free(c->codecs);
 	g_free(c);
 }

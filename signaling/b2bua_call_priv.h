@@ -30,6 +30,7 @@ struct call_leg {
 };
 
 struct call_web;
+struct call_sdes;
 
 struct call {
 	struct b2bua *b;
@@ -55,6 +56,8 @@ struct call {
 	unsigned se_interval; /* Session-Expires of the last 2xx, seconds */
 	bool auth_retried;    /* our INVITE was re-sent with credentials once */
 	struct call_web *web; /* the flow's leg speaks WebRTC (b2bua_webrtc.c); NULL: plain RTP */
+	/* SDES-SRTP of the PBX leg (b2bua_sdes.c); NULL: none yet */
+	struct call_sdes *sdes;
 };
 
 /* Set-up, answers and call end (b2bua_call.c). */
@@ -141,3 +144,21 @@ void b2bua_webrtc_offer_failed(struct call_web *w);
 /* What the call-end line says of the WebRTC leg (" srtp=… pair=\"…\"" or ""), into buf. */
 void b2bua_webrtc_describe(const struct call *c, char *buf, size_t cap);
 void b2bua_webrtc_free(struct call_web *w);
+
+/* SDES-SRTP on the PBX leg (b2bua_sdes.c; docs/sip.md "SRTP toward the PBX"). */
+
+/*
+ * The PBX's SDP in src (an answer or an offer) checked against the target's
+ * srtp= and its keys taken: *plain is NULL (use src) or a copy of src whose
+ * SDP has no SDES left (osip_message_free it). 0, or 488 with *why ("No
+ * usable a=crypto") when the target needs SDES and src has none usable.
+ */
+int b2bua_sdes_from_pbx(struct call *c, const osip_message_t *src, bool answer,
+                        osip_message_t **plain, const char **why);
+/*
+ * Our SDP in dst toward the PBX made RTP/SAVP with our a=crypto when the
+ * call takes SDES (every offer with srtp=sdes; an answer to an offer with
+ * a=crypto); the media leg is keyed when dst is an answer. 0 or a status.
+ */
+int b2bua_sdes_to_pbx(struct call *c, osip_message_t *dst, bool answer, const char **why);
+void b2bua_sdes_free(struct call_sdes *s);

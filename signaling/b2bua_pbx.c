@@ -60,6 +60,7 @@ static bool route_at(struct b2bua *b, size_t i, struct b2bua_route *r)
 	r->via = via_names[tr];
 	r->param = sip_transport_name(tr);
 	r->route = sip_pbx_route(b->pbx);
+	r->srtp = sip_pbx_srtp(b->pbx, i);
 	return r->peer && r->local;
 }
 

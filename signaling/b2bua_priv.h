@@ -12,6 +12,7 @@
 #include "relay/media.h"
 #include "signaling/sip_msg.h"
 #include "signaling/sip_stack.h"
+#include "signaling/sip_target.h"
 #include "signaling/ws_sip.h"
 
 #define B2BUA_TOKEN_LEN 16
@@ -64,6 +65,8 @@ struct b2bua_route {
 	const char *via;   /* our Via's transport toward it: "UDP", "TCP", "TLS" */
 	const char *param; /* our Contact's transport parameter: "udp", "tcp", "tls" */
 	const char *route; /* the outbound proxy's Route value, or NULL */
+	/* the target's media: plain RTP, SDES-SRTP, or SDES when the PBX offers it */
+	enum sip_srtp srtp;
 };
 
 /* The first target that is up (or the demo target); false when none is. */

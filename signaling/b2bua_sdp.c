@@ -44,7 +44,7 @@ void b2bua_sockaddr_text(const struct sockaddr_storage *sa, char *addr, size_t c
  * is rewritten with ours on `to` (RFC 3264 §8: a new version each time).
  * 0, or a SIP status with *why.
  */
-int b2bua_sdp_across(struct call *c, struct call_leg *from, struct call_leg *to,
+static int translate(struct call *c, struct call_leg *from, struct call_leg *to,
                      const osip_message_t *src, osip_message_t *dst, const char **why)
 {
 	osip_body_t *body = NULL;
@@ -94,6 +94,24 @@ int b2bua_sdp_across(struct call *c, struct call_leg *from, struct call_leg *to,
 	g_free(out);
 done:
 	g_free(peer);
+	return rc;
+}
+
+/* The translation with SDES taken off the PBX's SDP before it and put on ours after it. */
+int b2bua_sdp_across(struct call *c, struct call_leg *from, struct call_leg *to,
+                     const osip_message_t *src, osip_message_t *dst, const char **why)
+{
+	bool answer = MSG_IS_ACK(src) || (MSG_IS_RESPONSE(src) && !(c->late && !c->answered));
+	osip_message_t *plain = NULL;
+	int rc = 0;
+
+	if (from->media == MEDIA_LEG_B && b2bua_sdp_present(src))
+		rc = b2bua_sdes_from_pbx(c, src, answer, &plain, why);
+	if (!rc)
+		rc = translate(c, from, to, plain ? plain : src, dst, why);
+	if (!rc && to->media == MEDIA_LEG_B && b2bua_sdp_present(dst))
+		rc = b2bua_sdes_to_pbx(c, dst, answer, why);
+	osip_message_free(plain);
 	return rc;
 }
 

@@ -313,6 +313,13 @@ enum sip_transport sip_pbx_transport(const struct sip_pbx *x, size_t i)
 	return t ? t->hop.transport : SIP_UDP;
 }
 
+enum sip_srtp sip_pbx_srtp(const struct sip_pbx *x, size_t i)
+{
+	const struct target *t = at(x, i);
+
+	return t ? t->t.srtp : SIP_SRTP_OFF;
+}
+
 bool sip_pbx_ready(const struct sip_pbx *x, size_t i)
 {
 	const struct target *t = at(x, i);

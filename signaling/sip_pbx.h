@@ -41,6 +41,8 @@ const char *sip_pbx_local(const struct sip_pbx *x, size_t i);
 const char *sip_pbx_domain(const struct sip_pbx *x, size_t i);
 /* The transport messages toward target i go over (the proxy's when there is one). */
 enum sip_transport sip_pbx_transport(const struct sip_pbx *x, size_t i);
+/* Target i's media toward the PBX, its ;srtp= parameter (SIP_SRTP_OFF when i is none). */
+enum sip_srtp sip_pbx_srtp(const struct sip_pbx *x, size_t i);
 /* False while target i's connection waits to retry after a failure (never for UDP). */
 bool sip_pbx_ready(const struct sip_pbx *x, size_t i);
 /* The Route header value every request toward the PBX carries, "<sip:proxy;lr>"; NULL without. */

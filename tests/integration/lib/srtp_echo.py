@@ -1,0 +1,57 @@
+#!/usr/bin/python3
+"""An SRTP echo for the tests, on libsrtp2 through pylibsrtp (not rtcgate's code): what arrives
+on its UDP port is unprotected with the key rtcgate offered, protected again with our own key and
+sent back to where it came from; before each of the first FORGED echoes, a copy with one payload
+byte flipped (its tag no longer verifies: rtcgate must drop it). Prints {"port": N} once bound,
+and at the end (stdin closed, or 60 s) {"ok": n, "bad": m, "forged": f}.
+
+usage: srtp_echo.py THEIR_KEY_B64 OUR_KEY_B64   (AES_CM_128_HMAC_SHA1_80 key||salt, 30 bytes)
+"""
+import base64
+import json
+import select
+import socket
+import sys
+import time
+
+from pylibsrtp import Error, Policy, Session
+
+FORGED = 5
+
+
+def session(key, direction):
+    return Session(policy=Policy(key=base64.b64decode(key), ssrc_type=direction,
+                                 srtp_profile=Policy.SRTP_PROFILE_AES128_CM_SHA1_80))
+
+
+def main():
+    rx = session(sys.argv[1], Policy.SSRC_ANY_INBOUND)
+    tx = session(sys.argv[2], Policy.SSRC_ANY_OUTBOUND)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    print(json.dumps({"port": sock.getsockname()[1]}), flush=True)
+    ok = bad = forged = 0
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        ready, _, _ = select.select([sock, sys.stdin], [], [], 1)
+        if sys.stdin in ready and not sys.stdin.readline():
+            break
+        if sock not in ready:
+            continue
+        data, src = sock.recvfrom(2048)
+        try:
+            plain = rx.unprotect(data)
+        except Error:
+            bad += 1
+            continue
+        ok += 1
+        out = tx.protect(plain)
+        if forged < FORGED:  # first: after the good one it would be a replay, not a forgery
+            sock.sendto(out[:20] + bytes([out[20] ^ 0x55]) + out[21:], src)
+            forged += 1
+        sock.sendto(out, src)
+    print(json.dumps({"ok": ok, "bad": bad, "forged": forged}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
