@@ -97,6 +97,8 @@ static void on_media(void *user, uint8_t *buf, size_t len, size_t cap, bool rtcp
 	rtp_count(s, MEDIA_LEG_A, kind, false, len);
 	quality(s, buf, len, rtcp);
 	if (s->echo) {
+		if (!rtcp && !w->recv)
+			return; /* the echo answered a hold: it sends nothing */
 		if (ice_leg_send(w->leg, buf, len, cap, rtcp))
 			rtp_drop(s, MEDIA_LEG_A, MEDIA_DROP_SEND_ERROR);
 		else

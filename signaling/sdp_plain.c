@@ -162,6 +162,7 @@ static const char *audio_rewrite(sdp_media_t *m, const struct sdp_plain *p,
 {
 	char v[80];
 	bool avpf = p->profile == SDP_PLAIN_AVPF && !local->to_avp;
+	bool dir_own = p->hold_c0 || local->answer; /* the direction is written anew */
 
 	media_strip(m);
 	if (p->port != 0) {
@@ -172,7 +173,7 @@ static const char *audio_rewrite(sdp_media_t *m, const struct sdp_plain *p,
 	for (int j = osip_list_size(&m->a_attributes) - 1; j >= 0; j--) {
 		sdp_attribute_t *a = osip_list_get(&m->a_attributes, j);
 
-		if (foreign_attr(a->a_att_field) || (p->hold_c0 && is_dir(a->a_att_field)) ||
+		if (foreign_attr(a->a_att_field) || (dir_own && is_dir(a->a_att_field)) ||
 		    (!avpf && strcmp(a->a_att_field, "rtcp-fb") == 0))
 			attr_remove(&m->a_attributes, j);
 		else if (strcmp(a->a_att_field, "rtcp") == 0) {
@@ -182,8 +183,10 @@ static const char *audio_rewrite(sdp_media_t *m, const struct sdp_plain *p,
 		}
 	}
 	/* the old hold form is gone with the peer's address: say it with an attribute */
-	if (p->hold_c0)
-		attr_add(&m->a_attributes, sdp_plain_dir_name(p->dir), NULL);
+	if (dir_own)
+		attr_add(&m->a_attributes,
+		         sdp_plain_dir_name(local->answer ? sdp_plain_dir_answer(p->dir) : p->dir),
+		         NULL);
 	return local->codecs ? codecs_filter(m, p, local->codecs) : NULL;
 }
 
@@ -219,7 +222,8 @@ static void session_rewrite(sdp_message_t *sdp, const struct sdp_plain *p,
 	for (int j = osip_list_size(&sdp->a_attributes) - 1; j >= 0; j--) {
 		sdp_attribute_t *a = osip_list_get(&sdp->a_attributes, j);
 
-		if (foreign_attr(a->a_att_field) || (p->hold_c0 && is_dir(a->a_att_field)) ||
+		if (foreign_attr(a->a_att_field) ||
+		    ((p->hold_c0 || local->answer) && is_dir(a->a_att_field)) ||
 		    (strcmp(a->a_att_field, "group") == 0 && a->a_att_value &&
 		     g_str_has_prefix(a->a_att_value, "BUNDLE")))
 			attr_remove(&sdp->a_attributes, j);

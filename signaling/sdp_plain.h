@@ -70,6 +70,8 @@ struct sdp_plain_local {
 	const char *codecs;    /* allowed encoding names, "PCMU,PCMA,telephone-event"; NULL all */
 	bool to_avp;           /* also take SAVP / DTLS-SRTP input and write RTP/AVP (the caller
 	                          terminates the crypto); else only AVP and AVPF are taken */
+	bool answer;           /* write the answer to this offer: the direction the other way
+	                          round (sendonly ↔ recvonly, RFC 3264 §6.1) */
 };
 
 /* libosip2's parser tables; once per process before any read, idempotent. */
@@ -89,7 +91,8 @@ int sdp_plain_read(const char *buf, size_t len, struct sdp_plain *out, const cha
  * Rewrite buf[len] for the other leg: o= ours, s=-, one session-level c=
  * ours, the first audio m= line on our port (0 stays 0) with a=rtcp on our
  * port + 1, ICE/DTLS/SDES attributes and BUNDLE dropped, the codec filter
- * applied, every other m= line disabled (port 0), direction kept. On
+ * applied, every other m= line disabled (port 0), direction kept (with
+ * local->answer: answered, as one media-level attribute). On
  * success *out is a NUL-terminated CRLF SDP of *out_len bytes (g_free it).
  * Errors as sdp_plain_read, and EPROTO when no codec is left after the
  * filter or the profile is not plain RTP (the caller answers 488), EINVAL
@@ -97,6 +100,9 @@ int sdp_plain_read(const char *buf, size_t len, struct sdp_plain *out, const cha
  */
 int sdp_plain_rewrite(const char *buf, size_t len, const struct sdp_plain_local *local, char **out,
                       size_t *out_len, const char **why);
+
+/* The direction that answers an offer of dir (RFC 3264 §6.1): sendonly ↔ recvonly. */
+enum sdp_plain_dir sdp_plain_dir_answer(enum sdp_plain_dir dir);
 
 /* "sendrecv", "sendonly", "recvonly" or "inactive". */
 const char *sdp_plain_dir_name(enum sdp_plain_dir dir);

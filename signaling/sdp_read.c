@@ -16,6 +16,13 @@ const char *sdp_plain_dir_name(enum sdp_plain_dir dir)
 	return (unsigned)dir < G_N_ELEMENTS(names) ? names[dir] : "sendrecv";
 }
 
+enum sdp_plain_dir sdp_plain_dir_answer(enum sdp_plain_dir dir)
+{
+	return dir == SDP_PLAIN_SENDONLY   ? SDP_PLAIN_RECVONLY
+	       : dir == SDP_PLAIN_RECVONLY ? SDP_PLAIN_SENDONLY
+	                                   : dir;
+}
+
 /* RFC 3551 §6: the static audio payload types, for m= lines without rtpmap. */
 static const struct {
 	const char *name;

@@ -1,6 +1,7 @@
 /* The built-in demo target: a small in-process SIP UA in the PBX's place (REGISTER, OPTIONS). */
 #include "signaling/sip_demo.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -148,11 +149,22 @@ static void ringing_free(gpointer p)
 	g_free(r);
 }
 
-/* The answer to an offer: the offered codecs back, at a documentation address (nothing is sent). */
+/*
+ * The answer to an offer, the first or a re-offer (hold, resume): the offered
+ * codecs back with the direction answered (RFC 3264 §6.1: a sendonly hold
+ * gets recvonly), at a documentation address (nothing is sent). The demo
+ * keeps no call state: the CSeq is the o= version, which grows in a dialog
+ * (RFC 3264 §8).
+ */
 static void answer_echo(struct sip_demo *d, osip_transaction_t *tr, const osip_message_t *req)
 {
 	const struct sdp_plain_local here = {
-		.addr = DEMO_RTP_ADDRESS, .port = DEMO_RTP_PORT, .sess_id = 1, .sess_version = 1
+		.addr = DEMO_RTP_ADDRESS,
+		.port = DEMO_RTP_PORT,
+		.sess_id = 1,
+		.sess_version =
+		        req->cseq && req->cseq->number ? strtoull(req->cseq->number, NULL, 10) : 1,
+		.answer = true
 	};
 	osip_message_t *r = sip_msg_response(req, 200, NULL, NULL);
 	osip_body_t *offer = NULL;
@@ -183,7 +195,8 @@ static void on_invite(struct sip_demo *d, osip_transaction_t *tr, const osip_mes
 	osip_generic_param_t *tag = NULL;
 
 	if (osip_to_get_tag(req->to, &tag) == 0 && tag) {
-		respond(d, tr, req, 488, "The demo does not renegotiate");
+		/* a re-INVITE: only the echo's dialogs get this far (ring's never answer) */
+		answer_echo(d, tr, req);
 		return;
 	}
 	if (user && strcmp(user, "echo") == 0) {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { REPO, WEB_ROOT, ctl, request, startRtcgate, withTimeout } from './lib/rtcgate.mjs';
+import { REPO, WEB_ROOT, ctl, metrics, request, startRtcgate, withTimeout } from './lib/rtcgate.mjs';
 import { callFailureText, microphoneText, registrationFailureText } from '../../web/src/errors.js';
 import { withPhys } from '../../web/src/config.js';
 import { summarize } from '../../web/src/stats.js';
@@ -245,6 +245,25 @@ describe('calls with media', () => {
       await shot(page, '06-not-found');
     }));
 
+  /**
+   * Poll the page call's getStats() summary (web/src/stats.js) every 100 ms until ok(summary)
+   * holds, bounded by UI_TIMEOUT_MS; the summary, or a failure naming what and the last one.
+   * (page.waitForFunction would not do: it takes the Promise of an async predicate as truthy.)
+   */
+  async function statsUntil(page, ok, what) {
+    const deadline = Date.now() + UI_TIMEOUT_MS;
+    let sum;
+    do {
+      sum = await page.evaluate(async () => {
+        const { summarize } = await import('/src/stats.js');
+        return summarize(await window.rtcgatePhone.pc.getStats());
+      });
+      if (ok(sum)) return sum;
+      await new Promise((r) => setTimeout(r, 100)); /* the polling interval, bounded above */
+    } while (Date.now() < deadline);
+    assert.fail(`${what}: ${JSON.stringify(sum)}`);
+  }
+
   /** Wait for a summary field of the page's call quality list to satisfy ok(text). */
   const stat = (page, name, re) =>
     page.waitForFunction(
@@ -259,23 +278,14 @@ describe('calls with media', () => {
       const mark = gw.mark();
       await dial(page, 'echo');
       await textOf(page, 'call-state', /^In call$/);
-      assert.equal(await page.isEnabled('#hangup'), true);
-      assert.equal(await page.isEnabled('#hold'), true);
+      assert.equal(await page.isEnabled('#hangup'), true, 'Hang up is disabled in a call');
+      assert.equal(await page.isEnabled('#hold'), true, 'Hold is disabled in a call');
       await textOf(page, 'call-timer', /^0:0[1-9]$/);
       /* the echoed audio comes back: codec, packets and an audio level in the quality list */
       await stat(page, 'codec', /^(opus|PCMU|PCMA)\//);
       await stat(page, 'audioLevel', /^0\.\d\d$/);
       /* the fake microphone beeps: the echoed level and the meter rise above 0 now and then */
-      const heard = await page.waitForFunction(
-        async () => {
-          const { summarize: s } = await import('/src/stats.js');
-          const sum = s(await window.rtcgatePhone.pc.getStats());
-          return sum.packetsReceived > 0 && sum.audioLevel > 0 && sum;
-        },
-        null,
-        { polling: 100, timeout: UI_TIMEOUT_MS },
-      );
-      assert.ok((await heard.jsonValue()).audioLevel > 0);
+      await statsUntil(page, (x) => x.packetsReceived > 0 && x.audioLevel > 0, 'no echoed audio level above 0');
       await page.waitForFunction(() => document.getElementById('mic-level').value > 0, null, {
         polling: 50,
         timeout: UI_TIMEOUT_MS,
@@ -291,29 +301,66 @@ describe('calls with media', () => {
           }),
       );
       await page.click('#dialpad button[aria-label="5"]');
-      assert.equal(await withTimeout(tone, UI_TIMEOUT_MS, 'the DTMF tone'), '5');
+      assert.equal(await withTimeout(tone, UI_TIMEOUT_MS, 'the DTMF tone'), '5', 'another DTMF tone played');
 
       await page.click('#mute');
-      assert.equal(await page.getAttribute('#mute', 'aria-pressed'), 'true');
+      assert.equal(await page.getAttribute('#mute', 'aria-pressed'), 'true', 'the Mute button is not pressed');
 
       await page.click('#hangup');
       await textOf(page, 'call-state', /^Call ended$/);
       await gw.waitForLog(/msg="call end" login=alice reason=bye_caller/, { after: mark });
-      assert.equal(await page.isDisabled('#hangup'), true);
+      assert.equal(await page.isDisabled('#hangup'), true, 'Hang up is still enabled after the call');
     }));
 
-  /* the browser's hold re-INVITE toward the demo echo does not report back as held yet */
-  const HOLD_SKIP = MEDIA_SKIP || 'hold through the demo target: the re-INVITE does not complete yet (to investigate)';
-  test('echo: hold and resume', { skip: HOLD_SKIP }, () =>
+  /** A statsUntil test: true once no audio packet came for quietMs. */
+  const quietFor = (quietMs) => {
+    let last = -1;
+    let since = 0;
+    return (sum) => {
+      if (sum.packetsReceived !== last) [last, since] = [sum.packetsReceived, Date.now()];
+      return Date.now() - since >= quietMs;
+    };
+  };
+
+  /* the page's own audio transceiver, as negotiated */
+  const direction = (page) => page.evaluate(() => window.rtcgatePhone.pc.getTransceivers()[0].currentDirection);
+
+  test('echo: hold stops the echoed audio, resume brings it back', { skip: MEDIA_SKIP }, () =>
     withPhone(async (page) => {
       await registered(page);
       await dial(page, 'echo');
       await textOf(page, 'call-state', /^In call$/);
+      await statsUntil(page, (x) => x.packetsReceived > 25, 'no echoed audio before the hold');
+
+      /* JsSIP says "held" at once; the re-INVITE's answer is what stops the media */
+      let mark = gw.mark();
       await page.click('#hold');
       await textOf(page, 'call-state', /^On hold$/);
-      assert.equal(await page.getAttribute('#hold', 'aria-pressed'), 'true');
+      assert.equal(await page.getAttribute('#hold', 'aria-pressed'), 'true', 'the Hold button is not pressed');
+      await gw.waitForLog(/msg="webrtc sdp" login=alice step=answer_to_web /, { after: mark });
+      await page.waitForFunction(() => window.rtcgatePhone.pc.getTransceivers()[0].currentDirection === 'sendonly', null, {
+        timeout: UI_TIMEOUT_MS,
+      });
+      /* the demo answered recvonly: the echo sends nothing while the call is held. The page
+         would drop RTP on its own (sendonly); rtcgate's relayed-RTP count shows none is sent
+         while the browser sends 50 more packets (about a second) */
+      const still = await statsUntil(page, quietFor(600), 'audio still came back while held');
+      const relayed = (await metrics(gw)).sample('rtcgate_media_packets_total', { kind: 'rtp' });
+      await statsUntil(page, (x) => x.packetsSent > still.packetsSent + 50, 'the held page stopped sending');
+      assert.equal((await metrics(gw)).sample('rtcgate_media_packets_total', { kind: 'rtp' }), relayed, 'the echo sent RTP while held');
+      const held = (await statsUntil(page, () => true, 'the stats')).packetsReceived;
+      assert.equal(held, still.packetsReceived, 'the page got audio while held');
+      await shot(page, '09-on-hold');
+
+      mark = gw.mark();
       await page.click('#hold');
       await textOf(page, 'call-state', /^In call$/);
+      assert.equal(await page.getAttribute('#hold', 'aria-pressed'), 'false', 'the Hold button is still pressed');
+      await gw.waitForLog(/msg="webrtc sdp" login=alice step=answer_to_web /, { after: mark });
+      assert.equal(await direction(page), 'sendrecv', 'the resume was not answered sendrecv');
+      /* the echo comes back after the resume */
+      await statsUntil(page, (x) => x.packetsReceived > held + 25, 'no echoed audio after the resume');
+      assert.equal(await page.textContent('#call-state'), 'In call', 'the call did not survive hold and resume');
       await page.click('#hangup');
       await textOf(page, 'call-state', /^Call ended$/);
     }));

@@ -378,6 +378,64 @@ static void test_bad_local(void)
 	g_free(text);
 }
 
+/* An answer written from the offer: the direction the other way round, said once per stream. */
+static void test_answer_dir(void)
+{
+	static const struct {
+		const char *sdp;
+		enum sdp_plain_dir want;
+	} cases[] = {
+		/* session-level sendrecv, media-level sendonly (the media level wins) */
+		{ "v=0\r\no=p 7 9 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\n"
+		  "a=sendrecv\r\nm=audio 30000 RTP/AVP 0\r\na=sendonly\r\n",
+		  SDP_PLAIN_RECVONLY },
+		{ "v=0\r\no=p 7 9 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\n"
+		  "a=recvonly\r\nm=audio 30000 RTP/AVP 0\r\n",
+		  SDP_PLAIN_SENDONLY },
+		{ "v=0\r\no=p 7 9 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\n"
+		  "m=audio 30000 RTP/AVP 0\r\na=inactive\r\n",
+		  SDP_PLAIN_INACTIVE },
+		/* old-style hold: c=0.0.0.0 sendrecv reads as sendonly */
+		{ "v=0\r\no=p 7 9 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n"
+		  "m=audio 30000 RTP/AVP 0\r\n",
+		  SDP_PLAIN_RECVONLY },
+		{ "v=0\r\no=p 7 9 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\n"
+		  "m=audio 30000 RTP/AVP 0\r\n",
+		  SDP_PLAIN_SENDRECV },
+	};
+	struct sdp_plain_local l = L4;
+
+	l.answer = true;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *out = NULL, *want;
+		size_t out_len = 0;
+		const char *why = NULL;
+		struct sdp_plain *p;
+
+		g_assert_cmpint(sdp_plain_rewrite(cases[i].sdp, strlen(cases[i].sdp), &l, &out,
+		                                  &out_len, &why),
+		                ==, 0);
+		p = read_ok(out, out_len);
+		g_assert_cmpint(p->dir, ==, cases[i].want);
+		/* one direction attribute, at the media level */
+		want = g_strdup_printf("a=%s\r\n", sdp_plain_dir_name(cases[i].want));
+		g_assert_nonnull(strstr(out, want));
+		g_assert_true(strstr(out, want) > strstr(out, "m=audio"));
+		for (enum sdp_plain_dir d = SDP_PLAIN_SENDRECV; d <= SDP_PLAIN_INACTIVE; d++) {
+			char *attr = g_strdup_printf("a=%s\r\n", sdp_plain_dir_name(d));
+			const char *at = strstr(out, attr);
+
+			g_assert_true(d == cases[i].want ? !strstr(at + 1, attr) : !at);
+			g_free(attr);
+		}
+		g_free(want);
+		g_free(p);
+		g_free(out);
+	}
+	g_assert_cmpint(sdp_plain_dir_answer(SDP_PLAIN_SENDONLY), ==, SDP_PLAIN_RECVONLY);
+	g_assert_cmpint(sdp_plain_dir_answer(SDP_PLAIN_RECVONLY), ==, SDP_PLAIN_SENDONLY);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -389,5 +447,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sdp_plain/hostile", test_hostile);
 	g_test_add_func("/sdp_plain/limits", test_limits);
 	g_test_add_func("/sdp_plain/bad_local", test_bad_local);
+	g_test_add_func("/sdp_plain/answer_dir", test_answer_dir);
 	return g_test_run();
 }

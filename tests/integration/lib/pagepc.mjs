@@ -56,6 +56,18 @@ function install() {
     async setRemote(id, desc) {
       await pcs.get(id).setRemoteDescription(desc);
     },
+    restartIce(id) {
+      pcs.get(id).restartIce();
+    },
+    /* RFC 4733 events through the page's RTCDTMFSender; resolves with the first tone played */
+    dtmf(id, tones, duration, gap) {
+      const { dtmf } = pcs.get(id).getSenders()[0];
+      const played = new Promise((resolve) =>
+        dtmf.addEventListener('tonechange', (e) => e.tone && resolve(e.tone), { once: true }),
+      );
+      dtmf.insertDTMF(tones, duration, gap);
+      return played;
+    },
     async stats(id) {
       const pc = pcs.get(id);
       const all = [...(await pc.getStats()).values()];
@@ -72,6 +84,9 @@ function install() {
         srtpCipher: transport?.srtpCipher,
         localType: local?.candidateType,
         localProtocol: local?.relayProtocol,
+        packetsSent: all.find((s) => s.type === 'outbound-rtp' && s.kind === 'audio')?.packetsSent ?? 0,
+        direction: pc.getTransceivers()[0]?.currentDirection,
+        ufrag: /^a=ice-ufrag:(.*)$/m.exec(pc.localDescription?.sdp ?? '')?.[1],
       };
     },
     close(id) {
@@ -165,9 +180,22 @@ export class PagePeerConnection extends EventTarget {
     return s;
   }
 
+  /** The next offer restarts ICE (new ufrag and pwd, RFC 8445 §9). */
+  restartIce() {
+    return this.page.evaluate((id) => window.rtcgateTest.restartIce(id), this.id);
+  }
+
   addTrack() {}
+  /* one audio sender whose dtmf (JsSIP's sendDTMF with RFC2833) plays in the page */
   getSenders() {
-    return [];
+    const pc = this;
+    const dtmf = {
+      toneBuffer: '',
+      insertDTMF(tones, duration = 100, gap = 70) {
+        pc.lastTone = pc.page.evaluate(([id, t, d, g]) => window.rtcgateTest.dtmf(id, t, d, g), [pc.id, tones, duration, gap]);
+      },
+    };
+    return [{ track: { kind: 'audio', enabled: true }, dtmf }];
   }
   getReceivers() {
     return [];
