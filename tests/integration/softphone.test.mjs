@@ -365,6 +365,35 @@ describe('calls with media', () => {
       await textOf(page, 'call-state', /^Call ended$/);
     }));
 
+  test('calls a PBX extension (sipp -rtp_echo): the echo comes back through both legs, hang up', { skip: MEDIA_SKIP }, async () => {
+    const { SIPP_DIR, sippPbx } = await import('./lib/sipp.mjs');
+    const pbx = await sippPbx(['-sf', path.join(SIPP_DIR, 'uas_answer.xml'), '-m', '2', '-rtp_echo']);
+    const pgw = await startRtcgate({ overrides: [`sip.pbx=udp:127.0.0.1:${pbx.port}`, 'sip.options_interval=0'] });
+    const r = await ctl(pgw, ['device', 'add', ALICE.user, '--secret', ALICE.password]);
+    assert.equal(r.code, 0, r.stderr);
+    const context = await browser.newContext({ viewport: PHONE });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${pgw.httpUrl}/`);
+      await registered(page);
+      const mark = pgw.mark();
+      await dial(page, '1000');
+      await textOf(page, 'call-state', /^In call$/);
+      /* sipp echoes the RTP rtcgate relays to it: the page hears itself through both legs */
+      await statsUntil(page, (x) => x.packetsReceived > 50, 'no audio back from the PBX echo');
+      await shot(page, '09-pbx-call');
+      await page.click('#hangup');
+      await textOf(page, 'call-state', /^Call ended$/);
+      const { line } = await pgw.waitForLog(/msg="call end" login=alice reason=bye_caller/, { after: mark });
+      assert.match(line, / b_in=[1-9]\d* /, `no RTP from the PBX leg: ${line}`);
+      /* (uas_answer.xml's Session-Expires check is for JsSIP's defaults; the page asks none) */
+    } finally {
+      pbx.kill();
+      await context.close();
+      await pgw.stopClean();
+    }
+  });
+
   test('an incoming call rings (banner and WebAudio tone) and is answered', { skip: MEDIA_SKIP }, async () => {
     const { SIPP_DIR, sippDone, sippPbx } = await import('./lib/sipp.mjs');
     const pbx = await sippPbx(['-sf', path.join(SIPP_DIR, 'register_then_call.xml'), '-rtp_echo']);
