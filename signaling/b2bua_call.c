@@ -249,6 +249,7 @@ static osip_message_t *outbound_invite(struct call *c, const osip_message_t *req
 		osip_message_free(m);
 		return NULL;
 	}
+	b2bua_trickle_advertise(c, &c->out, m);
 	return m;
 }
 
@@ -486,6 +487,8 @@ static void answer_in(struct call *c, const osip_message_t *resp)
 	if (!r)
 		return;
 	b2bua_carry_headers(resp, r);
+	if (resp->status_code < 300)
+		b2bua_trickle_advertise(c, &c->in, r);
 	if (resp->status_code == 401 || resp->status_code == 407)
 		b2bua_auth_copy_challenges(resp, r); /* pass-through: the browser answers */
 	if (resp->status_code < 300) {

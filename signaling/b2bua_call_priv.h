@@ -144,6 +144,24 @@ void b2bua_webrtc_offer_failed(struct call_web *w);
 /* What the call-end line says of the WebRTC leg (" srtp=… pair=\"…\"" or ""), into buf. */
 void b2bua_webrtc_describe(const struct call *c, char *buf, size_t cap);
 void b2bua_webrtc_free(struct call_web *w);
+struct sdp_webrtc_frag;
+/*
+ * Trickled candidates of the browser (RFC 8840 §4.4) to the media leg, end-of-candidates as
+ * NULL. A fragment of another ICE generation (its ufrag is not the browser's current one) is
+ * dropped (RFC 8838 §13 guidance: stale candidates are ignored, not an error). 0, or ENOENT:
+ * the call has no WebRTC leg.
+ */
+int b2bua_webrtc_trickle(struct call *c, const struct sdp_webrtc_frag *f);
+
+/* Trickle ICE over SIP INFO (b2bua_trickle.c; docs/webrtc.md "Trickle ICE"). */
+
+/* An INFO of the trickle-ice package (RFC 8840 §4.4): answered here, never relayed; true when
+ * req was one (by Info-Package or Content-Type). Other requests: false, untouched. */
+bool b2bua_trickle_request(struct call *c, osip_transaction_t *tr, const osip_message_t *req,
+                           bool from_in);
+/* Supported/Recv-Info: trickle-ice on m, an INVITE or 18x/2xx toward leg `to`, when `to` is the
+ * browser's WebRTC leg (RFC 8840 §4.1, §4.2). */
+void b2bua_trickle_advertise(const struct call *c, const struct call_leg *to, osip_message_t *m);
 
 /* SDES-SRTP on the PBX leg (b2bua_sdes.c; docs/sip.md "SRTP toward the PBX"). */
 

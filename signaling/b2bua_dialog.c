@@ -189,6 +189,8 @@ void b2bua_dialog_request(struct call *c, osip_transaction_t *tr, const osip_mes
 		b2bua_respond(b, tr, req, 491, "Request Pending");
 		return;
 	}
+	if (b2bua_trickle_request(c, tr, req, from_in))
+		return; /* for the WebRTC leg only (RFC 8840) */
 	if (MSG_IS_BYE(req)) {
 		b2bua_respond(b, tr, req, 200, NULL);
 		b2bua_leg_bye(c, from_in ? &c->out : &c->in);

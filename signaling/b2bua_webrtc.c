@@ -25,6 +25,7 @@ struct call_web {
 	bool have_remote;
 	enum web_pending pending;
 	enum sdp_plain_dir web_dir, pbx_dir;
+	char mid[SDP_WEBRTC_MID_LEN]; /* the browser's audio mid: trickled candidates name it */
 	char *last[2]; /* our last SDP toward the browser [0] and the PBX [1], for repeats */
 	size_t last_len[2];
 };
@@ -96,6 +97,18 @@ static bool dir_receives(enum sdp_plain_dir d)
 	return d == SDP_PLAIN_SENDRECV || d == SDP_PLAIN_RECVONLY;
 }
 
+static void cand_to_media(const struct sdp_webrtc_cand *s, struct media_ice_remote_cand *d)
+{
+	memset(d, 0, sizeof(*d));
+	g_strlcpy(d->foundation, s->foundation, sizeof(d->foundation));
+	d->component = s->component;
+	d->tcp = s->tcp;
+	d->priority = s->priority;
+	g_strlcpy(d->addr, s->addr, sizeof(d->addr));
+	d->port = s->port;
+	d->type = (uint8_t)s->type;
+}
+
 /* The browser's ICE, DTLS and candidates from its SDP into w->remote; false: unusable hash. */
 static bool remote_from_leg(struct call_web *w, const struct sdp_webrtc_leg *leg, bool we_offered)
 {
@@ -115,21 +128,12 @@ static bool remote_from_leg(struct call_web *w, const struct sdp_webrtc_leg *leg
 		return false;
 	r->fp_len = leg->fingerprint.len;
 	memcpy(r->fp, leg->fingerprint.digest, r->fp_len);
-	for (size_t i = 0; i < leg->n_cand && n < G_N_ELEMENTS(r->cand); i++) {
-		const struct sdp_webrtc_cand *s = &leg->cand[i];
-		struct media_ice_remote_cand *d = &r->cand[n++];
-
-		g_strlcpy(d->foundation, s->foundation, sizeof(d->foundation));
-		d->component = s->component;
-		d->tcp = s->tcp;
-		d->priority = s->priority;
-		g_strlcpy(d->addr, s->addr, sizeof(d->addr));
-		d->port = s->port;
-		d->type = (uint8_t)s->type;
-	}
+	for (size_t i = 0; i < leg->n_cand && n < G_N_ELEMENTS(r->cand); i++)
+		cand_to_media(&leg->cand[i], &r->cand[n++]);
 	r->n_cand = n;
 	r->end_of_candidates = leg->end_of_candidates;
 	w->web_dir = leg->dir;
+	g_strlcpy(w->mid, leg->mid, sizeof(w->mid));
 	return true;
 }
 
@@ -416,6 +420,44 @@ void b2bua_webrtc_free(struct call_web *w)
 	g_free(w->last[0]);
 	g_free(w->last[1]);
 	g_free(w);
+}
+
+int b2bua_webrtc_trickle(struct call *c, const struct sdp_webrtc_frag *f)
+{
+	static const char *const types[] = { "host", "srflx", "prflx", "relay" };
+	struct call_web *w = c->web;
+	uint32_t id = media_session_id(c->media);
+	unsigned taken = 0, other = f->cand_ignored;
+
+	if (!w || !c->media)
+		return ENOENT;
+	if (!w->have_remote || strcmp(f->ufrag, w->remote.ufrag) != 0) {
+		log_info(LOG_SIP, "trickle ignored",
+		         "login=%s media=%u reason=\"not the current ICE "
+		         "generation\" candidates=%zu",
+		         c->login, id, f->n_cand);
+		return 0;
+	}
+	for (size_t i = 0; i < f->n_cand; i++) {
+		const struct sdp_webrtc_cand *s = &f->cand[i];
+		struct media_ice_remote_cand d;
+
+		if (f->cand_mid[i][0] && w->mid[0] && strcmp(f->cand_mid[i], w->mid) != 0) {
+			other++; /* another m= line's (port 0 in our answer) */
+			continue;
+		}
+		cand_to_media(s, &d);
+		if (media_session_webrtc_candidate(c->media, &d) != 0)
+			return ENOENT;
+		taken++;
+		log_info(LOG_SIP, "trickle candidate", "login=%s media=%u cand=\"%s %s:%u %s\"",
+		         c->login, id, s->tcp ? "tcp" : "udp", s->addr, s->port, types[s->type]);
+	}
+	if (f->end_of_candidates && media_session_webrtc_candidate(c->media, NULL) != 0)
+		return ENOENT;
+	log_info(LOG_SIP, "trickle", "login=%s media=%u taken=%u ignored=%u end=%s", c->login, id,
+	         taken, other, f->end_of_candidates ? "yes" : "no");
+	return 0;
 }
 
 /* ---- the media leg's events ---------------------------------------------------------- */

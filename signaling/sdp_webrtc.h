@@ -153,3 +153,24 @@ int sdp_webrtc_translate(struct sdp_webrtc *s, enum sdp_webrtc_step step, const 
 /* Read the WebRTC side of buf (offer or answer) without any state: for checks and tests. */
 int sdp_webrtc_read(const char *buf, size_t len, bool answer, struct sdp_webrtc_leg *leg,
                     const char **why);
+
+/* A trickled SDP fragment (RFC 8840 §9, application/trickle-ice-sdpfrag): the ICE generation it
+ * belongs to, its candidates with the mid of their m= line, end-of-candidates. */
+struct sdp_webrtc_frag {
+	char ufrag[SDP_WEBRTC_ICE_LEN]; /* a=ice-ufrag: always present */
+	char pwd[SDP_WEBRTC_ICE_LEN];   /* a=ice-pwd, "" none */
+	size_t n_cand;
+	unsigned cand_ignored; /* beyond the limit, other transports, non-mDNS host names */
+	struct sdp_webrtc_cand cand[SDP_WEBRTC_MAX_CAND];
+	char cand_mid[SDP_WEBRTC_MAX_CAND][SDP_WEBRTC_MID_LEN]; /* "" the m= line had no a=mid */
+	bool end_of_candidates;
+};
+
+/*
+ * Read a trickle-ice-sdpfrag body buf[len] (not NUL-terminated; CRLF or LF
+ * lines). Candidates must sit under an m= line (RFC 8840 §9); ice-ufrag and
+ * ice-pwd may be at either level but must agree. 0 and *out filled, or
+ * EBADMSG and *why (no ufrag, a bad line, a bad candidate, NUL bytes, …).
+ */
+int sdp_webrtc_frag_read(const char *buf, size_t len, struct sdp_webrtc_frag *out,
+                         const char **why);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { addRemoteDevice, basicAuth, ctl, getJson, metrics, startRtcgate, withTimeout } from './lib/rtcgate.mjs';
+import { addRemoteDevice, callGauges, basicAuth, ctl, getJson, metrics, startRtcgate, withTimeout } from './lib/rtcgate.mjs';
 import { CHROMIUM_FLAGS, PagePeerConnection, openPage, usePage } from './lib/pagepc.mjs';
 import { call, ended, incoming, register, stop } from './lib/jssip.mjs';
 import { SIPP_DIR, sippDone, sippPbx } from './lib/sipp.mjs';
@@ -19,14 +19,7 @@ after(async () => {
   await browser?.close();
 });
 
-async function gauges(gw) {
-  const m = await metrics(gw);
-  return {
-    answered: m.sample('rtcgate_sip_calls', { state: 'answered' }),
-    setup: m.sample('rtcgate_sip_calls', { state: 'setup' }),
-    sessions: m.sample('rtcgate_media_sessions'),
-  };
-}
+const gauges = callGauges;
 
 /** A gateway (overrides), device alice with remote access, a page, JsSIP registered with +sip.ice. */
 async function env(overrides = [], turn = false) {

@@ -53,6 +53,18 @@ function install() {
       for (let i = 0; i < 100 && pc.iceGatheringState !== 'complete'; i++) await new Promise((r) => setTimeout(r, 50));
       return pc.localDescription.sdp;
     },
+    /* an offer as a trickling browser sends it: taken before gathering completes, candidates
+       kept aside as onicecandidate gives them (null: end of candidates) */
+    async trickleOffer(id) {
+      const pc = pcs.get(id);
+      pc.trickled = [];
+      pc.onicecandidate = (e) => pc.trickled.push(e.candidate ? e.candidate.candidate : null);
+      await pc.setLocalDescription(await pc.createOffer());
+      return pc.localDescription.sdp;
+    },
+    trickled(id) {
+      return pcs.get(id).trickled;
+    },
     async setRemote(id, desc) {
       await pcs.get(id).setRemoteDescription(desc);
     },

@@ -412,3 +412,13 @@ export async function assertHealthy(gw, assert) {
   assert.equal(r.status, 200, `/healthz after the bad client: ${r.status} ${r.body}`);
   assert.equal(JSON.parse(r.body).status, 'ok');
 }
+
+/** Calls answered and in setup, and media sessions: all 0 once every call is over. */
+export async function callGauges(gw) {
+  const m = await metrics(gw);
+  return {
+    answered: m.sample('rtcgate_sip_calls', { state: 'answered' }),
+    setup: m.sample('rtcgate_sip_calls', { state: 'setup' }),
+    sessions: m.sample('rtcgate_media_sessions'),
+  };
+}
