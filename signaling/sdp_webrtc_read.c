@@ -184,13 +184,25 @@ static bool cand_type(const char *s, enum sdp_webrtc_cand_type *t)
 	return false;
 }
 
+/* extension-att-value = *VCHAR (RFC 8839 §5.1): Chromium's "ufrag" carries '+' and '/' */
+static bool vchars(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < 0x21 || *s > 0x7e)
+			return false;
+	}
+	return true;
+}
+
 /* raddr, rport, tcptype; other extensions (generation, network-id, ufrag, …) skipped. */
 static bool cand_ext(char **f, guint n, struct sdp_webrtc_cand *c)
 {
 	for (guint i = 8; i + 1 < n; i += 2) {
 		bool mdns, ign = false;
 
-		if (!sdp_read_token(f[i]) || !sdp_read_token(f[i + 1]))
+		if (!sdp_read_token(f[i]) || !vchars(f[i + 1]))
 			return false;
 		if (strcmp(f[i], "raddr") == 0 && !cand_addr(f[i + 1], c->raddr, &mdns, &ign))
 			return false;

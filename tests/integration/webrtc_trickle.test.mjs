@@ -143,7 +143,7 @@ async function trickleCall(e, hostile = false) {
   }
   for (const c of cands) {
     const r = await d.request('INFO', INFO_TRICKLE, fragment(ufrag, pwd, [`a=${c}`]));
-    assert.match(r, /^SIP\/2.0 200 /);
+    assert.match(r, /^SIP\/2.0 200 /, `the candidate ${c}`);
   }
   const end = await d.request('INFO', INFO_TRICKLE, fragment(ufrag, pwd, ['a=end-of-candidates']));
   assert.match(end, /^SIP\/2.0 200 /);
