@@ -30,7 +30,6 @@ struct ice_leg {
 	int64_t last_rx;         /* monotonic µs of the last authenticated datagram */
 	uint64_t srtp_drops;     /* for the log's rate limit */
 	char pair[128];
-	uint8_t rx[ICE_LEG_BUF + ICE_SRTP_TRAILER_MAX];
 };
 
 static void timer_stop(GSource **t)
@@ -251,38 +250,75 @@ static void dtls_in(struct ice_leg *l, const uint8_t *p, size_t len)
 	dtls_arm(l);
 }
 
-/* libnice hands over a datagram from a source that passed a connectivity check. */
-static void on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *buf,
-                    gpointer data)
+/* One datagram libnice handed over: from a source that passed a connectivity check. */
+static void input(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap)
 {
-	struct ice_leg *l = data;
-	enum ice_pkt k = ice_demux((const uint8_t *)buf, len);
+	enum ice_pkt k = ice_demux(buf, len);
 	size_t n = len;
 	int rc;
 
-	(void)agent;
-	(void)stream;
-	(void)component;
 	if (l->dead)
 		return;
 	if (k == ICE_PKT_DTLS) {
-		dtls_in(l, (const uint8_t *)buf, len);
+		dtls_in(l, buf, len);
 		return;
 	}
-	if ((k != ICE_PKT_RTP && k != ICE_PKT_RTCP) || len > ICE_LEG_BUF) {
+	if ((k != ICE_PKT_RTP && k != ICE_PKT_RTCP) || len > ICE_LEG_BUF ||
+	    len + ICE_SRTP_TRAILER_MAX > cap) {
 		l->cbs.drop(l->user, ICE_LEG_DROP_MALFORMED);
 		return;
 	}
-	memcpy(l->rx, buf, len);
 	rc = l->srtp ? ice_srtp_unprotect(l->srtp, k == ICE_PKT_RTCP ? ICE_SRTP_RTCP : ICE_SRTP_RTP,
-	                                  l->rx, &n)
+	                                  buf, &n)
 	             : ENOTCONN;
 	if (rc) {
 		srtp_drop(l, rc);
 		return;
 	}
 	l->last_rx = g_get_monotonic_time();
-	l->cbs.media(l->user, l->rx, n, sizeof(l->rx), k == ICE_PKT_RTCP);
+	l->cbs.media(l->user, buf, n, cap, k == ICE_PKT_RTCP);
+}
+
+/*
+ * No receive callback is attached (nice_agent_attach_recv), so libnice
+ * leaves its sockets on the component's own GMainContext, which only this
+ * call iterates: the worker's context never polls them. libnice still reads
+ * each datagram: STUN (checks, answers, consent) is handled inside it and
+ * data from a source that passed no check is dropped, as with a callback.
+ */
+void ice_leg_readable(struct ice_leg *l, uint8_t *const *bufs, unsigned n, size_t cap)
+{
+	GInputVector vec[ICE_LEG_RECV_BATCH];
+	NiceInputMessage msg[ICE_LEG_RECV_BATCH];
+	gint got;
+
+	if (!l->agent || cap < ICE_LEG_RECV_MIN)
+		return;
+	n = MIN(n, ICE_LEG_RECV_BATCH);
+	for (unsigned i = 0; i < n; i++) {
+		vec[i] = (GInputVector){ .buffer = bufs[i], .size = cap - ICE_SRTP_TRAILER_MAX };
+		msg[i] = (NiceInputMessage){ .buffers = &vec[i], .n_buffers = 1 };
+	}
+	/* signals (state, pair) are emitted inside, before the datagrams are handled here */
+	got = nice_agent_recv_messages_nonblocking(l->agent, l->stream, COMPONENT, msg, n, NULL,
+	                                           NULL);
+	for (gint i = 0; i < got; i++)
+		input(l, bufs[i], msg[i].length, cap);
+}
+
+unsigned ice_leg_fds(const struct ice_leg *l, int *fds, unsigned max)
+{
+	GPtrArray *socks;
+	unsigned n = 0;
+
+	if (!l->agent)
+		return 0;
+	socks = nice_agent_get_sockets(l->agent, l->stream, COMPONENT);
+	for (guint i = 0; socks && i < socks->len && n < max; i++)
+		fds[n++] = g_socket_get_fd(g_ptr_array_index(socks, i));
+	if (socks)
+		g_ptr_array_unref(socks);
+	return n;
 }
 
 struct ice_leg *ice_leg_new(GMainContext *ctx, struct dtls_ctx *dtls,
@@ -333,7 +369,6 @@ int ice_leg_start(struct ice_leg *l, const char *ufrag, const char *pwd,
 		return EINVAL;
 	g_signal_connect(l->agent, "component-state-changed", G_CALLBACK(on_state), l);
 	g_signal_connect(l->agent, "new-selected-pair-full", G_CALLBACK(on_pair), l);
-	nice_agent_attach_recv(l->agent, l->stream, COMPONENT, l->ctx, on_recv, l);
 	if (!nice_agent_gather_candidates(l->agent, l->stream)) {
 		log_warn(LOG_ICE, "cannot bind", "session=%u port=%u", l->conf.id, port);
 		return EADDRINUSE;
@@ -506,7 +541,6 @@ void ice_leg_free(struct ice_leg *l)
 		dtls_close(l->dtls); /* close_notify: the browser learns at once */
 	if (l->agent) {
 		g_signal_handlers_disconnect_by_data(l->agent, l);
-		nice_agent_attach_recv(l->agent, l->stream, COMPONENT, l->ctx, NULL, NULL);
 		nice_agent_remove_stream(l->agent, l->stream);
 		g_object_unref(l->agent);
 	}

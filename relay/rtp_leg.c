@@ -172,8 +172,14 @@ static gboolean epoll_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 	(void)cb;
 	(void)data;
 	/* sessions close only from the mailbox, never inside this loop: every pointer is live */
-	for (int i = 0; i < n; i++)
-		sock_readable(rw, ev[i].data.ptr, now);
+	for (int i = 0; i < n; i++) {
+		struct rtp_sock *k = ev[i].data.ptr;
+
+		if (k->kind == RTP_KIND_ICE)
+			media_webrtc_readable(rw, k->s);
+		else
+			sock_readable(rw, k, now);
+	}
 	return G_SOURCE_CONTINUE;
 }
 

@@ -19,6 +19,8 @@
 #define DSCP_EF_TOS   (46 << 2) /* RFC 3246 EF in the top six bits of TOS/traffic class */
 
 enum rtp_kind { RTP_KIND_RTP, RTP_KIND_RTCP, RTP_KIND_COUNT };
+/* rtp_sock.kind of a WebRTC leg's libnice socket in the epoll set: media_webrtc_readable's */
+#define RTP_KIND_ICE RTP_KIND_COUNT
 
 /*
  * Counters: written by their worker only, with a relaxed load and store (no
@@ -146,3 +148,4 @@ void rtp_addr_set_port(struct sockaddr_storage *a, uint16_t port);
 void media_webrtc_to_a(struct rtp_worker *rw, struct media_session *s, int kind, const int *idx,
                        int n);
 void media_webrtc_close(struct media_session *s);
+void media_webrtc_readable(struct rtp_worker *rw, struct media_session *s);
