@@ -11,6 +11,14 @@
 #define COMPONENT     1 /* rtcp-mux and BUNDLE: one component carries everything */
 #define SEND_BATCH    64
 #define CONSENT_TICKS 4 /* consent is checked this many times per timeout */
+/*
+ * libnice's idle-timeout (ms): how long its 20 ms check timer (Ta) keeps
+ * ticking once no check is in progress. Its default while checks may come;
+ * its floor once a pair is nominated, else every leg woke the worker 50
+ * times a second for 5 s after ICE completed.
+ */
+#define IDLE_TIMEOUT_CHECKS 5000
+#define IDLE_TIMEOUT_READY  50
 
 struct ice_leg {
 	GMainContext *ctx;
@@ -179,6 +187,8 @@ static void on_state(NiceAgent *agent, guint stream, guint component, guint stat
 		return;
 	log_debug(LOG_ICE, "state", "session=%u state=%s", l->conf.id,
 	          nice_component_state_to_string(state));
+	if (state == NICE_COMPONENT_STATE_READY)
+		g_object_set(l->agent, "idle-timeout", IDLE_TIMEOUT_READY, NULL);
 	if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) {
 		l->ice_ready = true;
 		if (l->dtls)
@@ -342,7 +352,8 @@ static NiceAgent *make_agent(const struct ice_leg *l)
 
 	opt |= l->conf.lite ? NICE_AGENT_OPTION_LITE_MODE : NICE_AGENT_OPTION_CONSENT_FRESHNESS;
 	a = nice_agent_new_full(l->ctx, NICE_COMPATIBILITY_RFC5245, opt);
-	g_object_set(a, "ice-tcp", FALSE, "upnp", FALSE, "controlling-mode", FALSE, NULL);
+	g_object_set(a, "ice-tcp", FALSE, "upnp", FALSE, "controlling-mode", FALSE, "idle-timeout",
+	             IDLE_TIMEOUT_CHECKS, NULL);
 	return a;
 }
 
@@ -417,6 +428,7 @@ int ice_leg_set_remote(struct ice_leg *l, const struct ice_leg_remote *r)
 		g_object_set(l->agent, "controlling-mode", r->controlling, NULL);
 	if (r->restart) {
 		/* RFC 8445 §9: forget the old checks; the DTLS association and keys stay */
+		g_object_set(l->agent, "idle-timeout", IDLE_TIMEOUT_CHECKS, NULL);
 		nice_agent_restart_stream(l->agent, l->stream);
 		nice_agent_set_local_credentials(l->agent, l->stream, l->ufrag, l->pwd);
 		l->ice_ready = false;
