@@ -8,9 +8,8 @@
 #include "ice/demux.h"
 #include "ice/ice_leg.h"
 
-#define COMPONENT     1 /* rtcp-mux and BUNDLE: one component carries everything */
-#define SEND_BATCH    64
-#define CONSENT_TICKS 4 /* consent is checked this many times per timeout */
+#define COMPONENT  1 /* rtcp-mux and BUNDLE: one component carries everything */
+#define SEND_BATCH 64
 /*
  * libnice's idle-timeout (ms): how long its 20 ms check timer (Ta) keeps
  * ticking once no check is in progress. Its default while checks may come;
@@ -30,13 +29,13 @@ struct ice_leg {
 	guint stream;
 	struct dtls *dtls;
 	struct ice_srtp *srtp;
-	GSource *dtls_timer, *setup_timer, *consent_timer;
-	char ufrag[64], pwd[64]; /* ours now, for an ICE restart */
-	bool ice_ready;          /* libnice has a selected pair */
-	bool connected;          /* DTLS set the SRTP keys */
-	bool dead;               /* FAILED or CONSENT_LOST was reported: nothing more */
-	int64_t last_rx;         /* monotonic µs of the last authenticated datagram */
-	uint64_t srtp_drops;     /* for the log's rate limit */
+	GSource *dtls_timer, *setup_timer; /* consent: ice_leg_tick, from the owner's one timer */
+	char ufrag[64], pwd[64];           /* ours now, for an ICE restart */
+	bool ice_ready;                    /* libnice has a selected pair */
+	bool connected;                    /* DTLS set the SRTP keys */
+	bool dead;                         /* FAILED or CONSENT_LOST was reported: nothing more */
+	int64_t last_rx;                   /* monotonic µs of the last authenticated datagram */
+	uint64_t srtp_drops;               /* for the log's rate limit */
 	char pair[128];
 };
 
@@ -65,7 +64,6 @@ static void leg_end(struct ice_leg *l, enum ice_leg_event ev, const char *reason
 	l->dead = true;
 	timer_stop(&l->dtls_timer);
 	timer_stop(&l->setup_timer);
-	timer_stop(&l->consent_timer);
 	log_warn(ev == ICE_LEG_EV_CONSENT_LOST ? LOG_ICE : LOG_DTLS,
 	         ev == ICE_LEG_EV_CONSENT_LOST ? "consent lost" : "leg failed",
 	         "session=%u reason=\"%s\" ice_ready=%d dtls=%d", l->conf.id, reason, l->ice_ready,
@@ -118,18 +116,16 @@ static gboolean setup_timer_fire(gpointer data)
  * consent is what it sends and we authenticate: SRTP, SRTCP (browsers send
  * RTCP every few seconds whatever the direction) and DTLS.
  */
-static gboolean consent_timer_fire(gpointer data)
+void ice_leg_tick(struct ice_leg *l, int64_t now)
 {
-	struct ice_leg *l = data;
-	int64_t silent_ms = (g_get_monotonic_time() - l->last_rx) / 1000;
+	int64_t silent_ms = (now - l->last_rx) / 1000;
 	char reason[96];
 
-	if (silent_ms <= (int64_t)l->conf.consent_timeout_ms)
-		return G_SOURCE_CONTINUE;
+	if (!l->connected || l->dead || silent_ms <= (int64_t)l->conf.consent_timeout_ms)
+		return;
 	g_snprintf(reason, sizeof(reason),
 	           "nothing authenticated from the peer for %" G_GINT64_FORMAT " ms", silent_ms);
 	leg_end(l, ICE_LEG_EV_CONSENT_LOST, reason);
-	return G_SOURCE_REMOVE;
 }
 
 static void dtls_send_cb(void *user, const uint8_t *data, size_t len)
@@ -142,12 +138,10 @@ static void dtls_send_cb(void *user, const uint8_t *data, size_t len)
 static void on_connected(struct ice_leg *l)
 {
 	enum ice_srtp_profile prof = 0;
-	unsigned tick = l->conf.consent_timeout_ms / CONSENT_TICKS;
 
 	l->connected = true;
 	l->last_rx = g_get_monotonic_time();
 	timer_stop(&l->setup_timer);
-	timer_start(l, &l->consent_timer, tick ? tick : 1, consent_timer_fire);
 	dtls_profile(l->dtls, &prof);
 	log_info(LOG_DTLS, "connected", "session=%u profile=%s pair=\"%s\"", l->conf.id,
 	         ice_srtp_profile_name(prof) ? ice_srtp_profile_name(prof) : "?", l->pair);
@@ -548,7 +542,6 @@ void ice_leg_free(struct ice_leg *l)
 	l->dead = true;
 	timer_stop(&l->dtls_timer);
 	timer_stop(&l->setup_timer);
-	timer_stop(&l->consent_timer);
 	if (l->dtls && l->connected)
 		dtls_close(l->dtls); /* close_notify: the browser learns at once */
 	if (l->agent) {

@@ -147,6 +147,15 @@ int ice_leg_send(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap, bool r
 unsigned ice_leg_send_batch(struct ice_leg *l, uint8_t *const *buf, const size_t *len,
                             const bool *rtcp, unsigned n, size_t cap, unsigned *refused);
 
+/*
+ * RFC 7675 consent: ends the leg with CONSENT_LOST when nothing authenticated
+ * came from the peer for consent_timeout_ms (now: g_get_monotonic_time). The
+ * leg has no consent timer of its own: the owner calls this for each of its
+ * legs at least ICE_LEG_CONSENT_TICKS times per timeout, from one timer.
+ */
+#define ICE_LEG_CONSENT_TICKS 4
+void ice_leg_tick(struct ice_leg *l, int64_t now);
+
 /* Whether DTLS has set the SRTP keys. */
 bool ice_leg_connected(const struct ice_leg *l);
 

@@ -264,6 +264,36 @@ static void identity_maps(struct media_webrtc *w)
 		w->to_a[i] = w->to_b[i] = (uint8_t)i;
 }
 
+/* One timer per worker for the consent of all its legs, not a GSource per leg on its context. */
+static gboolean web_tick(gpointer data)
+{
+	struct rtp_worker *rw = data;
+	int64_t now = g_get_monotonic_time();
+	GHashTableIter it;
+	gpointer key;
+
+	/* a leg that ends posts an event; sessions are freed only from the mailbox */
+	g_hash_table_iter_init(&it, rw->sessions);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		struct media_session *s = key;
+
+		if (s->web)
+			ice_leg_tick(s->web->leg, now);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void web_tick_start(struct rtp_worker *rw)
+{
+	unsigned ms = rw->pool->consent_ms / ICE_LEG_CONSENT_TICKS;
+
+	if (rw->web_tick)
+		return;
+	rw->web_tick = g_timeout_source_new(ms ? ms : 1);
+	g_source_set_callback(rw->web_tick, web_tick, rw, NULL);
+	g_source_attach(rw->web_tick, worker_context(rw->w));
+}
+
 static struct media_webrtc *make_web(struct media_session *s)
 {
 	const struct media_pool *p = s->rw->pool;
@@ -280,6 +310,7 @@ static struct media_webrtc *make_web(struct media_session *s)
 	w->send = w->recv = true;
 	identity_maps(w);
 	w->leg = ice_leg_new(worker_context(s->rw->w), p->dtls, &conf, &cbs, w);
+	web_tick_start(s->rw);
 	return w;
 }
 

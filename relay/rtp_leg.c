@@ -280,6 +280,11 @@ void rtp_worker_fini(struct rtp_worker *rw)
 	g_list_free(all);
 	g_hash_table_destroy(rw->sessions);
 	rw->sessions = NULL;
+	if (rw->web_tick) {
+		g_source_destroy(rw->web_tick);
+		g_source_unref(rw->web_tick);
+		rw->web_tick = NULL;
+	}
 	if (rw->source) {
 		g_source_destroy(rw->source);
 		g_source_unref(rw->source);

@@ -95,6 +95,7 @@ struct rtp_worker {
 	int nsessions;
 	/* worker thread only */
 	GHashTable *sessions; /* set of struct media_session * */
+	GSource *web_tick;    /* consent of every WebRTC leg (media_webrtc.c); NULL until one */
 	struct rtp_worker_counters stats;
 	struct mmsghdr rx[RTP_BATCH], tx[RTP_BATCH];
 	struct iovec rx_iov[RTP_BATCH], tx_iov[RTP_BATCH];
