@@ -8,9 +8,16 @@
 #include "ice/demux.h"
 #include "ice/ice_leg.h"
 
-#define COMPONENT     1 /* rtcp-mux and BUNDLE: one component carries everything */
-#define SEND_BATCH    64
-#define CONSENT_TICKS 4 /* consent is checked this many times per timeout */
+#define COMPONENT  1 /* rtcp-mux and BUNDLE: one component carries everything */
+#define SEND_BATCH 64
+/*
+ * libnice's idle-timeout (ms): how long its 20 ms check timer (Ta) keeps
+ * ticking once no check is in progress. Its default while checks may come;
+ * its floor once a pair is nominated, else every leg woke the worker 50
+ * times a second for 5 s after ICE completed.
+ */
+#define IDLE_TIMEOUT_CHECKS 5000
+#define IDLE_TIMEOUT_READY  50
 
 struct ice_leg {
 	GMainContext *ctx;
@@ -22,15 +29,14 @@ struct ice_leg {
 	guint stream;
 	struct dtls *dtls;
 	struct ice_srtp *srtp;
-	GSource *dtls_timer, *setup_timer, *consent_timer;
-	char ufrag[64], pwd[64]; /* ours now, for an ICE restart */
-	bool ice_ready;          /* libnice has a selected pair */
-	bool connected;          /* DTLS set the SRTP keys */
-	bool dead;               /* FAILED or CONSENT_LOST was reported: nothing more */
-	int64_t last_rx;         /* monotonic µs of the last authenticated datagram */
-	uint64_t srtp_drops;     /* for the log's rate limit */
+	GSource *dtls_timer, *setup_timer; /* consent: ice_leg_tick, from the owner's one timer */
+	char ufrag[64], pwd[64];           /* ours now, for an ICE restart */
+	bool ice_ready;                    /* libnice has a selected pair */
+	bool connected;                    /* DTLS set the SRTP keys */
+	bool dead;                         /* FAILED or CONSENT_LOST was reported: nothing more */
+	int64_t last_rx;                   /* monotonic µs of the last authenticated datagram */
+	uint64_t srtp_drops;               /* for the log's rate limit */
 	char pair[128];
-	uint8_t rx[ICE_LEG_BUF + ICE_SRTP_TRAILER_MAX];
 };
 
 static void timer_stop(GSource **t)
@@ -58,7 +64,6 @@ static void leg_end(struct ice_leg *l, enum ice_leg_event ev, const char *reason
 	l->dead = true;
 	timer_stop(&l->dtls_timer);
 	timer_stop(&l->setup_timer);
-	timer_stop(&l->consent_timer);
 	log_warn(ev == ICE_LEG_EV_CONSENT_LOST ? LOG_ICE : LOG_DTLS,
 	         ev == ICE_LEG_EV_CONSENT_LOST ? "consent lost" : "leg failed",
 	         "session=%u reason=\"%s\" ice_ready=%d dtls=%d", l->conf.id, reason, l->ice_ready,
@@ -111,18 +116,16 @@ static gboolean setup_timer_fire(gpointer data)
  * consent is what it sends and we authenticate: SRTP, SRTCP (browsers send
  * RTCP every few seconds whatever the direction) and DTLS.
  */
-static gboolean consent_timer_fire(gpointer data)
+void ice_leg_tick(struct ice_leg *l, int64_t now)
 {
-	struct ice_leg *l = data;
-	int64_t silent_ms = (g_get_monotonic_time() - l->last_rx) / 1000;
+	int64_t silent_ms = (now - l->last_rx) / 1000;
 	char reason[96];
 
-	if (silent_ms <= (int64_t)l->conf.consent_timeout_ms)
-		return G_SOURCE_CONTINUE;
+	if (!l->connected || l->dead || silent_ms <= (int64_t)l->conf.consent_timeout_ms)
+		return;
 	g_snprintf(reason, sizeof(reason),
 	           "nothing authenticated from the peer for %" G_GINT64_FORMAT " ms", silent_ms);
 	leg_end(l, ICE_LEG_EV_CONSENT_LOST, reason);
-	return G_SOURCE_REMOVE;
 }
 
 static void dtls_send_cb(void *user, const uint8_t *data, size_t len)
@@ -135,12 +138,10 @@ static void dtls_send_cb(void *user, const uint8_t *data, size_t len)
 static void on_connected(struct ice_leg *l)
 {
 	enum ice_srtp_profile prof = 0;
-	unsigned tick = l->conf.consent_timeout_ms / CONSENT_TICKS;
 
 	l->connected = true;
 	l->last_rx = g_get_monotonic_time();
 	timer_stop(&l->setup_timer);
-	timer_start(l, &l->consent_timer, tick ? tick : 1, consent_timer_fire);
 	dtls_profile(l->dtls, &prof);
 	log_info(LOG_DTLS, "connected", "session=%u profile=%s pair=\"%s\"", l->conf.id,
 	         ice_srtp_profile_name(prof) ? ice_srtp_profile_name(prof) : "?", l->pair);
@@ -180,6 +181,8 @@ static void on_state(NiceAgent *agent, guint stream, guint component, guint stat
 		return;
 	log_debug(LOG_ICE, "state", "session=%u state=%s", l->conf.id,
 	          nice_component_state_to_string(state));
+	if (state == NICE_COMPONENT_STATE_READY)
+		g_object_set(l->agent, "idle-timeout", IDLE_TIMEOUT_READY, NULL);
 	if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) {
 		l->ice_ready = true;
 		if (l->dtls)
@@ -251,38 +254,75 @@ static void dtls_in(struct ice_leg *l, const uint8_t *p, size_t len)
 	dtls_arm(l);
 }
 
-/* libnice hands over a datagram from a source that passed a connectivity check. */
-static void on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *buf,
-                    gpointer data)
+/* One datagram libnice handed over: from a source that passed a connectivity check. */
+static void input(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap)
 {
-	struct ice_leg *l = data;
-	enum ice_pkt k = ice_demux((const uint8_t *)buf, len);
+	enum ice_pkt k = ice_demux(buf, len);
 	size_t n = len;
 	int rc;
 
-	(void)agent;
-	(void)stream;
-	(void)component;
 	if (l->dead)
 		return;
 	if (k == ICE_PKT_DTLS) {
-		dtls_in(l, (const uint8_t *)buf, len);
+		dtls_in(l, buf, len);
 		return;
 	}
-	if ((k != ICE_PKT_RTP && k != ICE_PKT_RTCP) || len > ICE_LEG_BUF) {
+	if ((k != ICE_PKT_RTP && k != ICE_PKT_RTCP) || len > ICE_LEG_BUF ||
+	    len + ICE_SRTP_TRAILER_MAX > cap) {
 		l->cbs.drop(l->user, ICE_LEG_DROP_MALFORMED);
 		return;
 	}
-	memcpy(l->rx, buf, len);
 	rc = l->srtp ? ice_srtp_unprotect(l->srtp, k == ICE_PKT_RTCP ? ICE_SRTP_RTCP : ICE_SRTP_RTP,
-	                                  l->rx, &n)
+	                                  buf, &n)
 	             : ENOTCONN;
 	if (rc) {
 		srtp_drop(l, rc);
 		return;
 	}
 	l->last_rx = g_get_monotonic_time();
-	l->cbs.media(l->user, l->rx, n, sizeof(l->rx), k == ICE_PKT_RTCP);
+	l->cbs.media(l->user, buf, n, cap, k == ICE_PKT_RTCP);
+}
+
+/*
+ * No receive callback is attached (nice_agent_attach_recv), so libnice
+ * leaves its sockets on the component's own GMainContext, which only this
+ * call iterates: the worker's context never polls them. libnice still reads
+ * each datagram: STUN (checks, answers, consent) is handled inside it and
+ * data from a source that passed no check is dropped, as with a callback.
+ */
+void ice_leg_readable(struct ice_leg *l, uint8_t *const *bufs, unsigned n, size_t cap)
+{
+	GInputVector vec[ICE_LEG_RECV_BATCH];
+	NiceInputMessage msg[ICE_LEG_RECV_BATCH];
+	gint got;
+
+	if (!l->agent || cap < ICE_LEG_RECV_MIN)
+		return;
+	n = MIN(n, ICE_LEG_RECV_BATCH);
+	for (unsigned i = 0; i < n; i++) {
+		vec[i] = (GInputVector){ .buffer = bufs[i], .size = cap - ICE_SRTP_TRAILER_MAX };
+		msg[i] = (NiceInputMessage){ .buffers = &vec[i], .n_buffers = 1 };
+	}
+	/* signals (state, pair) are emitted inside, before the datagrams are handled here */
+	got = nice_agent_recv_messages_nonblocking(l->agent, l->stream, COMPONENT, msg, n, NULL,
+	                                           NULL);
+	for (gint i = 0; i < got; i++)
+		input(l, bufs[i], msg[i].length, cap);
+}
+
+unsigned ice_leg_fds(const struct ice_leg *l, int *fds, unsigned max)
+{
+	GPtrArray *socks;
+	unsigned n = 0;
+
+	if (!l->agent)
+		return 0;
+	socks = nice_agent_get_sockets(l->agent, l->stream, COMPONENT);
+	for (guint i = 0; socks && i < socks->len && n < max; i++)
+		fds[n++] = g_socket_get_fd(g_ptr_array_index(socks, i));
+	if (socks)
+		g_ptr_array_unref(socks);
+	return n;
 }
 
 struct ice_leg *ice_leg_new(GMainContext *ctx, struct dtls_ctx *dtls,
@@ -306,7 +346,8 @@ static NiceAgent *make_agent(const struct ice_leg *l)
 
 	opt |= l->conf.lite ? NICE_AGENT_OPTION_LITE_MODE : NICE_AGENT_OPTION_CONSENT_FRESHNESS;
 	a = nice_agent_new_full(l->ctx, NICE_COMPATIBILITY_RFC5245, opt);
-	g_object_set(a, "ice-tcp", FALSE, "upnp", FALSE, "controlling-mode", FALSE, NULL);
+	g_object_set(a, "ice-tcp", FALSE, "upnp", FALSE, "controlling-mode", FALSE, "idle-timeout",
+	             IDLE_TIMEOUT_CHECKS, NULL);
 	return a;
 }
 
@@ -333,7 +374,6 @@ int ice_leg_start(struct ice_leg *l, const char *ufrag, const char *pwd,
 		return EINVAL;
 	g_signal_connect(l->agent, "component-state-changed", G_CALLBACK(on_state), l);
 	g_signal_connect(l->agent, "new-selected-pair-full", G_CALLBACK(on_pair), l);
-	nice_agent_attach_recv(l->agent, l->stream, COMPONENT, l->ctx, on_recv, l);
 	if (!nice_agent_gather_candidates(l->agent, l->stream)) {
 		log_warn(LOG_ICE, "cannot bind", "session=%u port=%u", l->conf.id, port);
 		return EADDRINUSE;
@@ -382,6 +422,7 @@ int ice_leg_set_remote(struct ice_leg *l, const struct ice_leg_remote *r)
 		g_object_set(l->agent, "controlling-mode", r->controlling, NULL);
 	if (r->restart) {
 		/* RFC 8445 §9: forget the old checks; the DTLS association and keys stay */
+		g_object_set(l->agent, "idle-timeout", IDLE_TIMEOUT_CHECKS, NULL);
 		nice_agent_restart_stream(l->agent, l->stream);
 		nice_agent_set_local_credentials(l->agent, l->stream, l->ufrag, l->pwd);
 		l->ice_ready = false;
@@ -501,12 +542,10 @@ void ice_leg_free(struct ice_leg *l)
 	l->dead = true;
 	timer_stop(&l->dtls_timer);
 	timer_stop(&l->setup_timer);
-	timer_stop(&l->consent_timer);
 	if (l->dtls && l->connected)
 		dtls_close(l->dtls); /* close_notify: the browser learns at once */
 	if (l->agent) {
 		g_signal_handlers_disconnect_by_data(l->agent, l);
-		nice_agent_attach_recv(l->agent, l->stream, COMPONENT, l->ctx, NULL, NULL);
 		nice_agent_remove_stream(l->agent, l->stream);
 		g_object_unref(l->agent);
 	}

@@ -15,7 +15,8 @@
  * it is made, called, and freed on the thread that runs that context, and
  * every callback comes from there. Nothing is allocated per packet.
  *
- *   datagram from libnice (checked sources only) -> ice_demux
+ *   socket readable (the owner watches ice_leg_fds) -> ice_leg_readable
+ *   -> libnice (STUN handled there; data from checked sources only) -> ice_demux
  *     DTLS      -> dtls_input (handshake, then nothing)
  *     RTP/RTCP  -> ice_srtp_unprotect -> cbs->media (plain packet)
  *     other     -> cbs->drop
@@ -64,7 +65,10 @@ struct ice_leg_remote {
 	struct dtls_fingerprint fp;
 };
 
-#define ICE_LEG_BUF 2048 /* largest datagram taken; more is dropped as malformed */
+#define ICE_LEG_BUF        2048 /* largest datagram taken; more is dropped as malformed */
+#define ICE_LEG_RECV_BATCH 32   /* datagrams taken per ice_leg_readable */
+/* smallest buffer for ice_leg_readable: libnice's 1280 for STUN, and the SRTP trailer */
+#define ICE_LEG_RECV_MIN (1280 + ICE_SRTP_TRAILER_MAX)
 
 struct ice_leg;
 
@@ -107,6 +111,24 @@ int ice_leg_set_remote(struct ice_leg *l, const struct ice_leg_remote *r);
 int ice_leg_add_candidate(struct ice_leg *l, const char *addr, uint16_t port, uint8_t type,
                           uint32_t priority, const char *foundation);
 
+/*
+ * The fds of libnice's sockets for the leg (at most max into fds), known
+ * once ice_leg_start succeeded and valid until ice_leg_free. The leg
+ * attaches no GSource for them: the caller watches them (epoll) and calls
+ * ice_leg_readable when one is readable. Returns how many.
+ */
+unsigned ice_leg_fds(const struct ice_leg *l, int *fds, unsigned max);
+
+/*
+ * Take up to n (<= ICE_LEG_RECV_BATCH) datagrams waiting on the leg's
+ * sockets into bufs[i], each of cap bytes (>= ICE_LEG_RECV_MIN); cbs->media
+ * gets the plain ones in place, with cap as their room. STUN is answered
+ * inside libnice. Call it until the sockets are no longer readable (a
+ * level-triggered watch does), also after the leg failed: what arrives then
+ * is read and dropped.
+ */
+void ice_leg_readable(struct ice_leg *l, uint8_t *const *bufs, unsigned n, size_t cap);
+
 /* The peer sent end-of-candidates (RFC 8838 §8.2): full ICE may now fail. */
 void ice_leg_end_of_candidates(struct ice_leg *l);
 
@@ -124,6 +146,15 @@ int ice_leg_send(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap, bool r
  */
 unsigned ice_leg_send_batch(struct ice_leg *l, uint8_t *const *buf, const size_t *len,
                             const bool *rtcp, unsigned n, size_t cap, unsigned *refused);
+
+/*
+ * RFC 7675 consent: ends the leg with CONSENT_LOST when nothing authenticated
+ * came from the peer for consent_timeout_ms (now: g_get_monotonic_time). The
+ * leg has no consent timer of its own: the owner calls this for each of its
+ * legs at least ICE_LEG_CONSENT_TICKS times per timeout, from one timer.
+ */
+#define ICE_LEG_CONSENT_TICKS 4
+void ice_leg_tick(struct ice_leg *l, int64_t now);
 
 /* Whether DTLS has set the SRTP keys. */
 bool ice_leg_connected(const struct ice_leg *l);

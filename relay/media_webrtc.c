@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <openssl/rand.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #include "core/log.h"
 #include "core/worker.h"
@@ -16,6 +17,8 @@ const char *const media_event_names[] = {
 	[MEDIA_EV_CONSENT_LOST] = "consent_lost",
 };
 
+#define ICE_FDS 4 /* libnice sockets watched per leg: one UDP host socket in practice */
+
 /* RFC 8445 §5.1.2.1 for our one host candidate: type 126, local 65535, component 1. */
 #define HOST_PRIORITY ((126u << 24) | (65535u << 8) | (256u - 1u))
 
@@ -27,6 +30,8 @@ struct media_webrtc {
 	bool send, recv;              /* RTP the browser may send, may get (RTCP always passes) */
 	/* one continuous stream each way across re-INVITEs (SSRC, sequence, timestamp) */
 	struct rtp_rewrite rw_to_a, rw_to_b;
+	struct rtp_sock ice[ICE_FDS]; /* libnice's sockets in the worker's epoll set (not ours) */
+	unsigned n_ice;
 };
 
 /* --- events, to the control thread ---------------------------------------------------- */
@@ -210,8 +215,54 @@ static void on_event(void *user, enum ice_leg_event ev, const char *reason)
 		post_event(s->rw->pool, s->id, map[ev], reason);
 }
 
+/* libnice's sockets readable: a batch into the worker's buffers (free between batches). */
+void media_webrtc_readable(struct rtp_worker *rw, struct media_session *s)
+{
+	uint8_t *bufs[RTP_BATCH];
+
+	for (int i = 0; i < RTP_BATCH; i++)
+		bufs[i] = rw->rx_buf[i];
+	ice_leg_readable(s->web->leg, bufs, RTP_BATCH, RTP_DGRAM_MAX);
+}
+
+/* The leg's sockets join the worker's epoll set: no GSource per leg on its context. */
+static void watch_ice(struct media_webrtc *w)
+{
+	struct rtp_worker *rw = w->s->rw;
+	int fds[ICE_FDS];
+
+	w->n_ice = ice_leg_fds(w->leg, fds, ICE_FDS);
+	for (unsigned i = 0; i < w->n_ice; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->ice[i] };
+
+		w->ice[i] = (struct rtp_sock){ .fd = fds[i], .kind = RTP_KIND_ICE, .s = w->s };
+		if (epoll_ctl(rw->epfd, EPOLL_CTL_ADD, fds[i], &ev))
+			log_err(LOG_ICE, "cannot watch socket", "session=%u error=%s", w->s->id,
+			        g_strerror(errno));
+	}
+}
+
+/*
+ * Out of the epoll set before libnice closes them. Only fds libnice still
+ * has: one it closed on a socket error may be another socket's number now.
+ */
+static void unwatch_ice(struct media_webrtc *w)
+{
+	int fds[ICE_FDS];
+	unsigned n = ice_leg_fds(w->leg, fds, ICE_FDS);
+
+	for (unsigned i = 0; i < w->n_ice; i++) {
+		for (unsigned j = 0; j < n; j++) {
+			if (fds[j] == w->ice[i].fd)
+				epoll_ctl(w->s->rw->epfd, EPOLL_CTL_DEL, fds[j], NULL);
+		}
+	}
+	w->n_ice = 0;
+}
+
 void media_webrtc_close(struct media_session *s)
 {
+	unwatch_ice(s->web);
 	ice_leg_free(s->web->leg);
 	g_free(s->web);
 	s->web = NULL;
@@ -229,6 +280,36 @@ static void identity_maps(struct media_webrtc *w)
 {
 	for (int i = 0; i < 128; i++)
 		w->to_a[i] = w->to_b[i] = (uint8_t)i;
+}
+
+/* One timer per worker for the consent of all its legs, not a GSource per leg on its context. */
+static gboolean web_tick(gpointer data)
+{
+	struct rtp_worker *rw = data;
+	int64_t now = g_get_monotonic_time();
+	GHashTableIter it;
+	gpointer key;
+
+	/* a leg that ends posts an event; sessions are freed only from the mailbox */
+	g_hash_table_iter_init(&it, rw->sessions);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		struct media_session *s = key;
+
+		if (s->web)
+			ice_leg_tick(s->web->leg, now);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void web_tick_start(struct rtp_worker *rw)
+{
+	unsigned ms = rw->pool->consent_ms / ICE_LEG_CONSENT_TICKS;
+
+	if (rw->web_tick)
+		return;
+	rw->web_tick = g_timeout_source_new(ms ? ms : 1);
+	g_source_set_callback(rw->web_tick, web_tick, rw, NULL);
+	g_source_attach(rw->web_tick, worker_context(rw->w));
 }
 
 static struct media_webrtc *make_web(struct media_session *s)
@@ -249,6 +330,7 @@ static struct media_webrtc *make_web(struct media_session *s)
 	rtp_rewrite_init(&w->rw_to_b, 8000);
 	identity_maps(w);
 	w->leg = ice_leg_new(worker_context(s->rw->w), p->dtls, &conf, &cbs, w);
+	web_tick_start(s->rw);
 	return w;
 }
 
@@ -271,6 +353,8 @@ static void local_on_worker(void *data)
 	if (rc) {
 		log_warn(LOG_ICE, "no ICE leg", "session=%u error=%s", s->id, g_strerror(rc));
 		post_event(s->rw->pool, s->id, MEDIA_EV_FAILED, "cannot bind the ICE port");
+	} else {
+		watch_ice(s->web);
 	}
 	g_free(m);
 }

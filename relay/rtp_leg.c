@@ -179,8 +179,14 @@ static gboolean epoll_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 	(void)cb;
 	(void)data;
 	/* sessions close only from the mailbox, never inside this loop: every pointer is live */
-	for (int i = 0; i < n; i++)
-		sock_readable(rw, ev[i].data.ptr, now);
+	for (int i = 0; i < n; i++) {
+		struct rtp_sock *k = ev[i].data.ptr;
+
+		if (k->kind == RTP_KIND_ICE)
+			media_webrtc_readable(rw, k->s);
+		else
+			sock_readable(rw, k, now);
+	}
 	return G_SOURCE_CONTINUE;
 }
 
@@ -282,6 +288,11 @@ void rtp_worker_fini(struct rtp_worker *rw)
 	g_list_free(all);
 	g_hash_table_destroy(rw->sessions);
 	rw->sessions = NULL;
+	if (rw->web_tick) {
+		g_source_destroy(rw->web_tick);
+		g_source_unref(rw->web_tick);
+		rw->web_tick = NULL;
+	}
 	if (rw->source) {
 		g_source_destroy(rw->source);
 		g_source_unref(rw->source);

@@ -19,6 +19,8 @@
 #define DSCP_EF_TOS   (46 << 2) /* RFC 3246 EF in the top six bits of TOS/traffic class */
 
 enum rtp_kind { RTP_KIND_RTP, RTP_KIND_RTCP, RTP_KIND_COUNT };
+/* rtp_sock.kind of a WebRTC leg's libnice socket in the epoll set: media_webrtc_readable's */
+#define RTP_KIND_ICE RTP_KIND_COUNT
 
 /*
  * Counters: written by their worker only, with a relaxed load and store (no
@@ -94,6 +96,7 @@ struct rtp_worker {
 	int nsessions;
 	/* worker thread only */
 	GHashTable *sessions; /* set of struct media_session * */
+	GSource *web_tick;    /* consent of every WebRTC leg (media_webrtc.c); NULL until one */
 	struct rtp_worker_counters stats;
 	struct mmsghdr rx[RTP_BATCH], tx[RTP_BATCH];
 	struct iovec rx_iov[RTP_BATCH], tx_iov[RTP_BATCH];
@@ -159,3 +162,4 @@ bool rtp_srtp_in(struct media_session *s, const struct rtp_sock *in, uint8_t *bu
 bool rtp_srtp_to_b(struct media_session *s, int from_leg, int kind, uint8_t *buf, size_t *len,
                    size_t cap);
 void rtp_srtp_close(struct media_session *s);
+void media_webrtc_readable(struct rtp_worker *rw, struct media_session *s);
