@@ -357,7 +357,12 @@ describe('calls with media', () => {
       await textOf(page, 'call-state', /^In call$/);
       assert.equal(await page.getAttribute('#hold', 'aria-pressed'), 'false', 'the Hold button is still pressed');
       await gw.waitForLog(/msg="webrtc sdp" login=alice step=answer_to_web /, { after: mark });
-      assert.equal(await direction(page), 'sendrecv', 'the resume was not answered sendrecv');
+      /* rtcgate logs its answer before the page has applied it: wait for the page's side */
+      await page
+        .waitForFunction(() => window.rtcgatePhone.pc.getTransceivers()[0].currentDirection === 'sendrecv', null, {
+          timeout: UI_TIMEOUT_MS,
+        })
+        .catch(async () => assert.fail(`the resume was not answered sendrecv: ${await direction(page)}`));
       /* the echo comes back after the resume */
       await statsUntil(page, (x) => x.packetsReceived > held + 25, 'no echoed audio after the resume');
       assert.equal(await page.textContent('#call-state'), 'In call', 'the call did not survive hold and resume');
