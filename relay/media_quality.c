@@ -51,13 +51,15 @@ void media_quality_rtp(struct media_session *s, int leg, const uint8_t *p, size_
 }
 
 /*
- * RTCP from leg's peer: its report blocks about what we relay to it give
- * the round trip (when they name an SR we sent it) and the loss it sees.
+ * RTCP from leg `from`'s peer on its way to leg `to`'s peer, read once: its
+ * report blocks about what we relay to `from` give the round trip (when they
+ * name an SR we sent that way) and the loss it sees; its SR, if any, is
+ * remembered for `to`'s round trip.
  */
-void media_quality_rtcp_in(struct media_session *s, int leg, const uint8_t *p, size_t len,
-                           int64_t now)
+void media_quality_rtcp(struct media_session *s, int from, int to, const uint8_t *p, size_t len,
+                        int64_t now)
 {
-	struct media_quality_leg *q = &s->quality[leg];
+	struct media_quality_leg *q = &s->quality[from];
 	struct rtcp_info in;
 
 	if (rtcp_read(p, len, &in) != 0)
@@ -70,16 +72,8 @@ void media_quality_rtcp_in(struct media_session *s, int leg, const uint8_t *p, s
 		STORE(q->peer_fraction, in.block[i].fraction);
 	}
 	publish(q);
-}
-
-/* RTCP on its way to leg's peer: remember its SR, if any, for the round trip. */
-void media_quality_rtcp_out(struct media_session *s, int leg, const uint8_t *p, size_t len,
-                            int64_t now)
-{
-	struct rtcp_info in;
-
-	if (rtcp_read(p, len, &in) == 0 && in.has_sr)
-		rtcp_sr_sent(&s->quality[leg].sr, in.sr_ntp, now);
+	if (in.has_sr)
+		rtcp_sr_sent(&s->quality[to].sr, in.sr_ntp, now);
 }
 
 static void leg_quality(const struct media_quality_leg *q, struct media_leg_quality *out)

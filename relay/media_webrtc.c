@@ -77,19 +77,6 @@ static void set_pt(uint8_t *rtp, const uint8_t map[128])
 	rtp[1] = (uint8_t)((rtp[1] & 0x80) | map[rtp[1] & 0x7f]);
 }
 
-/* The quality counters of a plain packet from the browser, on its way to B or back. */
-static void quality(struct media_session *s, const uint8_t *buf, size_t len, bool rtcp)
-{
-	int64_t now = g_get_monotonic_time();
-
-	if (!rtcp) {
-		media_quality_rtp(s, MEDIA_LEG_A, buf, len, now);
-		return;
-	}
-	media_quality_rtcp_in(s, MEDIA_LEG_A, buf, len, now);
-	media_quality_rtcp_out(s, s->echo ? MEDIA_LEG_A : MEDIA_LEG_B, buf, len, now);
-}
-
 /* A plain packet from the browser: to leg B's socket of its kind, or back (echo). */
 static void on_media(void *user, uint8_t *buf, size_t len, size_t cap, bool rtcp)
 {
@@ -98,9 +85,14 @@ static void on_media(void *user, uint8_t *buf, size_t len, size_t cap, bool rtcp
 	int kind = rtcp ? RTP_KIND_RTCP : RTP_KIND_RTP;
 	const struct rtp_sock *out = &s->sock[MEDIA_LEG_B][kind];
 	const struct sockaddr *to;
+	int64_t now = g_get_monotonic_time();
 
 	rtp_count(s, MEDIA_LEG_A, kind, false, len);
-	quality(s, buf, len, rtcp);
+	if (rtcp)
+		media_quality_rtcp(s, MEDIA_LEG_A, s->echo ? MEDIA_LEG_A : MEDIA_LEG_B, buf, len,
+		                   now);
+	else
+		media_quality_rtp(s, MEDIA_LEG_A, buf, len, now);
 	if (s->echo) {
 		if (!rtcp && !w->recv)
 			return; /* the echo answered a hold: it sends nothing */
@@ -114,7 +106,7 @@ static void on_media(void *user, uint8_t *buf, size_t len, size_t cap, bool rtcp
 		return; /* the browser is on hold (recvonly, inactive): not to the PBX */
 	if (!rtcp) {
 		set_pt(buf, w->to_b);
-		if (!rtp_rewrite_rtp(&w->rw_to_b, buf, len, g_get_monotonic_time()))
+		if (!rtp_rewrite_rtp(&w->rw_to_b, buf, len, now))
 			return; /* late, from the browser's previous source */
 	} else {
 		rtp_rewrite_rtcp(&w->rw_to_b, &w->rw_to_a, buf, len);

@@ -9,7 +9,6 @@
 #define HDR_LEN     4
 #define SENDER_INFO 20 /* NTP (8), RTP timestamp, packet count, octet count */
 #define BLOCK_LEN   24
-#define NTP_UNIX    2208988800ULL /* seconds from 1900 to 1970 */
 
 /*
  * Report block (RFC 3550 §6.4.1):
@@ -134,27 +133,6 @@ size_t rtcp_write_rr(uint32_t ssrc, const struct rtcp_block *blocks, unsigned n,
 uint32_t rtcp_ntp_mid(uint64_t ntp)
 {
 	return (uint32_t)(ntp >> 16);
-}
-
-uint64_t rtcp_ntp_of_us(int64_t unix_us)
-{
-	uint64_t sec = (uint64_t)(unix_us / 1000000) + NTP_UNIX;
-	uint64_t frac = ((uint64_t)(unix_us % 1000000) << 32) / 1000000;
-
-	return sec << 32 | frac;
-}
-
-int64_t rtcp_rtt_us(uint32_t arrival_mid, uint32_t lsr, uint32_t dlsr)
-{
-	uint32_t rtt;
-
-	if (lsr == 0)
-		return -1;
-	/* modular: the middle 32 bits wrap every 18 hours */
-	rtt = arrival_mid - lsr - dlsr;
-	if (rtt & 0x80000000u)
-		return -1;
-	return (int64_t)(((uint64_t)rtt * 1000000) >> 16);
 }
 
 void rtcp_sr_sent(struct rtcp_sr_track *t, uint64_t ntp, int64_t now_us)

@@ -55,19 +55,8 @@ int rtcp_read(const uint8_t *buf, size_t len, struct rtcp_info *out);
 size_t rtcp_write_rr(uint32_t ssrc, const struct rtcp_block *blocks, unsigned n, uint8_t *buf,
                      size_t cap);
 
-/*
- * The middle 32 bits of a 64-bit NTP timestamp (RFC 3550 §6.4.1 LSR) and
- * the NTP timestamp of a wall clock in µs since the Unix epoch.
- */
+/* The middle 32 bits of a 64-bit NTP timestamp: what an LSR field holds (RFC 3550 §6.4.1). */
 uint32_t rtcp_ntp_mid(uint64_t ntp);
-uint64_t rtcp_ntp_of_us(int64_t unix_us);
-
-/*
- * Round trip from a report block (RFC 3550 §6.4.1, Figure 2): arrival time
- * of the report as NTP middle 32 bits, minus LSR, minus DLSR; in µs. -1
- * when the block has no LSR or the result is negative (clocks, forgery).
- */
-int64_t rtcp_rtt_us(uint32_t arrival_mid, uint32_t lsr, uint32_t dlsr);
 
 /*
  * The RTT of a leg as rtcgate sees it: the SRs it sent toward a peer are

@@ -142,8 +142,7 @@ static void sock_readable(struct rtp_worker *rw, struct rtp_sock *in, int64_t no
 		accepted++;
 		bytes_in += len;
 		if (rtcp) {
-			media_quality_rtcp_in(s, in->leg, rw->rx_buf[i], len, now);
-			media_quality_rtcp_out(s, out->leg, rw->rx_buf[i], len, now);
+			media_quality_rtcp(s, in->leg, out->leg, rw->rx_buf[i], len, now);
 		} else {
 			media_quality_rtp(s, in->leg, rw->rx_buf[i], len, now);
 		}

@@ -135,10 +135,8 @@ void rtp_drop(struct media_session *s, int leg, enum media_drop why);
 /* Quality (media_quality.c), on the worker: plain RTP/RTCP from or toward a leg's peer. */
 void media_quality_init(struct media_session *s);
 void media_quality_rtp(struct media_session *s, int leg, const uint8_t *p, size_t len, int64_t now);
-void media_quality_rtcp_in(struct media_session *s, int leg, const uint8_t *p, size_t len,
-                           int64_t now);
-void media_quality_rtcp_out(struct media_session *s, int leg, const uint8_t *p, size_t len,
-                            int64_t now);
+void media_quality_rtcp(struct media_session *s, int from, int to, const uint8_t *p, size_t len,
+                        int64_t now);
 
 /* The local address toward `toward` (NULL: this host's), port 0; control thread. 0 or errno. */
 int media_local_toward(const struct media_pool *p, const struct sockaddr *toward,

@@ -115,14 +115,15 @@ static void test_write_rr_roundtrip(void)
 	}
 }
 
-/* RFC 3550 §6.4.1 Figure 2: A=0xb710:8000, LSR=0xb705:2000, DLSR=0x0005:4000 → 6.125 s. */
+/* RFC 3550 §6.4.1 Figure 2 on our own clock: A=0xb710:8000, LSR=0xb705:2000, DLSR=0x0005:4000
+ * → 6.125 s. */
 static void test_rtt(void)
 {
-	g_assert_cmpint(rtcp_rtt_us(0xb7108000, 0xb7052000, 0x00054000), ==, 6125000);
-	g_assert_cmpint(rtcp_rtt_us(0xb7108000, 0, 0x00054000), ==, -1);
-	g_assert_cmpint(rtcp_rtt_us(0xb7052000, 0xb7108000, 0), ==, -1); /* negative */
-	/* the NTP conversion: 1970 is 2208988800 s after 1900; half a second is 0x80000000 */
-	g_assert_cmphex(rtcp_ntp_of_us(500000), ==, (2208988800ULL << 32) | 0x80000000ULL);
+	struct rtcp_sr_track t = { 0 };
+
+	/* the SR of LSR 0xb705:2000 left at 1 s; A = 0xb710:8000 is 11.375 s later */
+	rtcp_sr_sent(&t, 0x0000b70520000000ULL, 1000000);
+	g_assert_cmpint(rtcp_sr_rtt(&t, 0xb7052000, 0x00054000, 1000000 + 11375000), ==, 6125000);
 	g_assert_cmphex(rtcp_ntp_mid(0x0001b71080000000ULL), ==, 0xb7108000);
 }
 
