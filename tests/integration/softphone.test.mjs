@@ -370,17 +370,31 @@ describe('calls with media', () => {
       await textOf(page, 'call-state', /^Call ended$/);
     }));
 
-  test('calls a PBX extension (sipp -rtp_echo): the echo comes back through both legs, hang up', { skip: MEDIA_SKIP }, async () => {
+  /**
+   * sipp running scenario (with sippArgs) as the PBX, an rtcgate of its own toward it with alice
+   * on it, and a phone-sized page signed in there; fn(page, pgw, pbx), then all of it stops.
+   */
+  async function withPbxPhone(scenario, sippArgs, fn) {
     const { SIPP_DIR, sippPbx } = await import('./lib/sipp.mjs');
-    const pbx = await sippPbx(['-sf', path.join(SIPP_DIR, 'uas_answer.xml'), '-m', '2', '-rtp_echo']);
+    const pbx = await sippPbx(['-sf', path.join(SIPP_DIR, scenario), ...sippArgs]);
     const pgw = await startRtcgate({ overrides: [`sip.pbx=udp:127.0.0.1:${pbx.port}`, 'sip.options_interval=0'] });
-    const r = await ctl(pgw, ['device', 'add', ALICE.user, '--secret', ALICE.password]);
-    assert.equal(r.code, 0, r.stderr);
     const context = await browser.newContext({ viewport: PHONE });
-    const page = await context.newPage();
     try {
+      const r = await ctl(pgw, ['device', 'add', ALICE.user, '--secret', ALICE.password]);
+      assert.equal(r.code, 0, r.stderr);
+      const page = await context.newPage();
       await page.goto(`${pgw.httpUrl}/`);
       await registered(page);
+      return await fn(page, pgw, pbx);
+    } finally {
+      pbx.kill();
+      await context.close();
+      await pgw.stopClean();
+    }
+  }
+
+  test('calls a PBX extension (sipp -rtp_echo): the echo comes back through both legs, hang up', { skip: MEDIA_SKIP }, () =>
+    withPbxPhone('uas_answer.xml', ['-m', '2', '-rtp_echo'], async (page, pgw) => {
       const mark = pgw.mark();
       await dial(page, '1000');
       await textOf(page, 'call-state', /^In call$/);
@@ -392,24 +406,11 @@ describe('calls with media', () => {
       const { line } = await pgw.waitForLog(/msg="call end" login=alice reason=bye_caller/, { after: mark });
       assert.match(line, / b_in=[1-9]\d* /, `no RTP from the PBX leg: ${line}`);
       /* (uas_answer.xml's Session-Expires check is for JsSIP's defaults; the page asks none) */
-    } finally {
-      pbx.kill();
-      await context.close();
-      await pgw.stopClean();
-    }
-  });
+    }));
 
-  test('an incoming call rings (banner and WebAudio tone) and is answered', { skip: MEDIA_SKIP }, async () => {
-    const { SIPP_DIR, sippDone, sippPbx } = await import('./lib/sipp.mjs');
-    const pbx = await sippPbx(['-sf', path.join(SIPP_DIR, 'register_then_call.xml'), '-rtp_echo']);
-    const pgw = await startRtcgate({ overrides: [`sip.pbx=udp:127.0.0.1:${pbx.port}`, 'sip.options_interval=0'] });
-    const r = await ctl(pgw, ['device', 'add', ALICE.user, '--secret', ALICE.password]);
-    assert.equal(r.code, 0, r.stderr);
-    const context = await browser.newContext({ viewport: PHONE });
-    const page = await context.newPage();
-    try {
-      await page.goto(`${pgw.httpUrl}/`);
-      await registered(page);
+  test('an incoming call rings (banner and WebAudio tone) and is answered', { skip: MEDIA_SKIP }, () =>
+    withPbxPhone('register_then_call.xml', ['-rtp_echo'], async (page, pgw, pbx) => {
+      const { sippDone } = await import('./lib/sipp.mjs');
       await textOf(page, 'incoming-text', /^Incoming call from 2000$/);
       assert.equal(await page.isVisible('#incoming'), true);
       const ring = await page.evaluate(() => ({ ringing: window.rtcgateRinger.ringing, ctx: window.rtcgateRinger.ctx.state }));
@@ -422,12 +423,7 @@ describe('calls with media', () => {
       await textOf(page, 'call-state', /^Call ended$/);
       assert.equal(await page.textContent('#message'), 'The other side hung up.');
       await sippDone(pbx);
-    } finally {
-      pbx.kill();
-      await context.close();
-      await pgw.stopClean();
-    }
-  });
+    }));
 });
 
 describe('the page modules in Node', () => {
