@@ -58,6 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* what we decoded, we can write back and read the same attributes again */
 	stun_enc_start(&e, out, sizeof(out), m.method, m.cls, m.tid);
+	size_t kept = 0;
 	for (size_t i = 0; i < m.nattrs; i++) {
 		uint16_t t = m.attrs[i].type;
 
@@ -65,7 +66,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    t == STUN_ATTR_FINGERPRINT)
 			continue;
 		stun_enc_bytes(&e, t, m.attrs[i].val, m.attrs[i].len);
+		kept++;
 	}
+	/* a FINGERPRINT after STUN_MAX_ATTRS others would be one attribute too many */
+	if (kept == STUN_MAX_ATTRS)
+		return 0;
 	stun_enc_fingerprint(&e);
 	if (stun_enc_end(&e, &len) != 0)
 		return 0; /* the original was near the 64 KiB limit */
