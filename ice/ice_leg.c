@@ -1,12 +1,15 @@
 /* One WebRTC media leg on a media worker: libnice (RFC 8445, RFC 8838), DTLS-SRTP (RFC 5764),
  * consent (RFC 7675). */
 #include <errno.h>
+#include <netinet/in.h>
 #include <nice/agent.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "core/log.h"
 #include "ice/demux.h"
 #include "ice/ice_leg.h"
+#include "relay/stun_ice.h"
 
 #define COMPONENT  1 /* rtcp-mux and BUNDLE: one component carries everything */
 #define SEND_BATCH 64
@@ -18,6 +21,25 @@
  */
 #define IDLE_TIMEOUT_CHECKS 5000
 #define IDLE_TIMEOUT_READY  50
+#define FAST_SOURCES        4 /* peer addresses whose checks we answered, newest kept */
+
+/*
+ * The lite fast path. Once a lite leg is connected, its one UDP socket is
+ * read and written here (recvmmsg, sendmmsg) rather than through libnice:
+ * a lite agent only answers checks, which stun_ice_answer does with the same
+ * credentials, and libnice's receive path (a private context polled twice,
+ * a GSocketAddress and an EAGAIN read per datagram) cost more than the
+ * relay itself. An ICE restart hands the socket back to libnice until the
+ * new checks completed.
+ */
+struct fast {
+	bool on;
+	int fd;                        /* libnice's host socket */
+	struct sockaddr_storage local; /* the socket's address, for the pair's description */
+	struct sockaddr_storage peer;  /* the nominated remote: everything goes there */
+	struct sockaddr_storage ok[FAST_SOURCES];
+	unsigned n_ok, next_ok;
+};
 
 struct ice_leg {
 	GMainContext *ctx;
@@ -37,6 +59,7 @@ struct ice_leg {
 	int64_t last_rx;                   /* monotonic µs of the last authenticated datagram */
 	uint64_t srtp_drops;               /* for the log's rate limit */
 	char pair[128];
+	struct fast fast;
 };
 
 static void timer_stop(GSource **t)
@@ -128,11 +151,82 @@ void ice_leg_tick(struct ice_leg *l, int64_t now)
 	leg_end(l, ICE_LEG_EV_CONSENT_LOST, reason);
 }
 
+static socklen_t addr_len(const struct sockaddr_storage *a)
+{
+	return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
 static void dtls_send_cb(void *user, const uint8_t *data, size_t len)
 {
 	struct ice_leg *l = user;
 
-	nice_agent_send(l->agent, l->stream, COMPONENT, (guint)len, (const gchar *)data);
+	if (l->fast.on)
+		sendto(l->fast.fd, data, len, MSG_DONTWAIT, (const struct sockaddr *)&l->fast.peer,
+		       addr_len(&l->fast.peer));
+	else
+		nice_agent_send(l->agent, l->stream, COMPONENT, (guint)len, (const gchar *)data);
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+	return x->sin6_port == y->sin6_port &&
+	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+static bool fast_known(const struct ice_leg *l, const struct sockaddr_storage *from)
+{
+	for (unsigned i = 0; i < l->fast.n_ok; i++) {
+		if (same_addr(&l->fast.ok[i], from))
+			return true;
+	}
+	return false;
+}
+
+static void fast_learn(struct ice_leg *l, const struct sockaddr_storage *from)
+{
+	if (fast_known(l, from))
+		return;
+	l->fast.ok[l->fast.next_ok] = *from;
+	l->fast.next_ok = (l->fast.next_ok + 1) % FAST_SOURCES;
+	if (l->fast.n_ok < FAST_SOURCES)
+		l->fast.n_ok++;
+}
+
+/*
+ * Take the socket over from libnice: a lite leg, connected, with a selected
+ * pair on a UDP socket. Otherwise libnice keeps it.
+ */
+static void fast_start(struct ice_leg *l)
+{
+	NiceCandidate *lc = NULL, *rc = NULL;
+	GSocket *sock;
+
+	if (!l->conf.lite || l->fast.on || !l->connected || l->dead ||
+	    !nice_agent_get_selected_pair(l->agent, l->stream, COMPONENT, &lc, &rc) ||
+	    rc->transport != NICE_CANDIDATE_TRANSPORT_UDP)
+		return;
+	sock = nice_agent_get_selected_socket(l->agent, l->stream, COMPONENT);
+	if (!sock)
+		return;
+	l->fast.fd = g_socket_get_fd(sock);
+	g_object_unref(sock);
+	memset(&l->fast.peer, 0, sizeof(l->fast.peer));
+	memset(&l->fast.local, 0, sizeof(l->fast.local));
+	nice_address_copy_to_sockaddr(&rc->addr, (struct sockaddr *)&l->fast.peer);
+	nice_address_copy_to_sockaddr(&lc->addr, (struct sockaddr *)&l->fast.local);
+	l->fast.n_ok = l->fast.next_ok = 0;
+	fast_learn(l, &l->fast.peer);
+	l->fast.on = true;
+	log_debug(LOG_ICE, "fast path", "session=%u fd=%d", l->conf.id, l->fast.fd);
 }
 
 static void on_connected(struct ice_leg *l)
@@ -146,6 +240,7 @@ static void on_connected(struct ice_leg *l)
 	log_info(LOG_DTLS, "connected", "session=%u profile=%s pair=\"%s\"", l->conf.id,
 	         ice_srtp_profile_name(prof) ? ice_srtp_profile_name(prof) : "?", l->pair);
 	l->cbs.event(l->user, ICE_LEG_EV_CONNECTED, "");
+	fast_start(l);
 }
 
 static void dtls_state_cb(void *user, enum dtls_state st)
@@ -187,8 +282,11 @@ static void on_state(NiceAgent *agent, guint stream, guint component, guint stat
 		l->ice_ready = true;
 		if (l->dtls)
 			dtls_go(l);
-		if (l->connected)
+		if (l->connected) {
 			timer_stop(&l->setup_timer); /* an ICE restart completed */
+			if (state == NICE_COMPONENT_STATE_READY)
+				fast_start(l);
+		}
 	} else if (state == NICE_COMPONENT_STATE_FAILED) {
 		l->ice_ready = false;
 		if (l->connected)
@@ -290,7 +388,69 @@ static void input(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap)
  * each datagram: STUN (checks, answers, consent) is handled inside it and
  * data from a source that passed no check is dropped, as with a callback.
  */
-void ice_leg_readable(struct ice_leg *l, uint8_t *const *bufs, unsigned n, size_t cap)
+static void fast_check(struct ice_leg *l, const uint8_t *buf, size_t len,
+                       const struct sockaddr_storage *from)
+{
+	uint8_t out[256];
+	size_t olen;
+	struct stun_ice_check chk;
+	NiceAddress la, ra;
+	char lip[INET6_ADDRSTRLEN], rip[INET6_ADDRSTRLEN];
+
+	/* a check with other credentials (an ICE restart's, early) is not answered, as in libnice
+	 */
+	if (stun_ice_answer(buf, len, l->ufrag, l->pwd, (const struct sockaddr *)from, out,
+	                    sizeof(out), &olen, &chk))
+		return;
+	sendto(l->fast.fd, out, olen, MSG_DONTWAIT, (const struct sockaddr *)from, addr_len(from));
+	fast_learn(l, from);
+	if (!chk.use_candidate || same_addr(from, &l->fast.peer))
+		return;
+	/* the controlling peer nominated another pair: media follows it (RFC 8445 §8.1.1) */
+	l->fast.peer = *from;
+	nice_address_set_from_sockaddr(&la, (const struct sockaddr *)&l->fast.local);
+	nice_address_set_from_sockaddr(&ra, (const struct sockaddr *)from);
+	nice_address_to_string(&la, lip);
+	nice_address_to_string(&ra, rip);
+	g_snprintf(l->pair, sizeof(l->pair), "%s:%u <-> %s:%u host/prflx", lip,
+	           nice_address_get_port(&la), rip, nice_address_get_port(&ra));
+	log_info(LOG_ICE, "selected pair", "session=%u pair=\"%s\"", l->conf.id, l->pair);
+	l->cbs.event(l->user, ICE_LEG_EV_PAIR, l->pair);
+}
+
+/* The fast path's receive: one recvmmsg; checks answered here, data from answered sources. */
+static void fast_readable(struct ice_leg *l, int fd, uint8_t *const *bufs, unsigned n, size_t cap)
+{
+	struct mmsghdr mm[ICE_LEG_RECV_BATCH];
+	struct iovec iov[ICE_LEG_RECV_BATCH];
+	struct sockaddr_storage from[ICE_LEG_RECV_BATCH];
+	int got;
+
+	for (unsigned i = 0; i < n; i++) {
+		iov[i] = (struct iovec){ .iov_base = bufs[i],
+			                 .iov_len = cap - ICE_SRTP_TRAILER_MAX };
+		mm[i].msg_hdr = (struct msghdr){ .msg_name = &from[i],
+			                         .msg_namelen = sizeof(from[i]),
+			                         .msg_iov = &iov[i],
+			                         .msg_iovlen = 1 };
+	}
+	got = recvmmsg(fd, mm, n, MSG_DONTWAIT, NULL);
+	for (int i = 0; i < got; i++) {
+		size_t len = mm[i].msg_len;
+
+		if (mm[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			l->cbs.drop(l->user, ICE_LEG_DROP_MALFORMED);
+		} else if (ice_demux(bufs[i], len) == ICE_PKT_STUN) {
+			fast_check(l, bufs[i], len, &from[i]);
+		} else if (!fast_known(l, &from[i])) {
+			l->cbs.drop(l->user, ICE_LEG_DROP_UNCHECKED);
+		} else {
+			input(l, bufs[i], len, cap); /* after the leg's end: dropped there */
+		}
+	}
+}
+
+void ice_leg_readable(struct ice_leg *l, int fd, uint8_t *const *bufs, unsigned n, size_t cap)
 {
 	GInputVector vec[ICE_LEG_RECV_BATCH];
 	NiceInputMessage msg[ICE_LEG_RECV_BATCH];
@@ -299,6 +459,10 @@ void ice_leg_readable(struct ice_leg *l, uint8_t *const *bufs, unsigned n, size_
 	if (!l->agent || cap < ICE_LEG_RECV_MIN)
 		return;
 	n = MIN(n, ICE_LEG_RECV_BATCH);
+	if (l->fast.on && fd == l->fast.fd) {
+		fast_readable(l, fd, bufs, n, cap);
+		return;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		vec[i] = (GInputVector){ .buffer = bufs[i], .size = cap - ICE_SRTP_TRAILER_MAX };
 		msg[i] = (NiceInputMessage){ .buffers = &vec[i], .n_buffers = 1 };
@@ -388,6 +552,7 @@ int ice_leg_restart(struct ice_leg *l, const char *ufrag, const char *pwd)
 	if (!l->agent || strlen(ufrag) >= sizeof(l->ufrag) || strlen(pwd) >= sizeof(l->pwd))
 		return EINVAL;
 	/* applied with the peer's new credentials (ice_leg_set_remote), in either order */
+	l->fast.on = false; /* libnice answers the new checks until they complete */
 	g_strlcpy(l->ufrag, ufrag, sizeof(l->ufrag));
 	g_strlcpy(l->pwd, pwd, sizeof(l->pwd));
 	return 0;
@@ -423,6 +588,7 @@ int ice_leg_set_remote(struct ice_leg *l, const struct ice_leg_remote *r)
 	if (r->restart) {
 		/* RFC 8445 §9: forget the old checks; the DTLS association and keys stay */
 		g_object_set(l->agent, "idle-timeout", IDLE_TIMEOUT_CHECKS, NULL);
+		l->fast.on = false;
 		nice_agent_restart_stream(l->agent, l->stream);
 		nice_agent_set_local_credentials(l->agent, l->stream, l->ufrag, l->pwd);
 		l->ice_ready = false;
@@ -484,10 +650,37 @@ int ice_leg_send(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap, bool r
 	rc = ice_srtp_protect(l->srtp, rtcp ? ICE_SRTP_RTCP : ICE_SRTP_RTP, buf, &len, cap);
 	if (rc)
 		return rc;
+	if (l->fast.on)
+		return sendto(l->fast.fd, buf, len, MSG_DONTWAIT,
+		              (const struct sockaddr *)&l->fast.peer,
+		              addr_len(&l->fast.peer)) == (ssize_t)len
+		               ? 0
+		               : EAGAIN;
 	return nice_agent_send(l->agent, l->stream, COMPONENT, (guint)len, (const gchar *)buf) ==
 	                       (gint)len
 	               ? 0
 	               : EAGAIN;
+}
+
+/* sendmmsg to the nominated peer; what the socket refuses now is dropped, never queued. */
+static unsigned fast_send(struct ice_leg *l, const GOutputVector *vec, unsigned m)
+{
+	struct mmsghdr mm[SEND_BATCH];
+	struct iovec iov[SEND_BATCH];
+	unsigned sent = 0;
+	int rc;
+
+	for (unsigned i = 0; i < m; i++) {
+		iov[i] =
+		        (struct iovec){ .iov_base = (void *)vec[i].buffer, .iov_len = vec[i].size };
+		mm[i].msg_hdr = (struct msghdr){ .msg_name = &l->fast.peer,
+			                         .msg_namelen = addr_len(&l->fast.peer),
+			                         .msg_iov = &iov[i],
+			                         .msg_iovlen = 1 };
+	}
+	while (sent < m && (rc = sendmmsg(l->fast.fd, mm + sent, m - sent, MSG_DONTWAIT)) > 0)
+		sent += (unsigned)rc;
+	return sent;
 }
 
 unsigned ice_leg_send_batch(struct ice_leg *l, uint8_t *const *buf, const size_t *len,
@@ -515,6 +708,8 @@ unsigned ice_leg_send_batch(struct ice_leg *l, uint8_t *const *buf, const size_t
 	}
 	if (!m)
 		return 0;
+	if (l->fast.on)
+		return fast_send(l, vec, m);
 	sent = nice_agent_send_messages_nonblocking(l->agent, l->stream, COMPONENT, msg, m, NULL,
 	                                            NULL);
 	return sent > 0 ? (unsigned)sent : 0;

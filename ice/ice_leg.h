@@ -16,11 +16,14 @@
  * every callback comes from there. Nothing is allocated per packet.
  *
  *   socket readable (the owner watches ice_leg_fds) -> ice_leg_readable
- *   -> libnice (STUN handled there; data from checked sources only) -> ice_demux
+ *   -> libnice (STUN handled there; data from checked sources only), or once a
+ *      lite leg is connected our recvmmsg (STUN answered by stun_ice_answer;
+ *      data from sources whose checks were answered) -> ice_demux
  *     DTLS      -> dtls_input (handshake, then nothing)
  *     RTP/RTCP  -> ice_srtp_unprotect -> cbs->media (plain packet)
  *     other     -> cbs->drop
- *   ice_leg_send / ice_leg_send_batch: ice_srtp_protect -> libnice
+ *   ice_leg_send / ice_leg_send_batch: ice_srtp_protect -> libnice, or on the
+ *   lite fast path sendto / sendmmsg to the nominated peer
  */
 
 enum ice_leg_event {
@@ -36,6 +39,7 @@ enum ice_leg_drop {
 	ICE_LEG_DROP_SRTP_REPLAY,   /* index seen before */
 	ICE_LEG_DROP_SRTP_ERROR,    /* bad header or another libsrtp2 refusal */
 	ICE_LEG_DROP_MALFORMED,     /* not DTLS, RTP nor RTCP, or too long */
+	ICE_LEG_DROP_UNCHECKED,     /* from an address whose checks we did not answer */
 };
 
 struct ice_leg_cbs {
@@ -121,13 +125,14 @@ unsigned ice_leg_fds(const struct ice_leg *l, int *fds, unsigned max);
 
 /*
  * Take up to n (<= ICE_LEG_RECV_BATCH) datagrams waiting on the leg's
- * sockets into bufs[i], each of cap bytes (>= ICE_LEG_RECV_MIN); cbs->media
- * gets the plain ones in place, with cap as their room. STUN is answered
- * inside libnice. Call it until the sockets are no longer readable (a
- * level-triggered watch does), also after the leg failed: what arrives then
- * is read and dropped.
+ * sockets (fd: the one found readable) into bufs[i], each of cap bytes
+ * (>= ICE_LEG_RECV_MIN); cbs->media gets the plain ones in place, with cap
+ * as their room. STUN is answered inside libnice, or on the lite fast path
+ * here. Call it until the sockets are no longer readable (a level-triggered
+ * watch does), also after the leg failed: what arrives then is read and
+ * dropped.
  */
-void ice_leg_readable(struct ice_leg *l, uint8_t *const *bufs, unsigned n, size_t cap);
+void ice_leg_readable(struct ice_leg *l, int fd, uint8_t *const *bufs, unsigned n, size_t cap);
 
 /* The peer sent end-of-candidates (RFC 8838 §8.2): full ICE may now fail. */
 void ice_leg_end_of_candidates(struct ice_leg *l);

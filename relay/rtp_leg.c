@@ -182,7 +182,7 @@ static gboolean epoll_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 		struct rtp_sock *k = ev[i].data.ptr;
 
 		if (k->kind == RTP_KIND_ICE)
-			media_webrtc_readable(rw, k->s);
+			media_webrtc_readable(rw, k);
 		else
 			sock_readable(rw, k, now);
 	}
@@ -291,6 +291,11 @@ void rtp_worker_fini(struct rtp_worker *rw)
 		g_source_destroy(rw->web_tick);
 		g_source_unref(rw->web_tick);
 		rw->web_tick = NULL;
+		g_source_destroy(rw->ice_pump);
+		g_source_unref(rw->ice_pump);
+		rw->ice_pump = NULL;
+		g_main_context_unref(rw->ice_ctx); /* every leg is gone: nothing is on it */
+		rw->ice_ctx = NULL;
 	}
 	if (rw->source) {
 		g_source_destroy(rw->source);

@@ -95,8 +95,10 @@ struct rtp_worker {
 	uint32_t npairs, cursor;
 	int nsessions;
 	/* worker thread only */
-	GHashTable *sessions; /* set of struct media_session * */
-	GSource *web_tick;    /* consent of every WebRTC leg (media_webrtc.c); NULL until one */
+	GHashTable *sessions;  /* set of struct media_session * */
+	GSource *web_tick;     /* consent of every WebRTC leg (media_webrtc.c); NULL until one */
+	GMainContext *ice_ctx; /* the legs' libnice agents and timers; NULL until a leg */
+	GSource *ice_pump;     /* iterates ice_ctx every MEDIA_ICE_PUMP_MS on the worker */
 	struct rtp_worker_counters stats;
 	struct mmsghdr rx[RTP_BATCH], tx[RTP_BATCH];
 	struct iovec rx_iov[RTP_BATCH], tx_iov[RTP_BATCH];
@@ -160,4 +162,4 @@ bool rtp_srtp_in(struct media_session *s, const struct rtp_sock *in, uint8_t *bu
 bool rtp_srtp_to_b(struct media_session *s, int from_leg, int kind, uint8_t *buf, size_t *len,
                    size_t cap);
 void rtp_srtp_close(struct media_session *s);
-void media_webrtc_readable(struct rtp_worker *rw, struct media_session *s);
+void media_webrtc_readable(struct rtp_worker *rw, const struct rtp_sock *k);

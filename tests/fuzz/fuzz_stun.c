@@ -6,6 +6,7 @@
 
 #include <netinet/in.h>
 
+#include "relay/stun_ice.h"
 #include "relay/stun_msg.h"
 #include "relay/stun_server.h"
 
@@ -50,6 +51,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)stun_server_handle(&conf, data, size, (struct sockaddr *)&from, answer,
 	                         sizeof(answer), &alen);
 	if (alen && (alen > size + 32 || stun_msg_decode(&again, answer, alen) != 0))
+		abort();
+
+	/* an ICE-lite leg's check answer: it verifies, and is no amplifier either */
+	struct stun_ice_check chk;
+	if (stun_ice_answer(data, size, "evtj", "VOkJxbRl1RmTxUk/WvJxBt", (struct sockaddr *)&from,
+	                    answer, sizeof(answer), &alen, &chk) == 0 &&
+	    (alen > size + 32 || stun_msg_decode(&again, answer, alen) != 0 ||
+	     stun_msg_check_integrity(&again, (const uint8_t *)"VOkJxbRl1RmTxUk/WvJxBt", 22) != 0))
 		abort();
 
 	if (stun_msg_decode(&m, data, size) != 0)

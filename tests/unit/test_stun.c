@@ -7,13 +7,9 @@
 
 #include "relay/stun_msg.h"
 
-/* RFC 5769 §2.1-2.4, byte for byte */
-static const char rfc5769_request[] = "000100582112a442b7e7a701bc34d686fa87dfae"
-                                      "802200105354554e207465737420636c69656e74"
-                                      "002400046e0001ff80290008932ff9b151263b36"
-                                      "000600096576746a3a683676592020200008001"
-                                      "49aeaa70cbfd8cb56781ef2b5b2d3f249c1b571a2"
-                                      "80280004e57a3bcf";
+#include "rfc5769.h"
+
+/* RFC 5769 §2.2-2.4, byte for byte */
 static const char rfc5769_ipv4[] = "0101003c2112a442b7e7a701bc34d686fa87dfae"
                                    "8022000b7465737420766563746f7220"
                                    "002000080001a147e112a643"
@@ -30,7 +26,6 @@ static const char rfc5769_long_term[] = "000100602112a44278ad3433c6ad72c029da412
                                         "6f4c39465354767936347341"
                                         "0014000b6578616d706c652e6f726700"
                                         "00080014f67024656dd64a3e02b8e0712e85c9a28ca89666";
-static const char short_term_pw[] = "VOkJxbRl1RmTxUk/WvJxBt";
 static const char lt_user[] = "\xe3\x83\x9e\xe3\x83\x88\xe3\x83\xaa\xe3\x83\x83\xe3\x82\xaf"
                               "\xe3\x82\xb9";
 

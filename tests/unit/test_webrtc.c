@@ -18,6 +18,7 @@
 #include "ice/dtls.h"
 #include "ice/srtp.h"
 #include "relay/media.h"
+#include "relay/stun_msg.h"
 
 #define WAIT_US (10 * G_USEC_PER_SEC) /* a bound for what must happen, not a pacing */
 #define PAYLOAD 160
@@ -513,6 +514,101 @@ static void test_unchecked_source(void)
 	fix_stop(&f);
 }
 
+static void to_gw(struct fix *f, int fd, const uint8_t *buf, size_t len)
+{
+	const struct sockaddr_storage *gw = &f->loc.cand[0].addr;
+
+	g_assert_cmpint(
+	        sendto(fd, buf, len, 0, (const struct sockaddr *)gw, sizeof(struct sockaddr_in)),
+	        ==, (ssize_t)len);
+}
+
+/*
+ * A Binding request from fd for the gateway's ufrag, its integrity keyed with key. With the
+ * gateway's password: the answer's mapped address and integrity checked; else no answer.
+ */
+static void check_from(struct fix *f, int fd, bool nominate, const char *key)
+{
+	static const uint8_t tid[STUN_TID_LEN] = { 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2 };
+	bool right = strcmp(key, f->loc.pwd) == 0;
+	char user[64];
+	uint8_t buf[512];
+	struct stun_enc e;
+	struct stun_msg m;
+	struct sockaddr_storage mapped;
+	struct sockaddr_in self;
+	socklen_t slen = sizeof(self);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t len;
+	ssize_t n;
+
+	g_snprintf(user, sizeof(user), "%s:brws", f->loc.ufrag);
+	stun_enc_start(&e, buf, sizeof(buf), STUN_BINDING, STUN_REQUEST, tid);
+	stun_enc_bytes(&e, STUN_ATTR_USERNAME, user, strlen(user));
+	stun_enc_u32(&e, STUN_ATTR_PRIORITY, 0x6e001eff);
+	stun_enc_bytes(&e, STUN_ATTR_ICE_CONTROLLING, "tiebreak", 8);
+	if (nominate)
+		stun_enc_bytes(&e, STUN_ATTR_USE_CANDIDATE, NULL, 0);
+	stun_enc_integrity(&e, (const uint8_t *)key, strlen(key));
+	stun_enc_fingerprint(&e);
+	g_assert_cmpint(stun_enc_end(&e, &len), ==, 0);
+	to_gw(f, fd, buf, len);
+	g_assert_cmpint(poll(&pfd, 1, right ? 2000 : 300), ==, right ? 1 : 0);
+	if (!right)
+		return;
+	n = recv(fd, buf, sizeof(buf), 0);
+	g_assert_cmpint(n, >, 0);
+	g_assert_cmpint(stun_msg_decode(&m, buf, (size_t)n), ==, 0);
+	g_assert_cmpint(m.cls, ==, STUN_SUCCESS);
+	g_assert_cmpmem(m.tid, STUN_TID_LEN, tid, STUN_TID_LEN);
+	g_assert_cmpint(stun_msg_check_integrity(&m, (const uint8_t *)key, strlen(key)), ==, 0);
+	g_assert_cmpint(stun_msg_check_fingerprint(&m), ==, 0);
+	g_assert_cmpint(
+	        stun_attr_xaddr(&m, stun_msg_attr(&m, STUN_ATTR_XOR_MAPPED_ADDRESS), &mapped), ==,
+	        0);
+	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&self, &slen), ==, 0);
+	g_assert_cmpmem(&mapped, sizeof(self), &self, sizeof(self));
+}
+
+/*
+ * Once connected, a new address of the browser's passes a check (answered with the right
+ * mapped address and integrity) and is nominated: the echo goes there from then on. A check
+ * with a wrong password gets no answer.
+ */
+static void test_renominate(void)
+{
+	struct fix f;
+	struct sockaddr_in lo = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint8_t buf[2048];
+	size_t len;
+	ssize_t n;
+
+	lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&lo, sizeof(lo)), ==, 0);
+	fix_start(&f, "30", "10");
+	call_up(&f, true, NULL, 0, true);
+	g_assert_true(connected(&f));
+	check_from(&f, fd, false, f.loc.pwd);
+	/* checked but not nominated: its media is taken, the echo still goes to the first pair */
+	to_gw(&f, fd, buf, rtp_packet(&f, buf, sizeof(buf), 0, true));
+	want_received = 1;
+	g_assert_true(pump(&f, got_all, WAIT_US));
+	check_from(&f, fd, true, f.loc.pwd);
+	to_gw(&f, fd, buf, rtp_packet(&f, buf, sizeof(buf), 0, true));
+	g_assert_cmpint(poll(&pfd, 1, 2000), ==, 1);
+	n = recv(fd, buf, sizeof(buf), 0);
+	g_assert_cmpint(n, >, 12);
+	len = (size_t)n;
+	g_assert_cmpint(ice_srtp_unprotect(f.b.srtp, ICE_SRTP_RTP, buf, &len), ==, 0);
+	g_assert_cmpuint(seq_of(buf), ==, 2);
+	g_assert_cmpint(f.b.received, ==, 1); /* the old address got nothing more */
+	check_from(&f, fd, true, "0123456789012345678901ab");
+	close(fd);
+	fix_stop(&f);
+}
+
 /* Full ICE on our side too (the browser offered: it controls): the same echo. */
 static void test_full_ice(void)
 {
@@ -695,6 +791,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/webrtc/consent", test_consent);
 	g_test_add_func("/webrtc/bad-tag-and-replay", test_bad_tag_and_replay);
 	g_test_add_func("/webrtc/unchecked-source", test_unchecked_source);
+	g_test_add_func("/webrtc/renominate", test_renominate);
 	g_test_add_func("/webrtc/ice-restart", test_ice_restart);
 	g_test_add_func("/webrtc/ice-timeout", test_ice_timeout);
 	g_test_add_func("/webrtc/not-webrtc", test_not_webrtc);
