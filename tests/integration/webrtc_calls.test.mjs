@@ -62,6 +62,10 @@ async function echoCall(e, target, pcConfig = {}) {
     assert.ok(s.packetsReceived > 50, `only ${s.packetsReceived} packets came back`);
     assert.ok(s.peak > 0.05 && s.audioEnergy > 0, `the echo is silent: ${JSON.stringify(s)}`);
     await e.gw.waitForLog(/msg="media connected" login=alice/, { after: mark });
+    // rtcgate (ICE-lite, its own answers once connected) keeps answering Chromium's checks
+    const c = await pc.checksAnswered(s.pairResponses);
+    assert.ok(c.pairResponses >= s.pairResponses + 2, `checks unanswered: ${JSON.stringify(c)}`);
+    assert.equal(c.iceState, 'connected');
   } finally {
     session.terminate(); // the browser's BYE, also when an assertion failed
   }

@@ -5,7 +5,8 @@
 # Prints one table: per server and workload, packets relayed, loss, average RTT, server CPU
 # seconds per 100k relayed packets (utime+stime of the server process from /proc) over the whole
 # run and over uclient's data phase alone, the probe's RTT p50/p99/max in microseconds and its
-# loss; then a ratio row rtcgate/coturn.
+# loss; then a ratio row rtcgate/coturn. Each loaded workload runs TURN_BENCH_RUNS times (default
+# 3), the two servers taking turns, and ends with each server's median and the ratio of medians.
 # Not a pass/fail test.
 #   tests/load/turn_bench.sh [BUILD_DIR] [CLIENTS] [MESSAGES]
 # shellcheck disable=SC2059 # printf "$row": the table format is this script's own
@@ -16,6 +17,7 @@ clients=${2:-200}
 messages=${3:-100}
 workers=${TURN_BENCH_WORKERS:-1}
 probe_pps=${TURN_BENCH_PROBE_PPS:-50}
+runs=${TURN_BENCH_RUNS:-3}
 tmp=$(mktemp -d)
 pids=()
 probe_pid=
@@ -150,35 +152,64 @@ idle() {
 # per100k TICKS PACKETS -> CPU seconds per 100k packets
 per100k() { awk -v c="$1" -v n="$2" -v hz="$hz" 'BEGIN{printf "%.3f", n ? c/hz*100000/n : 0}'; }
 
-row='%-8s %-12s %9s %7s %6s %8s %12s %12s %8s %8s %8s %11s\n'
+# median of numbers (a "-" or "?" among them makes it "-")
+median() { printf '%s\n' "$@" | sort -g | awk '!/^[0-9.]+$/ { bad = 1 } { v[NR] = $1 }
+	END { if (bad || !NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# ratio_row LABEL "rtcgate figures" "coturn figures" (per dper p50 p99 max)
+ratio_row() {
+	awk -v row="$row" -v l="$1" -v a="$2" -v b="$3" '
+		function r(x, y) { return (x ~ /^[0-9.]+$/ && y ~ /^[0-9.]+$/ && y > 0) ? sprintf("%.2f", x / y) : "-" }
+		BEGIN { split(a, x, " "); split(b, y, " ")
+			printf row, "ratio", l, "-", "-", "-", "-", r(x[1], y[1]), r(x[2], y[2]), r(x[3], y[3]), r(x[4], y[4]), r(x[5], y[5]), "-" }'
+}
+
+row='%-8s %-14s %9s %7s %6s %8s %12s %12s %8s %8s %8s %11s\n'
 printf "$row" server workload relayed pkt/s lost rtt_ms cpu_s/100k data_s/100k p50_us p99_us max_us \
 	probe_lost
 for pace in idle 20 0; do
 	case $pace in idle) label=idle ;; 0) label=unpaced ;; *) label="paced_${pace}ms" ;; esac
-	for s in rg ct; do
-		if [ $s = rg ]; then pid=$rg_pid port=$rg_port name=rtcgate; else pid=$ct_pid port=$ct_port name=coturn; fi
-		if [ "$pace" = idle ]; then
-			idle "$port"
-			rel=- pps=- lost=- rtt=- per=- dper=-
-		else
-			run "$pid" "$port" "$pace"
-			# the denominators count the probe's packets too: they cost the server as much.
-			# Data phase: uclient's messages are all sent in it, and the probe's marked ones
-			# (each sent one crosses the server once, each answered one twice)
-			per=$(per100k "$cpu" "$((rel + p_all + p_rall))")
-			dper=-
-			[ "$p_sent" != "?" ] && [ "$p_lost" != "?" ] &&
-				dper=$(per100k "$dcpu" "$((rel + 2 * p_sent - p_lost))")
-		fi
-		printf "$row" "$name" "$label" "$rel" "$pps" "$lost" "$rtt" "$per" "$dper" "$p50" "$p99" "$pmax" \
-			"$p_lost/$p_sent"
-		if [ $s = rg ]; then rg=("$per" "$dper" "$p50" "$p99" "$pmax"); else ct=("$per" "$dper" "$p50" "$p99" "$pmax"); fi
+	n=$runs
+	[ "$pace" = idle ] && n=1
+	declare -A col=()
+	for ((k = 1; k <= n; k++)); do
+		tag=$label
+		[ "$n" -gt 1 ] && tag="$label#$k"
+		for s in rg ct; do
+			if [ $s = rg ]; then pid=$rg_pid port=$rg_port name=rtcgate; else pid=$ct_pid port=$ct_port name=coturn; fi
+			if [ "$pace" = idle ]; then
+				idle "$port"
+				rel=- pps=- lost=- rtt=- per=- dper=-
+			else
+				run "$pid" "$port" "$pace"
+				# the denominators count the probe's packets too: they cost the server as much.
+				# Data phase: uclient's messages are all sent in it, and the probe's marked ones
+				# (each sent one crosses the server once, each answered one twice)
+				per=$(per100k "$cpu" "$((rel + p_all + p_rall))")
+				dper=-
+				[ "$p_sent" != "?" ] && [ "$p_lost" != "?" ] &&
+					dper=$(per100k "$dcpu" "$((rel + 2 * p_sent - p_lost))")
+			fi
+			printf "$row" "$name" "$tag" "$rel" "$pps" "$lost" "$rtt" "$per" "$dper" "$p50" "$p99" "$pmax" \
+				"$p_lost/$p_sent"
+			col[$s,per]+=" $per" col[$s,dper]+=" $dper" col[$s,p50]+=" $p50" col[$s,p99]+=" $p99"
+			col[$s,max]+=" $pmax" col[$s,lost]+=" $lost"
+			if [ $s = rg ]; then rg=("$per" "$dper" "$p50" "$p99" "$pmax"); else ct=("$per" "$dper" "$p50" "$p99" "$pmax"); fi
+		done
+		ratio_row "$tag" "${rg[*]}" "${ct[*]}"
 	done
-	awk -v row="$row" -v l="$label" -v a="${rg[*]}" -v b="${ct[*]}" '
-		function r(x, y) { return (x ~ /^[0-9.]+$/ && y ~ /^[0-9.]+$/ && y > 0) ? sprintf("%.2f", x / y) : "-" }
-		BEGIN { split(a, x, " "); split(b, y, " ")
-			printf row, "ratio", l, "-", "-", "-", "-", r(x[1], y[1]), r(x[2], y[2]), r(x[3], y[3]), r(x[4], y[4]), r(x[5], y[5]), "-" }'
+	[ "$n" -gt 1 ] || continue
+	for s in rg ct; do
+		[ $s = rg ] && name=rtcgate || name=coturn
+		# shellcheck disable=SC2086 # the columns are space-separated lists on purpose
+		m=("$(median ${col[$s,per]})" "$(median ${col[$s,dper]})" "$(median ${col[$s,p50]})" \
+			"$(median ${col[$s,p99]})" "$(median ${col[$s,max]})")
+		# shellcheck disable=SC2086
+		printf "$row" "$name" "$label median" - - "$(echo ${col[$s,lost]} | tr ' ' '+')" - "${m[@]}" -
+		if [ $s = rg ]; then rg=("${m[@]}"); else ct=("${m[@]}"); fi
+	done
+	ratio_row "$label median" "${rg[*]}" "${ct[*]}"
 done
 read -r load1 _ </proc/loadavg
-echo "clients=$clients messages=$messages size=172 workers=$workers (CPU from /proc, ${hz} ticks/s);" \
+echo "clients=$clients messages=$messages size=172 workers=$workers runs=$runs (CPU from /proc, ${hz} ticks/s);" \
 	"probe: ${probe_pps} pps, 172 B; ratio = rtcgate/coturn; host load average $load1"

@@ -99,6 +99,9 @@ function install() {
         packetsSent: all.find((s) => s.type === 'outbound-rtp' && s.kind === 'audio')?.packetsSent ?? 0,
         direction: pc.getTransceivers()[0]?.currentDirection,
         ufrag: /^a=ice-ufrag:(.*)$/m.exec(pc.localDescription?.sdp ?? '')?.[1],
+        iceState: pc.iceConnectionState,
+        // answers to the checks Chromium keeps sending on the selected pair (RFC 7675 consent)
+        pairResponses: pair?.responsesReceived ?? 0,
       };
     },
     close(id) {
@@ -187,6 +190,20 @@ export class PagePeerConnection extends EventTarget {
     for (let i = 0; i < 100; i++) {
       s = await this.stats();
       if (s.packetsReceived > packets && s.peak > 0.05) return s;
+      await new Promise((r) => setTimeout(r, 100)); // polling interval, bounded by the loop
+    }
+    return s;
+  }
+
+  /**
+   * Poll getStats() (bounded, ~15 s) until `more` further answers to Chromium's checks on the
+   * selected pair came back after `from` (the consent checks of a call in progress).
+   */
+  async checksAnswered(from, more = 2) {
+    let s;
+    for (let i = 0; i < 150; i++) {
+      s = await this.stats();
+      if (s.pairResponses >= from + more) return s;
       await new Promise((r) => setTimeout(r, 100)); // polling interval, bounded by the loop
     }
     return s;
