@@ -17,6 +17,7 @@
 #define DIRECT_FLAG 0x80000000u
 #define BATCH       32
 #define EPOLL_MAX   64
+#define AGENTS_US   2000
 
 struct wl_thread {
 	int id;
@@ -37,7 +38,9 @@ struct wl_thread {
 	GPtrArray *direct;
 	/* WebRTC calls past DTLS: their sockets in one epoll set, the context watches only it */
 	int epfd;
-	GMainContext *park; /* never iterated: libnice's sources of those sockets wait here */
+	GMainContext *park;   /* never iterated: libnice's sources of those sockets wait here */
+	GMainContext *agents; /* libnice's agents (timers, signals), iterated every AGENTS_US */
+	gint64 agents_due;
 	struct wl_stats st;
 };
 
@@ -64,6 +67,11 @@ int wl_thread_epoll(struct wl_thread *th)
 GMainContext *wl_thread_park(struct wl_thread *th)
 {
 	return th->park;
+}
+
+GMainContext *wl_thread_agents(struct wl_thread *th)
+{
+	return th->agents;
 }
 
 static int udp_socket(struct sockaddr_in *bound)
@@ -298,6 +306,20 @@ static void pace(struct wl_thread *th, struct wl_call *c, gint64 now)
 		c->next_send = now + WL_FRAME_US;
 }
 
+/*
+ * GLib visits every source of a context on each wake-up, and a thread wakes for about every
+ * datagram: libnice's timers (a few per agent) are on a context of their own, run from the
+ * tick (ICE paces its checks at 20 ms; DTLS timers are wl_rtc_tick's).
+ */
+static void run_agents(struct wl_thread *th, gint64 now)
+{
+	if (now < th->agents_due)
+		return;
+	th->agents_due = now + AGENTS_US;
+	for (int k = 0; k < 8 && g_main_context_iteration(th->agents, FALSE); k++)
+		;
+}
+
 static gboolean on_tick(gpointer data)
 {
 	struct wl_thread *th = data;
@@ -314,6 +336,8 @@ static gboolean on_tick(gpointer data)
 	for (guint i = 0; i < th->direct->len; i++)
 		pace(th, th->direct->pdata[i], now);
 	flush_out(th);
+	if (wl_opt.mode == WL_WEBRTC)
+		run_agents(th, now);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -345,6 +369,7 @@ static void epoll_attach(struct wl_thread *th)
 	if (th->epfd < 0)
 		g_error("media thread %d: no epoll set", th->id);
 	th->park = g_main_context_new();
+	th->agents = g_main_context_new();
 	es = (struct epoll_source *)g_source_new(&epoll_funcs, sizeof(*es));
 	es->th = th;
 	g_source_add_unix_fd(&es->source, th->epfd, G_IO_IN);
@@ -429,6 +454,7 @@ void wl_thread_stop(struct wl_thread *th, struct wl_stats *into)
 	g_main_loop_unref(th->loop);
 	g_main_context_unref(th->ctx);
 	g_main_context_unref(th->park);
+	g_main_context_unref(th->agents);
 	close(th->epfd); /* empty: every call left it in wl_rtc_free */
 	g_free(th->st.hist);
 	g_free(th->st.hist_direct);
@@ -484,7 +510,7 @@ void wl_media_prepare(struct wl_call *c)
 	c->ssrc = g_random_int();
 	c->seq = (uint16_t)g_random_int();
 	if (wl_opt.mode == WL_WEBRTC) {
-		if (wl_rtc_prepare(c, c->th->ctx))
+		if (wl_rtc_prepare(c))
 			wl_call_failed(c, "ICE agent");
 		return;
 	}

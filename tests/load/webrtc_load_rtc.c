@@ -446,14 +446,15 @@ static void on_gathered(NiceAgent *agent, guint stream, gpointer user)
 	wl_offer_ready(c);
 }
 
-int wl_rtc_prepare(struct wl_call *c, GMainContext *ctx)
+/* The agent on the thread's agents context, its receive on the thread's own (every datagram). */
+int wl_rtc_prepare(struct wl_call *c)
 {
 	struct wl_rtc *r = g_new0(struct wl_rtc, 1);
 	NiceAddress lo;
 
 	c->rtc = r;
 	r->fd = -1;
-	r->agent = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245,
+	r->agent = nice_agent_new_full(wl_thread_agents(c->th), NICE_COMPATIBILITY_RFC5245,
 	                               NICE_AGENT_OPTION_REGULAR_NOMINATION);
 	g_object_set(r->agent, "controlling-mode", TRUE, "upnp", FALSE, "ice-tcp", FALSE, NULL);
 	nice_address_init(&lo);
@@ -466,7 +467,7 @@ int wl_rtc_prepare(struct wl_call *c, GMainContext *ctx)
 	nice_agent_set_stream_name(r->agent, r->stream, "audio");
 	g_signal_connect(r->agent, "candidate-gathering-done", G_CALLBACK(on_gathered), c);
 	g_signal_connect(r->agent, "component-state-changed", G_CALLBACK(on_state), c);
-	nice_agent_attach_recv(r->agent, r->stream, 1, ctx, on_recv, c);
+	nice_agent_attach_recv(r->agent, r->stream, 1, wl_thread_context(c->th), on_recv, c);
 	return nice_agent_gather_candidates(r->agent, r->stream) ? 0 : EIO;
 }
 
