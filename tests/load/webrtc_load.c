@@ -441,9 +441,8 @@ static void parse_args(int argc, char **argv)
 	    wl_opt.direct < 0 || wl_opt.held < 0 || wl_opt.held > 600)
 		usage();
 	/*
-	 * GLib polls every libnice socket of a context on each wake-up, so one context with
-	 * hundreds of agents costs the generator more than the calls cost rtcgate: by default a
-	 * thread per 100 WebRTC calls
+	 * by default a thread per 100 WebRTC calls, chosen when GLib polled every libnice socket
+	 * of a context on each wake-up (before the fast path: webrtc_load_rtc.c fast_start)
 	 */
 	if (!wl_opt.threads)
 		wl_opt.threads =

@@ -111,15 +111,22 @@ uint64_t wl_echo_stop(void);
 void wl_rtp_build(struct wl_call *c, uint8_t *pkt, gint64 now);
 void wl_rtp_received(struct wl_thread *th, struct wl_call *c, const uint8_t *pkt, int len);
 struct wl_stats *wl_thread_stats(struct wl_thread *th);
+/* the thread's epoll set (data.ptr = the call; read by wl_rtc_readable) and a context nobody
+ * iterates, where libnice's sources of those calls' sockets are parked */
+int wl_thread_epoll(struct wl_thread *th);
+GMainContext *wl_thread_park(struct wl_thread *th);
+/* where the thread's libnice agents live: timers and signals, run from the thread's tick */
+GMainContext *wl_thread_agents(struct wl_thread *th);
 void wl_media_flowing(struct wl_call *c); /* DTLS done: start sending */
 int wl_sdp_value(const char *sdp, const char *prefix, char *out, size_t cap);
 
 /* webrtc_load_rtc.c: ICE + DTLS-SRTP per call, on the call's thread */
 int wl_rtc_global_init(void);
-int wl_rtc_prepare(struct wl_call *c, GMainContext *ctx);
+int wl_rtc_prepare(struct wl_call *c);
 int wl_rtc_answer(struct wl_call *c);
 void wl_rtc_send(struct wl_call *c, uint8_t *pkt, int len);
 void wl_rtc_tick(struct wl_call *c, gint64 now);
+void wl_rtc_readable(struct wl_call *c); /* fast path: the call's socket, from the epoll set */
 void wl_rtc_free(struct wl_call *c);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,6 +16,8 @@
 
 #define DIRECT_FLAG 0x80000000u
 #define BATCH       32
+#define EPOLL_MAX   64
+#define AGENTS_US   2000
 
 struct wl_thread {
 	int id;
@@ -33,7 +36,17 @@ struct wl_thread {
 	uint8_t out_buf[BATCH][WL_RTP_LEN];
 	GPtrArray *calls;
 	GPtrArray *direct;
+	/* WebRTC calls past DTLS: their sockets in one epoll set, the context watches only it */
+	int epfd;
+	GMainContext *park;   /* never iterated: libnice's sources of those sockets wait here */
+	GMainContext *agents; /* libnice's agents (timers, signals), iterated every AGENTS_US */
+	gint64 agents_due;
 	struct wl_stats st;
+};
+
+struct epoll_source {
+	GSource source;
+	struct wl_thread *th;
 };
 
 GMainContext *wl_thread_context(struct wl_thread *th)
@@ -44,6 +57,21 @@ GMainContext *wl_thread_context(struct wl_thread *th)
 struct wl_stats *wl_thread_stats(struct wl_thread *th)
 {
 	return &th->st;
+}
+
+int wl_thread_epoll(struct wl_thread *th)
+{
+	return th->epfd;
+}
+
+GMainContext *wl_thread_park(struct wl_thread *th)
+{
+	return th->park;
+}
+
+GMainContext *wl_thread_agents(struct wl_thread *th)
+{
+	return th->agents;
 }
 
 static int udp_socket(struct sockaddr_in *bound)
@@ -278,6 +306,20 @@ static void pace(struct wl_thread *th, struct wl_call *c, gint64 now)
 		c->next_send = now + WL_FRAME_US;
 }
 
+/*
+ * GLib visits every source of a context on each wake-up, and a thread wakes for about every
+ * datagram: libnice's timers (a few per agent) are on a context of their own, run from the
+ * tick (ICE paces its checks at 20 ms; DTLS timers are wl_rtc_tick's).
+ */
+static void run_agents(struct wl_thread *th, gint64 now)
+{
+	if (now < th->agents_due)
+		return;
+	th->agents_due = now + AGENTS_US;
+	for (int k = 0; k < 8 && g_main_context_iteration(th->agents, FALSE); k++)
+		;
+}
+
 static gboolean on_tick(gpointer data)
 {
 	struct wl_thread *th = data;
@@ -294,7 +336,48 @@ static gboolean on_tick(gpointer data)
 	for (guint i = 0; i < th->direct->len; i++)
 		pace(th, th->direct->pdata[i], now);
 	flush_out(th);
+	if (wl_opt.mode == WL_WEBRTC)
+		run_agents(th, now);
 	return G_SOURCE_CONTINUE;
+}
+
+static gboolean epoll_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+{
+	struct wl_thread *th = ((struct epoll_source *)src)->th;
+	struct epoll_event ev[EPOLL_MAX];
+	int n = epoll_wait(th->epfd, ev, EPOLL_MAX, 0);
+
+	(void)cb;
+	(void)data;
+	/* a call stops only from an invoke on this context, never inside this loop */
+	for (int i = 0; i < n; i++)
+		wl_rtc_readable(ev[i].data.ptr);
+	return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs epoll_funcs = { .dispatch = epoll_dispatch };
+
+/*
+ * GLib polls every fd of a context on each wake-up (every 1 ms here), which costs O(calls)
+ * with a socket per call; the epoll set costs O(ready sockets).
+ */
+static void epoll_attach(struct wl_thread *th)
+{
+	struct epoll_source *es;
+
+	th->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (th->epfd < 0)
+		g_error("media thread %d: no epoll set", th->id);
+	th->park = g_main_context_new();
+	th->agents = g_main_context_new();
+	es = (struct epoll_source *)g_source_new(&epoll_funcs, sizeof(*es));
+	es->th = th;
+	g_source_add_unix_fd(&es->source, th->epfd, G_IO_IN);
+	/* the dispatch never iterates the context: no need for GLib's recursion guard, which
+	 * takes the fd out of the poll set and back in (two wake-up writes) per dispatch */
+	g_source_set_can_recurse(&es->source, TRUE);
+	g_source_attach(&es->source, th->ctx);
+	g_source_unref(&es->source);
 }
 
 static gpointer thread_main(gpointer data)
@@ -327,6 +410,7 @@ struct wl_thread *wl_thread_start(int id)
 	g_source_set_callback(src, G_SOURCE_FUNC(on_readable), th, NULL);
 	g_source_attach(src, th->ctx);
 	g_source_unref(src);
+	epoll_attach(th);
 	src = g_timeout_source_new(1);
 	g_source_set_priority(src, G_PRIORITY_HIGH);
 	g_source_set_callback(src, on_tick, th, NULL);
@@ -369,6 +453,9 @@ void wl_thread_stop(struct wl_thread *th, struct wl_stats *into)
 	close(th->fd);
 	g_main_loop_unref(th->loop);
 	g_main_context_unref(th->ctx);
+	g_main_context_unref(th->park);
+	g_main_context_unref(th->agents);
+	close(th->epfd); /* empty: every call left it in wl_rtc_free */
 	g_free(th->st.hist);
 	g_free(th->st.hist_direct);
 	g_free(th);
@@ -423,7 +510,7 @@ void wl_media_prepare(struct wl_call *c)
 	c->ssrc = g_random_int();
 	c->seq = (uint16_t)g_random_int();
 	if (wl_opt.mode == WL_WEBRTC) {
-		if (wl_rtc_prepare(c, c->th->ctx))
+		if (wl_rtc_prepare(c))
 			wl_call_failed(c, "ICE agent");
 		return;
 	}

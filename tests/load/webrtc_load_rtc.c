@@ -1,13 +1,17 @@
 /* webrtc_load: the browser side's media per call, written apart from rtcgate's ice/: a libnice
  * agent (full ICE, controlling, one component, rtcp-mux; RFC 8445), DTLS 1.2 over memory BIOs
  * with use_srtp (RFC 5764 §4.1.1, GCM first), keys from the exporter (RFC 5764 §4.2) into two
- * libsrtp2 sessions. Everything here runs on the call's media thread. */
+ * libsrtp2 sessions; then the socket read from the thread's epoll set (RFC 7983 demux).
+ * Everything here runs on the call's media thread. */
 #include "webrtc_load.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 
+#include <gio/gio.h>
 #include <nice/agent.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -18,6 +22,7 @@
 #define DTLS_LIMIT_US (15 * G_USEC_PER_SEC)
 #define FLIGHT_MAX    16384
 #define FP_MAX        (32 * 3)
+#define RECV_BATCH    32
 
 struct wl_rtc {
 	NiceAgent *agent;
@@ -26,9 +31,14 @@ struct wl_rtc {
 	BIO *rbio, *wbio;
 	bool client; /* our DTLS role, from the answer's a=setup */
 	bool have_answer, done;
+	bool ready; /* libnice nominated the pair (READY): no check of ours is left in flight */
 	gint64 dtls_t0;
 	char remote_fp[FP_MAX + 1];
 	srtp_t tx, rx;
+	/* the fast path: the selected pair's socket (libnice's) read and written here, -1 before */
+	int fd;
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
 };
 
 static struct {
@@ -119,6 +129,16 @@ static void fail(struct wl_call *c, uint64_t *counter, const char *why)
 	wl_call_failed(c, why);
 }
 
+/* Through libnice until the fast path has the socket, then straight to the pair's remote. */
+static void out(struct wl_rtc *r, const uint8_t *buf, int len)
+{
+	if (r->fd >= 0)
+		sendto(r->fd, buf, (size_t)len, MSG_DONTWAIT, (const struct sockaddr *)&r->peer,
+		       r->peer_len);
+	else
+		nice_agent_send(r->agent, r->stream, 1, (guint)len, (const gchar *)buf);
+}
+
 /* Everything OpenSSL wrote goes out as one datagram: a flight's records whole, in order. */
 static void flush(struct wl_call *c)
 {
@@ -130,7 +150,7 @@ static void flush(struct wl_call *c)
 		n = BIO_read(r->wbio, buf, sizeof(buf));
 		if (n <= 0)
 			break;
-		nice_agent_send(r->agent, r->stream, 1, (guint)n, (const gchar *)buf);
+		out(r, buf, n);
 	}
 }
 
@@ -182,6 +202,40 @@ static int keys(struct wl_call *c)
 	return rc;
 }
 
+/*
+ * Once DTLS has the keys and ICE nominated its pair, the call's socket leaves libnice's
+ * receive path for the thread's epoll set. libnice keeps owning (and at the end closing) the
+ * fd and still sends its keepalives on it; its receive source is moved to the thread's park
+ * context, which nobody iterates. A NULL context would be GLib's default one, the main
+ * thread's, which would poll the fd and, with no callback to read for, spin on it.
+ */
+static void fast_start(struct wl_call *c)
+{
+	struct wl_rtc *r = c->rtc;
+	NiceCandidate *lc = NULL, *rc = NULL;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+	GSocket *sock;
+	int fd;
+
+	if (r->fd >= 0 || !r->done || !r->ready || g_atomic_int_get(&c->failed) ||
+	    !nice_agent_get_selected_pair(r->agent, r->stream, 1, &lc, &rc) ||
+	    rc->transport != NICE_CANDIDATE_TRANSPORT_UDP)
+		return;
+	sock = nice_agent_get_selected_socket(r->agent, r->stream, 1);
+	if (!sock)
+		return;
+	fd = g_socket_get_fd(sock);
+	g_object_unref(sock);
+	memset(&r->peer, 0, sizeof(r->peer));
+	nice_address_copy_to_sockaddr(&rc->addr, (struct sockaddr *)&r->peer);
+	r->peer_len = r->peer.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	                                            : sizeof(struct sockaddr_in);
+	if (epoll_ctl(wl_thread_epoll(c->th), EPOLL_CTL_ADD, fd, &ev))
+		return; /* libnice goes on reading it */
+	nice_agent_attach_recv(r->agent, r->stream, 1, wl_thread_park(c->th), NULL, NULL);
+	r->fd = fd;
+}
+
 static void handshake_done(struct wl_call *c)
 {
 	struct wl_rtc *r = c->rtc;
@@ -205,6 +259,7 @@ static void handshake_done(struct wl_call *c)
 	}
 	r->done = true;
 	wl_media_flowing(c);
+	fast_start(c);
 }
 
 static void dtls_step(struct wl_call *c)
@@ -255,59 +310,93 @@ static void dtls_begin(struct wl_call *c)
 		dtls_step(c);
 }
 
-static void on_recv(NiceAgent *agent, guint stream, guint comp, guint len, gchar *data,
-                    gpointer user)
+/*
+ * RFC 7983 §7 by the first byte: DTLS to OpenSSL, SRTP and SRTCP unprotected in place (BUF is
+ * LEN bytes long); anything else (STUN on the fast path: rtcgate is ICE-lite and sends no
+ * checks) is dropped.
+ */
+static void input(struct wl_call *c, uint8_t *buf, int len)
 {
-	struct wl_call *c = user;
 	struct wl_rtc *r = c->rtc;
-	uint8_t pkt[WL_PKT_MAX + WL_SRTP_TRAILER], b0;
-	int n = (int)len;
+	uint8_t b0 = buf[0];
 
-	(void)agent;
-	(void)stream;
-	(void)comp;
-	if (!len || !r)
-		return;
-	b0 = (uint8_t)data[0];
-	if (b0 >= 20 && b0 <= 63) { /* RFC 7983 §7: DTLS */
+	if (b0 >= 20 && b0 <= 63) {
 		dtls_begin(c);
 		if (!r->ssl)
 			return;
-		BIO_write(r->rbio, data, (int)len);
+		BIO_write(r->rbio, buf, len);
 		if (!r->done) {
 			dtls_step(c);
 		} else {
 			/* a retransmitted flight: OpenSSL answers it; no application data here */
-			SSL_read(r->ssl, pkt, sizeof(pkt));
+			SSL_read(r->ssl, buf, len);
 			flush(c);
 		}
 		return;
 	}
-	if (b0 < 128 || b0 > 191 || !r->done || len > WL_PKT_MAX)
+	if (b0 < 128 || b0 > 191 || !r->done)
 		return;
-	memcpy(pkt, data, len);
-	if (len >= 2 && (uint8_t)data[1] >= 192 && (uint8_t)data[1] <= 223) {
-		if (srtp_unprotect_rtcp(r->rx, pkt, &n) != srtp_err_status_ok)
+	if (len >= 2 && buf[1] >= 192 && buf[1] <= 223) {
+		if (srtp_unprotect_rtcp(r->rx, buf, &len) != srtp_err_status_ok)
 			wl_thread_stats(c->th)->srtp_err++;
 		return;
 	}
-	if (srtp_unprotect(r->rx, pkt, &n) != srtp_err_status_ok) {
+	if (srtp_unprotect(r->rx, buf, &len) != srtp_err_status_ok) {
 		wl_thread_stats(c->th)->srtp_err++;
 		return;
 	}
-	wl_rtp_received(c->th, c, pkt, n);
+	wl_rtp_received(c->th, c, buf, len);
+}
+
+static void on_recv(NiceAgent *agent, guint stream, guint comp, guint len, gchar *data,
+                    gpointer user)
+{
+	struct wl_call *c = user;
+	uint8_t pkt[WL_PKT_MAX];
+
+	(void)agent;
+	(void)stream;
+	(void)comp;
+	if (!len || len > WL_PKT_MAX || !c->rtc)
+		return;
+	memcpy(pkt, data, len);
+	input(c, pkt, (int)len);
+}
+
+/* The fast path's receive: one batch per wake-up (the epoll set is level-triggered). */
+void wl_rtc_readable(struct wl_call *c)
+{
+	static __thread uint8_t bufs[RECV_BATCH][WL_PKT_MAX]; /* one per generator thread */
+	struct mmsghdr mm[RECV_BATCH];
+	struct iovec iov[RECV_BATCH];
+	struct wl_rtc *r = c->rtc;
+	int n;
+
+	for (int i = 0; i < RECV_BATCH; i++) {
+		iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
+		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+	}
+	n = recvmmsg(r->fd, mm, RECV_BATCH, MSG_DONTWAIT, NULL);
+	for (int i = 0; i < n; i++) {
+		if (mm[i].msg_len && !(mm[i].msg_hdr.msg_flags & MSG_TRUNC))
+			input(c, bufs[i], (int)mm[i].msg_len);
+	}
 }
 
 static void on_state(NiceAgent *agent, guint stream, guint comp, guint state, gpointer user)
 {
 	struct wl_call *c = user;
+	struct wl_rtc *r = c->rtc;
 
 	(void)agent;
 	(void)stream;
 	(void)comp;
 	if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY)
 		dtls_begin(c);
-	else if (state == NICE_COMPONENT_STATE_FAILED)
+	if (state == NICE_COMPONENT_STATE_READY) {
+		r->ready = true;
+		fast_start(c);
+	} else if (state == NICE_COMPONENT_STATE_FAILED)
 		fail(c, &wl_thread_stats(c->th)->ice_fail, "ICE failed");
 }
 
@@ -357,13 +446,15 @@ static void on_gathered(NiceAgent *agent, guint stream, gpointer user)
 	wl_offer_ready(c);
 }
 
-int wl_rtc_prepare(struct wl_call *c, GMainContext *ctx)
+/* The agent on the thread's agents context, its receive on the thread's own (every datagram). */
+int wl_rtc_prepare(struct wl_call *c)
 {
 	struct wl_rtc *r = g_new0(struct wl_rtc, 1);
 	NiceAddress lo;
 
 	c->rtc = r;
-	r->agent = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245,
+	r->fd = -1;
+	r->agent = nice_agent_new_full(wl_thread_agents(c->th), NICE_COMPATIBILITY_RFC5245,
 	                               NICE_AGENT_OPTION_REGULAR_NOMINATION);
 	g_object_set(r->agent, "controlling-mode", TRUE, "upnp", FALSE, "ice-tcp", FALSE, NULL);
 	nice_address_init(&lo);
@@ -376,7 +467,7 @@ int wl_rtc_prepare(struct wl_call *c, GMainContext *ctx)
 	nice_agent_set_stream_name(r->agent, r->stream, "audio");
 	g_signal_connect(r->agent, "candidate-gathering-done", G_CALLBACK(on_gathered), c);
 	g_signal_connect(r->agent, "component-state-changed", G_CALLBACK(on_state), c);
-	nice_agent_attach_recv(r->agent, r->stream, 1, ctx, on_recv, c);
+	nice_agent_attach_recv(r->agent, r->stream, 1, wl_thread_context(c->th), on_recv, c);
 	return nice_agent_gather_candidates(r->agent, r->stream) ? 0 : EIO;
 }
 
@@ -423,7 +514,7 @@ void wl_rtc_send(struct wl_call *c, uint8_t *pkt, int len)
 
 	if (!r || !r->done || srtp_protect(r->tx, pkt, &len) != srtp_err_status_ok)
 		return;
-	nice_agent_send(r->agent, r->stream, 1, (guint)len, (const gchar *)pkt);
+	out(r, pkt, len);
 }
 
 void wl_rtc_tick(struct wl_call *c, gint64 now)
@@ -448,6 +539,8 @@ void wl_rtc_free(struct wl_call *c)
 	struct wl_rtc *r = c->rtc;
 
 	c->rtc = NULL;
+	if (r->fd >= 0) /* before libnice closes it */
+		epoll_ctl(wl_thread_epoll(c->th), EPOLL_CTL_DEL, r->fd, NULL);
 	if (r->ssl)
 		SSL_free(r->ssl); /* and its BIOs */
 	if (r->tx)
@@ -455,7 +548,8 @@ void wl_rtc_free(struct wl_call *c)
 	if (r->rx)
 		srtp_dealloc(r->rx);
 	g_signal_handlers_disconnect_by_data(r->agent, c);
-	nice_agent_attach_recv(r->agent, r->stream, 1, NULL, NULL, NULL);
+	/* not NULL: that is the main thread's context (see fast_start) */
+	nice_agent_attach_recv(r->agent, r->stream, 1, wl_thread_park(c->th), NULL, NULL);
 	nice_agent_remove_stream(r->agent, r->stream);
 	g_object_unref(r->agent);
 	g_free(r);
