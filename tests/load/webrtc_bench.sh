@@ -51,7 +51,7 @@ run_mode() {
 	nice -n "${WEBRTC_BENCH_NICE:-0}" "$build/tests/load/webrtc_load" --mode "$mode" --ws-port "$http_port" \
 		--pbx-port "$pbx_port" --echo-port "$echo_port" --pid "$rg_pid" --calls "$calls" \
 		--rate "$rate" --seconds "$seconds" --threads "$threads" --per-login "$per_login" \
-		--held "${WEBRTC_BENCH_HELD:-2}" &
+		--held "${WEBRTC_BENCH_HELD:-2}" --read "${WEBRTC_BENCH_READ:-event}" &
 	load_pid=$!
 	pids+=("$load_pid")
 	udp0=$(udp_errors)

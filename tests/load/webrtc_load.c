@@ -400,20 +400,29 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: webrtc_load --ws-port P --pbx-port P --echo-port P --pid PID "
 	                "[--mode plain|webrtc] [--calls N] [--rate N] [--seconds S] [--threads N] "
-	                "[--direct N] [--held S] [--login-prefix bench] [--per-login 100]\n");
+	                "[--direct N] [--held S] [--login-prefix bench] [--per-login 100] "
+	                "[--read event|tick]\n");
 	exit(2);
 }
 
 static void parse_args(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "mode", 1, NULL, 'm' },         { "ws-port", 1, NULL, 'w' },
-		{ "pbx-port", 1, NULL, 'x' },     { "echo-port", 1, NULL, 'e' },
-		{ "calls", 1, NULL, 'n' },        { "rate", 1, NULL, 'r' },
-		{ "seconds", 1, NULL, 's' },      { "pid", 1, NULL, 'p' },
-		{ "threads", 1, NULL, 't' },      { "direct", 1, NULL, 'd' },
-		{ "login-prefix", 1, NULL, 'l' }, { "per-login", 1, NULL, 'L' },
-		{ "held", 1, NULL, 'H' },         { NULL, 0, NULL, 0 },
+		{ "mode", 1, NULL, 'm' },
+		{ "ws-port", 1, NULL, 'w' },
+		{ "pbx-port", 1, NULL, 'x' },
+		{ "echo-port", 1, NULL, 'e' },
+		{ "calls", 1, NULL, 'n' },
+		{ "rate", 1, NULL, 'r' },
+		{ "seconds", 1, NULL, 's' },
+		{ "pid", 1, NULL, 'p' },
+		{ "threads", 1, NULL, 't' },
+		{ "direct", 1, NULL, 'd' },
+		{ "login-prefix", 1, NULL, 'l' },
+		{ "per-login", 1, NULL, 'L' },
+		{ "held", 1, NULL, 'H' },
+		{ "read", 1, NULL, 'R' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int o;
 
@@ -432,6 +441,7 @@ static void parse_args(int argc, char **argv)
 		case 'l': wl_opt.login_prefix = optarg; break;
 		case 'L': wl_opt.per_login = atoi(optarg); break;
 		case 'H': wl_opt.held = atoi(optarg); break;
+		case 'R': wl_opt.read_tick = !strcmp(optarg, "tick"); break;
 		default: usage();
 		}
 	}

@@ -34,6 +34,12 @@ struct wl_opts {
 	int threads;   /* media threads of the generator */
 	int direct;    /* reference flows straight to the echo peer */
 	int held;      /* seconds with every call up and no media */
+	/*
+	 * Read on the 1 ms tick instead of waking for each readable socket (--read tick): on
+	 * loopback the sender pays for waking the receiver, so rtcgate's CPU per packet then
+	 * holds no wake-up of ours, as with a real network; RTTs gain up to a tick.
+	 */
+	bool read_tick;
 };
 
 /* Figures one media thread keeps; read by main only after the thread stopped. */

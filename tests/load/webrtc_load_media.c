@@ -320,11 +320,25 @@ static void run_agents(struct wl_thread *th, gint64 now)
 		;
 }
 
+static void epoll_drain(struct wl_thread *th)
+{
+	struct epoll_event ev[EPOLL_MAX];
+	int n = epoll_wait(th->epfd, ev, EPOLL_MAX, 0);
+
+	/* a call stops only from an invoke on this context, never inside this loop */
+	for (int i = 0; i < n; i++)
+		wl_rtc_readable(ev[i].data.ptr);
+}
+
 static gboolean on_tick(gpointer data)
 {
 	struct wl_thread *th = data;
 	gint64 now = g_get_monotonic_time();
 
+	if (wl_opt.read_tick) {
+		on_readable(th->fd, G_IO_IN, th);
+		epoll_drain(th);
+	}
 	for (guint i = 0; i < th->calls->len; i++) {
 		struct wl_call *c = th->calls->pdata[i];
 
@@ -343,15 +357,9 @@ static gboolean on_tick(gpointer data)
 
 static gboolean epoll_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 {
-	struct wl_thread *th = ((struct epoll_source *)src)->th;
-	struct epoll_event ev[EPOLL_MAX];
-	int n = epoll_wait(th->epfd, ev, EPOLL_MAX, 0);
-
 	(void)cb;
 	(void)data;
-	/* a call stops only from an invoke on this context, never inside this loop */
-	for (int i = 0; i < n; i++)
-		wl_rtc_readable(ev[i].data.ptr);
+	epoll_drain(((struct epoll_source *)src)->th);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -376,7 +384,8 @@ static void epoll_attach(struct wl_thread *th)
 	/* the dispatch never iterates the context: no need for GLib's recursion guard, which
 	 * takes the fd out of the poll set and back in (two wake-up writes) per dispatch */
 	g_source_set_can_recurse(&es->source, TRUE);
-	g_source_attach(&es->source, th->ctx);
+	if (!wl_opt.read_tick) /* else the tick reads it */
+		g_source_attach(&es->source, th->ctx);
 	g_source_unref(&es->source);
 }
 
@@ -406,10 +415,12 @@ struct wl_thread *wl_thread_start(int id)
 		g_error("media thread %d: no socket", id);
 	th->st.hist = g_new0(uint32_t, WL_HIST_US);
 	th->st.hist_direct = g_new0(uint32_t, WL_HIST_US);
-	src = g_unix_fd_source_new(th->fd, G_IO_IN);
-	g_source_set_callback(src, G_SOURCE_FUNC(on_readable), th, NULL);
-	g_source_attach(src, th->ctx);
-	g_source_unref(src);
+	if (!wl_opt.read_tick) { /* else the tick reads it */
+		src = g_unix_fd_source_new(th->fd, G_IO_IN);
+		g_source_set_callback(src, G_SOURCE_FUNC(on_readable), th, NULL);
+		g_source_attach(src, th->ctx);
+		g_source_unref(src);
+	}
 	epoll_attach(th);
 	src = g_timeout_source_new(1);
 	g_source_set_priority(src, G_PRIORITY_HIGH);
@@ -573,7 +584,7 @@ static struct {
 	uint64_t echoed;
 } echo;
 
-static void echo_batch(int fd)
+static int echo_batch(int fd)
 {
 	static uint8_t bufs[BATCH][WL_PKT_MAX];
 	struct sockaddr_in from[BATCH];
@@ -590,12 +601,13 @@ static void echo_batch(int fd)
 	}
 	n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
-		return;
+		return 0;
 	for (int i = 0; i < n; i++)
 		iov[i].iov_len = msgs[i].msg_len;
 	sent = sendmmsg(fd, msgs, (unsigned)n, MSG_DONTWAIT);
 	if (sent > 0)
 		echo.echoed += (uint64_t)sent;
+	return n;
 }
 
 static gpointer echo_main(gpointer data)
@@ -605,11 +617,19 @@ static gpointer echo_main(gpointer data)
 
 	(void)data;
 	while (!g_atomic_int_get(&echo.stop)) {
-		if (poll(p, 2, 100) <= 0)
+		if (wl_opt.read_tick) { /* every 1 ms whatever came; see wl_opts.read_tick */
+			g_usleep(1000);
+			for (int i = 0; i < 2; i++)
+				p[i].revents = POLLIN;
+		} else if (poll(p, 2, 100) <= 0) {
 			continue;
-		for (int i = 0; i < 2; i++)
-			if (p[i].revents & POLLIN)
-				echo_batch(p[i].fd);
+		}
+		for (int i = 0; i < 2; i++) {
+			/* what a tick gathered may take several batches */
+			for (int k = 0; k < 16 && (p[i].revents & POLLIN); k++)
+				if (echo_batch(p[i].fd) < BATCH)
+					break;
+		}
 	}
 	return NULL;
 }
