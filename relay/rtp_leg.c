@@ -168,19 +168,84 @@ static void sock_readable(struct rtp_worker *rw, struct rtp_sock *in, int64_t no
 		media_webrtc_to_a(rw, s, in->kind, fwd, nfwd);
 }
 
+/* The worker whose context this thread runs, for worker_poll: set by its first dispatch. */
+static __thread struct rtp_worker *tls_rw;
+
+#define WAKE_MARK ((void *)&tls_rw) /* epoll data of GLib's wake-up fd in the set */
+
+/*
+ * The worker context's poll: GLib would poll() its wake-up fd and the epoll
+ * fd, then the dispatch would epoll_wait: two system calls per wake-up, and
+ * poll() on an epoll fd re-checks every ready socket. Once the wake-up fd is
+ * in the epoll set too, one epoll_wait answers for both, and what it found
+ * is kept for the dispatch. Any other set of fds goes to g_poll.
+ */
+static gint worker_poll(GPollFD *fds, guint nfds, gint timeout)
+{
+	struct rtp_worker *rw = tls_rw;
+	GPollFD *wake = NULL, *ep = NULL;
+	int n, hits = 0;
+
+	for (guint i = 0; rw && i < nfds; i++) {
+		if (fds[i].fd == rw->epfd)
+			ep = &fds[i];
+		else if (!wake)
+			wake = &fds[i];
+		else
+			return g_poll(fds, nfds, timeout);
+	}
+	if (!ep || !wake || rw->nready > 0)
+		return g_poll(fds, nfds, timeout);
+	if (rw->wake_fd != wake->fd) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = WAKE_MARK };
+
+		if (rw->wake_fd >= 0 || epoll_ctl(rw->epfd, EPOLL_CTL_ADD, wake->fd, &ev))
+			return g_poll(fds, nfds, timeout);
+		rw->wake_fd = wake->fd;
+	}
+	wake->revents = ep->revents = 0;
+	n = epoll_wait(rw->epfd, rw->ready, RTP_EPOLL_MAX, timeout);
+	rw->nready = 0;
+	for (int i = 0; i < n; i++) {
+		if (rw->ready[i].data.ptr == WAKE_MARK)
+			wake->revents = G_IO_IN;
+		else
+			rw->ready[rw->nready++] = rw->ready[i];
+	}
+	hits += wake->revents != 0;
+	if (rw->nready)
+		ep->revents = G_IO_IN, hits++;
+	else
+		rw->nready = -1;
+	return n < 0 ? -1 : hits;
+}
+
 static gboolean epoll_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 {
 	struct rtp_worker *rw = ((struct epoll_source *)src)->rw;
-	struct epoll_event ev[RTP_EPOLL_MAX];
+	struct epoll_event local[RTP_EPOLL_MAX], *ev = local;
 	int64_t now = g_source_get_time(src);
-	int n = epoll_wait(rw->epfd, ev, RTP_EPOLL_MAX, 0);
+	int n;
 
 	(void)cb;
 	(void)data;
+	if (!tls_rw) {
+		tls_rw = rw;
+		g_main_context_set_poll_func(worker_context(rw->w), worker_poll);
+	}
+	if (rw->nready > 0) {
+		ev = rw->ready;
+		n = rw->nready;
+	} else {
+		n = epoll_wait(rw->epfd, local, RTP_EPOLL_MAX, 0);
+	}
+	rw->nready = -1;
 	/* sessions close only from the mailbox, never inside this loop: every pointer is live */
 	for (int i = 0; i < n; i++) {
 		struct rtp_sock *k = ev[i].data.ptr;
 
+		if (ev[i].data.ptr == WAKE_MARK)
+			continue; /* GLib's wake-up fd: GLib reads it */
 		if (k->kind == RTP_KIND_ICE)
 			media_webrtc_readable(rw, k);
 		else
@@ -198,6 +263,8 @@ int rtp_worker_init(struct rtp_worker *rw)
 	rw->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (rw->epfd < 0)
 		return errno;
+	rw->nready = -1;
+	rw->wake_fd = -1;
 	rw->sessions = g_hash_table_new(g_direct_hash, g_direct_equal);
 	for (int i = 0; i < RTP_BATCH; i++) {
 		rw->rx_iov[i] =

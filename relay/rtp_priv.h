@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -100,6 +101,10 @@ struct rtp_worker {
 	GMainContext *ice_ctx; /* the legs' libnice agents and timers; NULL until a leg */
 	GSource *ice_pump;     /* iterates ice_ctx every MEDIA_ICE_PUMP_MS on the worker */
 	struct rtp_worker_counters stats;
+	/* what worker_poll's epoll_wait found, for the next dispatch (rtp_leg.c) */
+	struct epoll_event ready[RTP_EPOLL_MAX];
+	int nready;  /* -1: nothing kept, the dispatch asks epoll itself */
+	int wake_fd; /* GLib's wake-up fd of the context, once in the epoll set; else -1 */
 	struct mmsghdr rx[RTP_BATCH], tx[RTP_BATCH];
 	struct iovec rx_iov[RTP_BATCH], tx_iov[RTP_BATCH];
 	struct sockaddr_storage rx_addr[RTP_BATCH], tx_addr[RTP_BATCH];
