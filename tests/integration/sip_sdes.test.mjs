@@ -2,9 +2,11 @@
 // RTP/SAVP with a=crypto and hands the media to an SRTP echo on libsrtp2 (python pylibsrtp);
 // aiortc calls through rtcgate over WebRTC and hears its audio back. A PBX that answers without
 // a=crypto gets the call refused (488 to the caller, ACK and BYE to the PBX); srtp=sdes on udp:
-// fails the config check.
+// fails the config check. With srtp=optional rtcgate offers plain RTP/AVP: a plain answer and a
+// plain RTP echo carry the call, an RTP/SAVP answer to that offer is refused the same way.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,8 +20,11 @@ import { makeCerts } from './lib/testcerts.mjs';
 const LIB = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lib');
 const PBX_KEY = Buffer.from(Array.from({ length: 30 }, (_, i) => (i * 37 + 11) & 0xff)).toString('base64');
 
-/** The SRTP echo: {port, result (a promise of its last line), stop}. */
-async function srtpEcho(theirKey) {
+/**
+ * The SRTP echo: {port, result (a promise of its last line), theirKey(key), stop}. Without
+ * theirKey here, the echo waits for theirKey(key) before it handles a packet.
+ */
+async function srtpEcho(theirKey = '-') {
   const child = spawn('/usr/bin/python3', [path.join(LIB, 'srtp_echo.py'), theirKey, PBX_KEY], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -29,6 +34,7 @@ async function srtpEcho(theirKey) {
   return {
     port: JSON.parse(first[0]).port,
     result,
+    theirKey: (key) => child.stdin.write(`${key}\n`),
     stop: async () => {
       child.stdin.end();
       return withTimeout(result, 10_000, 'the SRTP echo to stop');
@@ -52,16 +58,20 @@ function respond(text, status, sdp = '') {
   return lines.join('\r\n') + sdp;
 }
 
+/** The PBX's SDP: payload types pts on port, RTP/SAVP with PBX_KEY under cryptoTag, or plain (0). */
+function pbxSdp(port, pts, cryptoTag) {
+  return [
+    'v=0', 'o=pbx 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0',
+    `m=audio ${port} ${cryptoTag ? 'RTP/SAVP' : 'RTP/AVP'} ${pts}`,
+    ...(cryptoTag ? [`a=crypto:${cryptoTag} AES_CM_128_HMAC_SHA1_80 inline:${PBX_KEY}`] : []),
+    'a=sendrecv', '',
+  ].join('\r\n');
+}
+
 /** The PBX's answer: the first of PCMU/PCMA rtcgate offered, on port, RTP/SAVP + crypto or not. */
 function answerSdp(invite, port, crypto) {
   const m = /^m=audio \d+ (\S+) ([\d ]+)$/m.exec(invite);
-  const pt = m[2].split(' ').find((p) => p === '0' || p === '8');
-  return [
-    'v=0', 'o=pbx 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0',
-    `m=audio ${port} ${crypto ? 'RTP/SAVP' : 'RTP/AVP'} ${pt}`,
-    ...(crypto ? [`a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${PBX_KEY}`] : []),
-    'a=sendrecv', '',
-  ].join('\r\n');
+  return pbxSdp(port, m[2].split(' ').find((p) => p === '0' || p === '8'), crypto ? 1 : 0);
 }
 
 /** aiortc registers and calls through gw; its JSON result. */
@@ -75,27 +85,97 @@ async function aiortcCall(gw, minFrames) {
   return JSON.parse(stdout.trim().split('\n').pop());
 }
 
-describe('a TLS PBX with srtp=sdes', () => {
-  let certs, pbx, gw;
-  before(async () => {
-    certs = makeCerts();
-    pbx = await streamPbx({ tlsOptions: { key: certs.key, cert: certs.cert } });
-    gw = await startRtcgate({
-      overrides: [`sip.pbx=tls:127.0.0.1:${pbx.port};srtp=sdes`, `sip.tls_ca=${certs.ca}`, 'sip.options_interval=0'],
-    });
-    const r = await ctl(gw, ['device', 'add', 'bob', '--secret', 'bob-secret-1']);
-    assert.equal(r.code, 0, r.stderr);
-    pbx.on('request', (t) => {
-      if (/^BYE /.test(t)) pbx.write(respond(t, '200 OK'));
-    });
+/** A plain RTP echo: {port, sizes (of the RTP packets that came), stop}; RTCP is not echoed. */
+async function plainEcho() {
+  const sock = dgram.createSocket('udp4');
+  const sizes = [];
+  sock.on('message', (buf, from) => {
+    const pt = buf[1] & 0x7f;
+    if (buf.length < 12 || buf[0] >> 6 !== 2 || (pt >= 72 && pt <= 79)) return;
+    sizes.push(buf.length);
+    sock.send(buf, from.port, from.address);
   });
-  after(async () => {
+  sock.bind(0, '127.0.0.1');
+  await once(sock, 'listening');
+  return { port: sock.address().port, sizes, stop: () => new Promise((resolve) => sock.close(resolve)) };
+}
+
+/** A TLS PBX that answers BYE, rtcgate toward it with ;srtp=srtp and device bob: {pbx, gw, close}. */
+async function tlsPbxGateway(srtp) {
+  const certs = makeCerts();
+  let pbx, gw;
+  const close = async () => {
     await gw?.stopClean();
     await pbx?.close();
     fs.rmSync(certs.dir, { recursive: true, force: true });
+  };
+  try {
+    pbx = await streamPbx({ tlsOptions: { key: certs.key, cert: certs.cert } });
+    gw = await startRtcgate({
+      overrides: [`sip.pbx=tls:127.0.0.1:${pbx.port};srtp=${srtp}`, `sip.tls_ca=${certs.ca}`, 'sip.options_interval=0'],
+    });
+    const r = await ctl(gw, ['device', 'add', 'bob', '--secret', 'bob-secret-1']);
+    assert.equal(r.code, 0, r.stderr);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  pbx.on('request', (t) => {
+    if (/^BYE /.test(t)) pbx.write(respond(t, '200 OK'));
   });
+  return { pbx, gw, close };
+}
+
+/**
+ * The PBX answers aiortc's call 200 OK with answer(invite), which rtcgate must refuse: one
+ * INVITE, 488 with a reason matching reason to the caller, ACK and BYE to the PBX, no media
+ * session left. Returns the INVITE.
+ */
+async function refusedAnswer({ pbx, gw }, answer, reason) {
+  const seen = pbx.requests.length;
+  const invites = [];
+  const onInvite = (t) => {
+    if (/^INVITE /.test(t)) {
+      invites.push(t);
+      pbx.write(respond(t, '200 OK', answer(t)));
+    }
+  };
+  pbx.on('request', onInvite);
+  const out = await aiortcCall(gw, 1);
+  pbx.off('request', onInvite);
+  assert.equal(invites.length, 1);
+  assert.equal(out.status, 488);
+  assert.match(out.reason, reason);
+  const callId = header(invites[0], 'Call-ID');
+  const inDialog = (method) => (t) => t.startsWith(`${method} `) && header(t, 'Call-ID') === callId;
+  await withTimeout(pbx.request(/^ACK /), 5000, 'the ACK of the 2xx');
+  assert.ok(pbx.requests.slice(seen).some(inDialog('ACK')), 'the 2xx was ACKed');
+  await withTimeout(pbx.request(/^BYE /), 5000, 'the BYE');
+  assert.ok(pbx.requests.slice(seen).some(inDialog('BYE')), 'the PBX got a BYE for the call');
+  const m = await metrics(gw);
+  assert.equal(m.sample('rtcgate_media_sessions'), 0);
+  return invites[0];
+}
+
+/** Inside a describe: its before() fills the object returned with tlsPbxGateway(srtp), after() closes it. */
+function tlsPbxGatewayHooks(srtp) {
+  const env = {};
+  before(async () => Object.assign(env, await tlsPbxGateway(srtp)));
+  after(() => env.close?.());
+  return env;
+}
+
+/** No line of gw's log holds one of keys (base64). */
+function assertNoKeys(gw, keys) {
+  const leaked = gw.stderrLines.filter((l) => keys.some((k) => l.includes(k)));
+  assert.deepEqual(leaked, []);
+}
+
+describe('a TLS PBX with srtp=sdes', () => {
+  const env = tlsPbxGatewayHooks('sdes');
 
   test('offer RTP/SAVP with a fresh a=crypto; the SRTP echo verifies it and aiortc hears itself', async () => {
+    const { pbx, gw } = env;
     const mark = gw.mark();
     let echo;
     const answered = pbx.request(/^INVITE /).then(async (invite) => {
@@ -124,36 +204,58 @@ describe('a TLS PBX with srtp=sdes', () => {
     assert.ok(m.sample('rtcgate_media_dropped_total', { reason: 'srtp_auth' }) >= 5);
     await gw.waitForLog(/msg="pbx srtp" login=bob media=\d+ step=answer_from_pbx tag=1 suite=AES_CM_128_HMAC_SHA1_80/, { after: mark });
     await gw.waitForLog(/msg="pbx srtp keys" session=\d+ leg=b/, { after: mark });
-    const ours = /inline:([A-Za-z0-9+/]{40})/.exec(invite)[1];
-    const leaked = gw.stderrLines.filter((l) => l.includes(ours) || l.includes(PBX_KEY));
-    assert.deepEqual(leaked, []);
+    assertNoKeys(gw, [/inline:([A-Za-z0-9+/]{40})/.exec(invite)[1], PBX_KEY]);
   });
 
   test('the PBX answers RTP/AVP without a=crypto: 488 "No usable a=crypto" to the caller, ACK and BYE to the PBX', async () => {
+    const { gw } = env;
+    const mark = gw.mark();
+    await refusedAnswer(env, (t) => answerSdp(t, 40000, false), /No usable a=crypto/);
+    await gw.waitForLog(/msg="pbx srtp refused" login=bob reason="[^"]+"/, { after: mark });
+  });
+});
+
+describe('a TLS PBX with srtp=optional', () => {
+  const env = tlsPbxGatewayHooks('optional');
+
+  test('offer plain RTP/AVP without a=crypto; a plain answer and a plain RTP echo carry the call', async () => {
+    const { pbx, gw } = env;
     const mark = gw.mark();
     const seen = pbx.requests.length;
-    const invites = [];
+    const echo = await plainEcho();
     const onInvite = (t) => {
-      if (/^INVITE /.test(t)) {
-        invites.push(t);
-        pbx.write(respond(t, '200 OK', answerSdp(t, 40000, false)));
-      }
+      if (/^INVITE /.test(t)) pbx.write(respond(t, '200 OK', answerSdp(t, echo.port, false)));
     };
     pbx.on('request', onInvite);
-    const out = await aiortcCall(gw, 1);
-    pbx.off('request', onInvite);
+    let out;
+    try {
+      out = await aiortcCall(gw, 50);
+    } finally {
+      pbx.off('request', onInvite);
+      await echo.stop();
+    }
+    const invites = pbx.requests.slice(seen).filter((t) => /^INVITE /.test(t));
     assert.equal(invites.length, 1);
-    assert.equal(out.status, 488);
-    assert.match(out.reason, /No usable a=crypto/);
-    const callId = header(invites[0], 'Call-ID');
-    const inDialog = (method) => (t) => t.startsWith(`${method} `) && header(t, 'Call-ID') === callId;
-    await withTimeout(pbx.request(/^ACK /), 5000, 'the ACK of the 2xx');
-    assert.ok(pbx.requests.slice(seen).some(inDialog('ACK')), 'the 2xx was ACKed');
-    await withTimeout(pbx.request(/^BYE /), 5000, 'the BYE');
-    assert.ok(pbx.requests.slice(seen).some(inDialog('BYE')), 'the PBX got a BYE for the call');
-    await gw.waitForLog(/msg="pbx srtp refused" login=bob reason="[^"]+"/, { after: mark });
-    const m = await metrics(gw);
-    assert.equal(m.sample('rtcgate_media_sessions'), 0);
+    assert.match(invites[0], /^m=audio \d+ RTP\/AVP [\d ]+\r$/m);
+    assert.doesNotMatch(invites[0], /^a=crypto:/m);
+    assert.equal(out.status, 200, out.reason);
+    assert.ok(out.frames >= 50, `only ${out.frames} frames came back`);
+    assert.equal(out.bye, 200);
+    // plain G.711 toward the PBX: a 12-byte header and whole 10 ms of samples, no SRTP tag
+    assert.ok(echo.sizes.length >= 50, `the echo got ${echo.sizes.length} RTP packets`);
+    assert.deepEqual(echo.sizes.filter((n) => (n - 12) % 80 !== 0), []);
+    await gw.waitForLog(/msg="call end" login=bob/, { after: mark });
+    assert.deepEqual(gw.stderrLines.slice(mark).filter((l) => /msg="pbx srtp/.test(l)), []);
+  });
+
+  test('the PBX answers our RTP/AVP offer with RTP/SAVP and a=crypto: 488 to the caller, ACK and BYE to the PBX', async () => {
+    const { gw } = env;
+    const mark = gw.mark();
+    const invite = await refusedAnswer(env, (t) => answerSdp(t, 40000, true), /RTP\/SAVP answer to an RTP\/AVP offer/);
+    assert.match(invite, /^m=audio \d+ RTP\/AVP [\d ]+\r$/m);
+    assert.doesNotMatch(invite, /^a=crypto:/m);
+    assert.deepEqual(gw.stderrLines.slice(mark).filter((l) => /msg="pbx srtp(?: keys)?"/.test(l)), []);
+    assertNoKeys(gw, [PBX_KEY]);
   });
 });
 

@@ -6,6 +6,8 @@ byte flipped (its tag no longer verifies: rtcgate must drop it). Prints {"port":
 and at the end (stdin closed, or 60 s) {"ok": n, "bad": m, "forged": f}.
 
 usage: srtp_echo.py THEIR_KEY_B64 OUR_KEY_B64   (AES_CM_128_HMAC_SHA1_80 key||salt, 30 bytes)
+THEIR_KEY_B64 "-": read it from the first line of stdin, after the port is printed (when the
+PBX offers, its SDP needs the port before rtcgate's answer brings the key).
 """
 import base64
 import json
@@ -25,11 +27,12 @@ def session(key, direction):
 
 
 def main():
-    rx = session(sys.argv[1], Policy.SSRC_ANY_INBOUND)
     tx = session(sys.argv[2], Policy.SSRC_ANY_OUTBOUND)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     print(json.dumps({"port": sock.getsockname()[1]}), flush=True)
+    their = sys.argv[1] if sys.argv[1] != "-" else sys.stdin.readline().strip()
+    rx = session(their, Policy.SSRC_ANY_INBOUND)
     ok = bad = forged = 0
     end = time.monotonic() + 60
     while time.monotonic() < end:
