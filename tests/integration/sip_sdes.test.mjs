@@ -3,7 +3,8 @@
 // aiortc calls through rtcgate over WebRTC and hears its audio back. A PBX that answers without
 // a=crypto gets the call refused (488 to the caller, ACK and BYE to the PBX); srtp=sdes on udp:
 // fails the config check. With srtp=optional rtcgate offers plain RTP/AVP: a plain answer and a
-// plain RTP echo carry the call, an RTP/SAVP answer to that offer is refused the same way.
+// plain RTP echo carry the call, an RTP/SAVP answer to that offer is refused the same way, and
+// an RTP/SAVP offer from the PBX (to a JsSIP flow on plain RTP) is taken with SRTP.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -13,7 +14,9 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
 import { BIN, ctl, metrics, run, startRtcgate, withTimeout } from './lib/rtcgate.mjs';
+import { answer, ended, incoming, register, stop } from './lib/jssip.mjs';
 import { streamPbx } from './lib/streampbx.mjs';
 import { makeCerts } from './lib/testcerts.mjs';
 
@@ -53,6 +56,17 @@ function respond(text, status, sdp = '') {
   const to = header(text, 'To');
   lines.push(/;tag=/.test(to) ? to : `${to};tag=pbx1`);
   lines.push('Contact: <sip:pbx@127.0.0.1;transport=tls>');
+  return withBody(lines, sdp);
+}
+
+/** A request from the PBX to uri: a fresh Via branch, Max-Forwards, headers (lines), an SDP body. */
+function pbxRequest(method, uri, headers, sdp = '') {
+  const via = `Via: SIP/2.0/TLS 127.0.0.1;branch=z9hG4bK${randomUUID()}`;
+  return withBody([`${method} ${uri} SIP/2.0`, via, 'Max-Forwards: 70', ...headers], sdp);
+}
+
+/** Message text: head lines, then Content-Type (with sdp) and Content-Length, then sdp. */
+function withBody(lines, sdp) {
   if (sdp) lines.push('Content-Type: application/sdp');
   lines.push(`Content-Length: ${Buffer.byteLength(sdp)}`, '', '');
   return lines.join('\r\n') + sdp;
@@ -256,6 +270,56 @@ describe('a TLS PBX with srtp=optional', () => {
     assert.doesNotMatch(invite, /^a=crypto:/m);
     assert.deepEqual(gw.stderrLines.slice(mark).filter((l) => /msg="pbx srtp(?: keys)?"/.test(l)), []);
     assertNoKeys(gw, [PBX_KEY]);
+  });
+
+  test('the PBX calls in with RTP/SAVP and a=crypto: our answer is RTP/SAVP with our key under its tag; RTP crosses the SRTP echo intact', async () => {
+    const { pbx, gw } = env;
+    const r = await ctl(gw, ['device', 'add', 'carol', '--secret', 'carol-secret-1']);
+    assert.equal(r.code, 0, r.stderr);
+    const mark = gw.mark();
+    const dropped = async () => (await metrics(gw)).sample('rtcgate_media_dropped_total', { reason: 'srtp_auth' }) ?? 0;
+    const droppedBefore = await dropped();
+    const echo = await srtpEcho();
+    const { ua, result } = await register(gw, 'carol', 'x').catch(async (e) => {
+      await echo.stop();
+      throw e;
+    });
+    let ok, echoed;
+    try {
+      assert.deepEqual(result, { registered: true });
+      const reg = await withTimeout(pbx.request(/^REGISTER [^]*\r\nFrom: [^\r]*carol@/), 5000, "carol's REGISTER");
+      const callId = `in-${randomUUID()}`;
+      const dialog = ['From: <sip:900@pbx.test>;tag=pbxin', `Call-ID: ${callId}`];
+      const ringing = incoming(ua);
+      pbx.write(pbxRequest('INVITE', /^Contact: <([^>]+)>/m.exec(reg)[1], [
+        ...dialog, 'To: <sip:carol@pbx.test>', 'CSeq: 1 INVITE', `Contact: <sip:pbx@127.0.0.1:${pbx.port};transport=tls>`,
+      ], pbxSdp(echo.port, '0 8', 3)));
+      const session = await withTimeout(ringing, 10_000, 'the incoming call');
+      const confirmed = answer(session);
+      ok = await withTimeout(pbx.response(new RegExp(`^SIP/2\\.0 200 [^]*\r\nCall-ID: ${callId}\r\n`, 'i')), 10_000, 'the 200 to the PBX');
+      const key = /^a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/]{40})\r$/m.exec(ok)?.[1];
+      assert.ok(key, ok);
+      echo.theirKey(key);
+      pbx.write(pbxRequest('ACK', /^Contact: <([^>]+)>/m.exec(ok)[1], [...dialog, header(ok, 'To'), 'CSeq: 1 ACK']));
+      const pc = await confirmed;
+      assert.deepEqual(await pc.rtpRoundTrip(25), { sent: 25, received: 25, intact: 25 });
+      const bye = pbx.request(new RegExp(`^BYE [^]*\r\nCall-ID: ${callId}\r\n`, 'i'));
+      session.terminate();
+      await withTimeout(bye, 5000, 'the BYE to the PBX');
+    } finally {
+      echoed = await echo.stop();
+      await stop(ua).catch(() => {});
+    }
+    assert.match(ok, /^m=audio \d+ RTP\/SAVP [\d ]+\r$/m);
+    assert.equal(ok.match(/^a=crypto:/gm).length, 1);
+    // what rtcgate sent verified with the key it answered; every forged echo was dropped
+    assert.ok(echoed.ok >= 25, JSON.stringify(echoed));
+    assert.equal(echoed.bad, 0);
+    assert.equal(echoed.forged, 5);
+    assert.ok((await dropped()) - droppedBefore >= 5, 'the forged echoes were not dropped as srtp_auth');
+    await gw.waitForLog(/msg="pbx srtp" login=carol media=\d+ step=answer_to_pbx tag=3 suite=AES_CM_128_HMAC_SHA1_80/, { after: mark });
+    await gw.waitForLog(/msg="pbx srtp keys" session=\d+ leg=b/, { after: mark });
+    assertNoKeys(gw, [/inline:([A-Za-z0-9+/]{40})/.exec(ok)[1], PBX_KEY]);
   });
 });
 

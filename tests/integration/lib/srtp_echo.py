@@ -32,8 +32,11 @@ def main():
     sock.bind(("127.0.0.1", 0))
     print(json.dumps({"port": sock.getsockname()[1]}), flush=True)
     their = sys.argv[1] if sys.argv[1] != "-" else sys.stdin.readline().strip()
-    rx = session(their, Policy.SSRC_ANY_INBOUND)
     ok = bad = forged = 0
+    if not their:  # stdin closed before a key came: nothing to echo
+        print(json.dumps({"ok": ok, "bad": bad, "forged": forged}), flush=True)
+        return
+    rx = session(their, Policy.SSRC_ANY_INBOUND)
     end = time.monotonic() + 60
     while time.monotonic() < end:
         ready, _, _ = select.select([sock, sys.stdin], [], [], 1)

@@ -36,7 +36,7 @@ function ok(text) {
  * matching unanswered (a RegExp) get no answer.
  * Returns an EventEmitter with port, requests (every request text, in order), responses, pings (CRLF
  * keepalives seen), connections (accepted, closed ones too), write(bytes) into the newest
- * connection, close(); events 'request' (text), 'response' (text), 'ping', 'connection', 'closed'.
+ * connection, close(), request(re) and response(re) (the next one matching); events 'request' (text), 'response' (text), 'ping', 'connection', 'closed'.
  */
 export async function streamPbx({ tlsOptions, port = 0, unanswered = /^$/ } = {}) {
   const pbx = new EventEmitter();
@@ -83,19 +83,23 @@ export async function streamPbx({ tlsOptions, port = 0, unanswered = /^$/ } = {}
     server.close();
     await once(server, 'close');
   };
-  /** Resolve with the next request whose text matches re (requests already seen count). */
-  pbx.request = (re) => {
-    const seen = pbx.requests.find((t) => re.test(t));
+  /** A function resolving with the next text of list (and event) that matches re; seen ones count. */
+  const next = (list, event) => (re) => {
+    const seen = list.find((t) => re.test(t));
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve) => {
       const on = (t) => {
         if (re.test(t)) {
-          pbx.off('request', on);
+          pbx.off(event, on);
           resolve(t);
         }
       };
-      pbx.on('request', on);
+      pbx.on(event, on);
     });
   };
+  /** Resolve with the next request whose text matches re (requests already seen count). */
+  pbx.request = next(pbx.requests, 'request');
+  /** Resolve with the next response whose text matches re (responses already seen count). */
+  pbx.response = next(pbx.responses, 'response');
   return pbx;
 }
