@@ -246,6 +246,7 @@ static void unwatch_ice(struct media_webrtc *w)
 	unsigned n = ice_leg_fds(w->leg, fds, ICE_FDS);
 
 	for (unsigned i = 0; i < w->n_ice; i++) {
+		rtp_ready_forget(w->s->rw, &w->ice[i]);
 		for (unsigned j = 0; j < n; j++) {
 			if (fds[j] == w->ice[i].fd)
 				epoll_ctl(w->s->rw->epfd, EPOLL_CTL_DEL, fds[j], NULL);

@@ -244,8 +244,8 @@ static gboolean epoll_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 	for (int i = 0; i < n; i++) {
 		struct rtp_sock *k = ev[i].data.ptr;
 
-		if (ev[i].data.ptr == WAKE_MARK)
-			continue; /* GLib's wake-up fd: GLib reads it */
+		if (!k || ev[i].data.ptr == WAKE_MARK)
+			continue; /* closed since, or GLib's wake-up fd (GLib reads it) */
 		if (k->kind == RTP_KIND_ICE)
 			media_webrtc_readable(rw, k);
 		else
@@ -292,10 +292,23 @@ int rtp_worker_init(struct rtp_worker *rw)
 	return 0;
 }
 
+/*
+ * What worker_poll kept may name a socket that a message closed before the
+ * dispatch (the mailbox dispatches first): forgotten here, skipped there.
+ */
+void rtp_ready_forget(struct rtp_worker *rw, const void *ptr)
+{
+	for (int i = 0; i < rw->nready; i++) {
+		if (rw->ready[i].data.ptr == ptr)
+			rw->ready[i].data.ptr = NULL;
+	}
+}
+
 void rtp_sock_close(struct rtp_worker *rw, struct rtp_sock *k)
 {
 	if (k->fd < 0)
 		return;
+	rtp_ready_forget(rw, k);
 	epoll_ctl(rw->epfd, EPOLL_CTL_DEL, k->fd, NULL);
 	close(k->fd);
 	k->fd = -1;

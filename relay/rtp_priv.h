@@ -168,3 +168,4 @@ bool rtp_srtp_to_b(struct media_session *s, int from_leg, int kind, uint8_t *buf
                    size_t cap);
 void rtp_srtp_close(struct media_session *s);
 void media_webrtc_readable(struct rtp_worker *rw, const struct rtp_sock *k);
+void rtp_ready_forget(struct rtp_worker *rw, const void *ptr);
