@@ -75,8 +75,6 @@ struct turn_ring {
 	/* client→peer: the payload stays in the listener's buffer until sent */
 	int cur_bid;
 	bool cur_held;
-	struct msghdr psend[NBUF];
-	struct iovec piov[NBUF];
 	struct sockaddr_storage paddr[NBUF];
 	/* toward clients, from the listener: slots free again on their completion */
 	int free_tx[TX_SLOTS], nfree_tx;
@@ -100,11 +98,6 @@ static struct turn_ring *ring_new(void)
 		u->free_tx[i] = TX_SLOTS - 1 - i;
 	}
 	u->nfree_tx = TX_SLOTS;
-	for (int i = 0; i < NBUF; i++) {
-		u->psend[i] = (struct msghdr){ .msg_name = &u->paddr[i],
-			                       .msg_iov = &u->piov[i],
-			                       .msg_iovlen = 1 };
-	}
 	u->listen_tmpl = (struct msghdr){ .msg_namelen = BUF_NAME, .msg_controllen = BUF_CTL };
 	u->relay_tmpl = (struct msghdr){ .msg_namelen = BUF_NAME, .msg_controllen = BUF_CTL };
 	u->listener.listener = true;
@@ -352,9 +345,10 @@ bool turn_uring_send_peer(struct turn_worker *w, int fd, const struct sockaddr *
 	if (b < 0 || u->cur_held || !(sqe = get_sqe(u)))
 		return false;
 	memcpy(&u->paddr[b], peer, turn_addr_len(peer));
-	u->psend[b].msg_namelen = turn_addr_len(peer);
-	u->piov[b] = (struct iovec){ .iov_base = (void *)data, .iov_len = len };
-	io_uring_prep_sendmsg(sqe, fd, &u->psend[b], MSG_DONTWAIT);
+	/* a send with its address (Linux 6.0): no msghdr or iovec to copy in and check */
+	io_uring_prep_send(sqe, fd, data, len, MSG_DONTWAIT);
+	io_uring_prep_send_set_addr(sqe, (const struct sockaddr *)&u->paddr[b],
+	                            (uint16_t)turn_addr_len(peer));
 	io_uring_sqe_set_data64(sqe, ((uint64_t)b << TAG_BITS) | TAG_PEER_SENT);
 	u->cur_held = true;
 	return true;
