@@ -95,15 +95,16 @@ export class PlainPeerConnection extends EventTarget {
   /**
    * Send count RTP packets (PCMU, 160 bytes of payload, a marker per packet) to the remote
    * address of the answer, 20 ms apart, and collect what comes back: {sent, received, intact}.
+   * Sequence numbers start at first (a second round trip in a call goes on from the first's).
    */
-  async rtpRoundTrip(count = 50) {
+  async rtpRoundTrip(count = 50, first = 0) {
     const back = new Map();
     const onMsg = (m) => {
       if (m.length === 172 && m[0] === 0x80) back.set(m.readUInt16BE(2), m);
     };
     this.socket.on('message', onMsg);
     const sent = new Map();
-    for (let i = 0; i < count; i++) {
+    for (let i = first; i < first + count; i++) {
       const p = Buffer.alloc(172);
       p[0] = 0x80;
       p[1] = 0; // PCMU
