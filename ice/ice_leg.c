@@ -716,6 +716,11 @@ unsigned ice_leg_send_batch(struct ice_leg *l, uint8_t *const *buf, const size_t
 	return sent > 0 ? (unsigned)sent : 0;
 }
 
+bool ice_leg_settled(const struct ice_leg *l)
+{
+	return l->dead || l->fast.on;
+}
+
 bool ice_leg_connected(const struct ice_leg *l)
 {
 	return l->connected && !l->dead;

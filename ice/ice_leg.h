@@ -164,6 +164,13 @@ void ice_leg_tick(struct ice_leg *l, int64_t now);
 /* Whether DTLS has set the SRTP keys. */
 bool ice_leg_connected(const struct ice_leg *l);
 
+/*
+ * Whether libnice's timers can wait: the leg ended, or it is a connected lite
+ * leg on the fast path (libnice then only sends keepalives). Else its checks,
+ * DTLS and restarts need the agents' context run every 20 ms or so.
+ */
+bool ice_leg_settled(const struct ice_leg *l);
+
 /* "SRTP_AEAD_AES_128_GCM" ("" before DTLS) and "local <-> remote type/type" ("" before a pair). */
 void ice_leg_describe(const struct ice_leg *l, char *profile, size_t profile_cap, char *pair,
                       size_t pair_cap);

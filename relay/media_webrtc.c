@@ -304,14 +304,51 @@ static gboolean web_tick(gpointer data)
  * libnice's timers are 20 ms and more; MEDIA_ICE_PUMP_MS late is within its
  * pacing. Datagrams never wait on it: the sockets are in the epoll set.
  */
-#define MEDIA_ICE_PUMP_MS 10
+#define MEDIA_ICE_PUMP_MS 10  /* while a leg sets up or restarts */
+#define MEDIA_ICE_IDLE_MS 250 /* every leg settled (ice_leg_settled): keepalives only */
+
+static bool legs_settled(struct rtp_worker *rw)
+{
+	GHashTableIter it;
+	gpointer key;
+
+	g_hash_table_iter_init(&it, rw->sessions);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		const struct media_session *s = key;
+
+		if (s->web && !ice_leg_settled(s->web->leg))
+			return false;
+	}
+	return true;
+}
 
 static gboolean ice_pump(gpointer data)
 {
 	struct rtp_worker *rw = data;
+	unsigned ms;
 
 	g_main_context_iteration(rw->ice_ctx, FALSE);
+	/* held calls cost no 100 wake-ups a second each worker: 4 once every leg settled */
+	ms = legs_settled(rw) ? MEDIA_ICE_IDLE_MS : MEDIA_ICE_PUMP_MS;
+	g_source_set_ready_time(rw->ice_pump, g_get_monotonic_time() + 1000 * (gint64)ms);
 	return G_SOURCE_CONTINUE;
+}
+
+static gboolean pump_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+{
+	(void)src;
+	return cb(data);
+}
+
+static GSourceFuncs pump_funcs = { .dispatch = pump_dispatch };
+
+/* A leg starts, restarts or learns candidates: its agent's timers run at full pace again. */
+static void ice_pump_kick(struct rtp_worker *rw)
+{
+	gint64 soon = g_get_monotonic_time() + 1000 * MEDIA_ICE_PUMP_MS;
+
+	if (rw->ice_pump && g_source_get_ready_time(rw->ice_pump) > soon)
+		g_source_set_ready_time(rw->ice_pump, soon);
 }
 
 static void web_tick_start(struct rtp_worker *rw)
@@ -321,8 +358,9 @@ static void web_tick_start(struct rtp_worker *rw)
 	if (rw->web_tick)
 		return;
 	rw->ice_ctx = g_main_context_new();
-	rw->ice_pump = g_timeout_source_new(MEDIA_ICE_PUMP_MS);
+	rw->ice_pump = g_source_new(&pump_funcs, sizeof(GSource));
 	g_source_set_callback(rw->ice_pump, ice_pump, rw, NULL);
+	g_source_set_ready_time(rw->ice_pump, g_get_monotonic_time() + 1000 * MEDIA_ICE_PUMP_MS);
 	g_source_attach(rw->ice_pump, worker_context(rw->w));
 	rw->web_tick = g_timeout_source_new(ms ? ms : 1);
 	g_source_set_callback(rw->web_tick, web_tick, rw, NULL);
@@ -357,6 +395,7 @@ static void local_on_worker(void *data)
 	struct media_session *s = m->s;
 	int rc;
 
+	ice_pump_kick(s->rw);
 	if (s->web) {
 		ice_leg_restart(s->web->leg, m->ufrag, m->pwd);
 		g_free(m);
@@ -390,6 +429,7 @@ static void remote_on_worker(void *data)
 		.fp = { .hash = r->fp_hash, .len = r->fp_len },
 	};
 
+	ice_pump_kick(s->rw);
 	memcpy(ir.fp.md, r->fp, sizeof(ir.fp.md));
 	identity_maps(w);
 	for (size_t i = 0; i < r->n_map && i < MEDIA_PT_MAX; i++) {
@@ -430,6 +470,7 @@ static void cand_on_worker(void *data)
 	struct cand_msg *m = data;
 	struct ice_leg *l = m->s->web->leg;
 
+	ice_pump_kick(m->s->rw);
 	if (m->end)
 		ice_leg_end_of_candidates(l);
 	else if (m->c.component == 1 && !m->c.tcp)
