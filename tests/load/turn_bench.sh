@@ -63,10 +63,13 @@ pids+=($!)
 echo_port=$(free_port 30001 32767)
 
 rg_port=$(free_port)
+# coturn caps no allocation's bandwidth by default; rtcgate's default 2000 kbit/s would drop
+# bursts of uclient's unpaced phase (loss that is policy, not the relay's)
 "$build/rtcgate" -o general.state_dir="$tmp/state" -o http.port=0 -o http.tls_port=0 \
 	-o turn.port="$rg_port" -o turn.workers="$workers" -o turn.users=alice:wonderland \
 	-o turn.allowed_peers="127.0.0.1:$peer_port-$((peer_port + 1)),127.0.0.1:$echo_port" \
-	-o turn.max_allocations_per_user=100000 -o log.level=warn 2>"$tmp/rtcgate.log" &
+	-o turn.max_allocations_per_user=100000 -o turn.max_bandwidth=0 -o log.level=warn \
+	2>"$tmp/rtcgate.log" &
 rg_pid=$!
 pids+=("$rg_pid")
 
