@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "ice/demux.h"
 #include "ice/ice_leg.h"
+#include "relay/rtp_latch.h"
 #include "relay/stun_ice.h"
 
 #define COMPONENT  1 /* rtcp-mux and BUNDLE: one component carries everything */
@@ -152,9 +153,14 @@ void ice_leg_tick(struct ice_leg *l, int64_t now)
 	leg_end(l, ICE_LEG_EV_CONSENT_LOST, reason);
 }
 
-static socklen_t addr_len(const struct sockaddr_storage *a)
+/* One datagram to the nominated peer on the fast path: 0, or EAGAIN when the socket refused. */
+static int fast_sendto(const struct ice_leg *l, const void *data, size_t len)
 {
-	return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	const struct sockaddr *to = (const struct sockaddr *)&l->fast.peer;
+
+	return sendto(l->fast.fd, data, len, MSG_DONTWAIT, to, rtp_addr_len(to)) == (ssize_t)len
+	               ? 0
+	               : EAGAIN;
 }
 
 static void dtls_send_cb(void *user, const uint8_t *data, size_t len)
@@ -162,25 +168,14 @@ static void dtls_send_cb(void *user, const uint8_t *data, size_t len)
 	struct ice_leg *l = user;
 
 	if (l->fast.on)
-		sendto(l->fast.fd, data, len, MSG_DONTWAIT, (const struct sockaddr *)&l->fast.peer,
-		       addr_len(&l->fast.peer));
+		fast_sendto(l, data, len);
 	else
 		nice_agent_send(l->agent, l->stream, COMPONENT, (guint)len, (const gchar *)data);
 }
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-
-	return x->sin6_port == y->sin6_port &&
-	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+	return rtp_addr_equal((const struct sockaddr *)a, (const struct sockaddr *)b);
 }
 
 static bool fast_known(const struct ice_leg *l, const struct sockaddr_storage *from)
@@ -382,13 +377,7 @@ static void input(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap)
 	l->cbs.media(l->user, buf, n, cap, k == ICE_PKT_RTCP);
 }
 
-/*
- * No receive callback is attached (nice_agent_attach_recv), so libnice
- * leaves its sockets on the component's own GMainContext, which only this
- * call iterates: the worker's context never polls them. libnice still reads
- * each datagram: STUN (checks, answers, consent) is handled inside it and
- * data from a source that passed no check is dropped, as with a callback.
- */
+/* A STUN datagram on the fast path: a check of the peer's, answered when it verifies. */
 static void fast_check(struct ice_leg *l, const uint8_t *buf, size_t len,
                        const struct sockaddr_storage *from)
 {
@@ -403,7 +392,8 @@ static void fast_check(struct ice_leg *l, const uint8_t *buf, size_t len,
 	if (stun_ice_answer(buf, len, l->ufrag, l->pwd, (const struct sockaddr *)from, out,
 	                    sizeof(out), &olen, &chk))
 		return;
-	sendto(l->fast.fd, out, olen, MSG_DONTWAIT, (const struct sockaddr *)from, addr_len(from));
+	sendto(l->fast.fd, out, olen, MSG_DONTWAIT, (const struct sockaddr *)from,
+	       rtp_addr_len((const struct sockaddr *)from));
 	fast_learn(l, from);
 	if (!chk.use_candidate || same_addr(from, &l->fast.peer))
 		return;
@@ -451,6 +441,13 @@ static void fast_readable(struct ice_leg *l, int fd, uint8_t *const *bufs, unsig
 	}
 }
 
+/*
+ * No receive callback is attached (nice_agent_attach_recv), so libnice
+ * leaves its sockets on the component's own GMainContext, which only this
+ * call iterates: the worker's context never polls them. libnice still reads
+ * each datagram: STUN (checks, answers, consent) is handled inside it and
+ * data from a source that passed no check is dropped, as with a callback.
+ */
 void ice_leg_readable(struct ice_leg *l, int fd, uint8_t *const *bufs, unsigned n, size_t cap)
 {
 	GInputVector vec[ICE_LEG_RECV_BATCH];
@@ -652,11 +649,7 @@ int ice_leg_send(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap, bool r
 	if (rc)
 		return rc;
 	if (l->fast.on)
-		return sendto(l->fast.fd, buf, len, MSG_DONTWAIT,
-		              (const struct sockaddr *)&l->fast.peer,
-		              addr_len(&l->fast.peer)) == (ssize_t)len
-		               ? 0
-		               : EAGAIN;
+		return fast_sendto(l, buf, len);
 	return nice_agent_send(l->agent, l->stream, COMPONENT, (guint)len, (const gchar *)buf) ==
 	                       (gint)len
 	               ? 0
@@ -675,7 +668,8 @@ static unsigned fast_send(struct ice_leg *l, const GOutputVector *vec, unsigned 
 		iov[i] =
 		        (struct iovec){ .iov_base = (void *)vec[i].buffer, .iov_len = vec[i].size };
 		mm[i].msg_hdr = (struct msghdr){ .msg_name = &l->fast.peer,
-			                         .msg_namelen = addr_len(&l->fast.peer),
+			                         .msg_namelen = rtp_addr_len(
+			                                 (struct sockaddr *)&l->fast.peer),
 			                         .msg_iov = &iov[i],
 			                         .msg_iovlen = 1 };
 	}

@@ -184,7 +184,7 @@ static gint worker_poll(GPollFD *fds, guint nfds, gint timeout)
 {
 	struct rtp_worker *rw = tls_rw;
 	GPollFD *wake = NULL, *ep = NULL;
-	int n, hits = 0;
+	int n;
 
 	for (guint i = 0; rw && i < nfds; i++) {
 		if (fds[i].fd == rw->epfd)
@@ -212,12 +212,11 @@ static gint worker_poll(GPollFD *fds, guint nfds, gint timeout)
 		else
 			rw->ready[rw->nready++] = rw->ready[i];
 	}
-	hits += wake->revents != 0;
-	if (rw->nready)
-		ep->revents = G_IO_IN, hits++;
-	else
+	if (!rw->nready)
 		rw->nready = -1;
-	return n < 0 ? -1 : hits;
+	else
+		ep->revents = G_IO_IN;
+	return n < 0 ? -1 : (wake->revents != 0) + (ep->revents != 0);
 }
 
 static gboolean epoll_dispatch(GSource *src, GSourceFunc cb, gpointer data)
@@ -240,7 +239,8 @@ static gboolean epoll_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 		n = epoll_wait(rw->epfd, local, RTP_EPOLL_MAX, 0);
 	}
 	rw->nready = -1;
-	/* sessions close only from the mailbox, never inside this loop: every pointer is live */
+	/* sessions close only from the mailbox, never inside this loop; what it closed before is
+	 * NULL in what worker_poll kept (rtp_ready_forget): every other pointer is live */
 	for (int i = 0; i < n; i++) {
 		struct rtp_sock *k = ev[i].data.ptr;
 

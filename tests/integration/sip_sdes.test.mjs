@@ -270,6 +270,27 @@ async function pbxCallsFlow(env, user, sdp) {
   }
 }
 
+/**
+ * The PBX calls user's flow offering RTP/SAVP with a=crypto under tag toward echo; our key
+ * (asserted in the 200 under that tag) goes to the echo, the ACK, then 25 RTP packets round
+ * trip intact. {call (as pbxCallsFlow's), pc, ourKey}; the caller stops call.ua.
+ */
+async function sdesCallIn(env, user, echo, tag) {
+  const call = await pbxCallsFlow(env, user, pbxSdp(echo.port, '0 8', tag));
+  const ourKey = new RegExp(`^a=crypto:${tag} AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/]{40})\r$`, 'm').exec(call.ok)?.[1];
+  try {
+    assert.ok(ourKey, call.ok);
+    echo.theirKey(ourKey);
+    call.dialog.send('ACK', 1);
+    const pc = await call.confirmed;
+    assert.deepEqual(await pc.rtpRoundTrip(25), { sent: 25, received: 25, intact: 25 });
+    return { call, pc, ourKey };
+  } catch (e) {
+    await stop(call.ua).catch(() => {});
+    throw e;
+  }
+}
+
 /** The SRTP packets gw dropped because their tag did not verify, so far. */
 async function srtpDropped(gw) {
   return (await metrics(gw)).sample('rtcgate_media_dropped_total', { reason: 'srtp_auth' }) ?? 0;
@@ -337,13 +358,8 @@ describe('a TLS PBX with srtp=sdes', () => {
     let call, reok, echoed, droppedBefore;
     const mark = gw.mark();
     try {
-      call = await pbxCallsFlow(env, 'carol', pbxSdp(echo.port, '0 8', 1));
-      const ourKey = /^a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/]{40})\r$/m.exec(call.ok)?.[1];
-      assert.ok(ourKey, call.ok);
-      echo.theirKey(ourKey);
-      call.dialog.send('ACK', 1);
-      const pc = await call.confirmed;
-      assert.deepEqual(await pc.rtpRoundTrip(25), { sent: 25, received: 25, intact: 25 });
+      let pc, ourKey;
+      ({ call, pc, ourKey } = await sdesCallIn(env, 'carol', echo, 1));
       const rekeyMark = gw.mark();
       call.dialog.send('INVITE', 2, pbxSdp(echo.port, '0 8', 2, { key: newKey, version: 2 }));
       reok = await call.dialog.response('200', 2, 'the 200 to the re-INVITE');
@@ -419,13 +435,7 @@ describe('a TLS PBX with srtp=optional', () => {
     const echo = await srtpEcho();
     let call, echoed;
     try {
-      call = await pbxCallsFlow(env, 'carol', pbxSdp(echo.port, '0 8', 3));
-      const key = /^a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/]{40})\r$/m.exec(call.ok)?.[1];
-      assert.ok(key, call.ok);
-      echo.theirKey(key);
-      call.dialog.send('ACK', 1);
-      const pc = await call.confirmed;
-      assert.deepEqual(await pc.rtpRoundTrip(25), { sent: 25, received: 25, intact: 25 });
+      ({ call } = await sdesCallIn(env, 'carol', echo, 3));
       await hangUp(env, call);
     } finally {
       echoed = await echo.stop();
