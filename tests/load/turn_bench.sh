@@ -6,7 +6,7 @@
 # seconds per 100k relayed packets (utime+stime of the server process from /proc) over the whole
 # run and over uclient's data phase alone, the probe's RTT p50/p99/max in microseconds and its
 # loss; then a ratio row rtcgate/coturn. Each loaded workload runs TURN_BENCH_RUNS times (default
-# 3), the two servers taking turns, and ends with each server's median and the ratio of medians.
+# 5), the two servers taking turns, and ends with each server's median and the ratio of medians.
 # Not a pass/fail test.
 #   tests/load/turn_bench.sh [BUILD_DIR] [CLIENTS] [MESSAGES]
 # shellcheck disable=SC2059 # printf "$row": the table format is this script's own
@@ -17,7 +17,7 @@ clients=${2:-200}
 messages=${3:-100}
 workers=${TURN_BENCH_WORKERS:-1}
 probe_pps=${TURN_BENCH_PROBE_PPS:-50}
-runs=${TURN_BENCH_RUNS:-3}
+runs=${TURN_BENCH_RUNS:-5}
 tmp=$(mktemp -d)
 pids=()
 probe_pid=
