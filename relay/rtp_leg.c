@@ -286,8 +286,7 @@ static gboolean epoll_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 		g_main_context_set_poll_func(worker_context(rw->w), worker_poll);
 	}
 	if (rw->ring) {
-		/* a level-triggered fd still ready fires the ring's poll no more: look until empty
-		 */
+		/* an fd still ready fires the ring's poll no more: look until none is */
 		n = rw->epoll_pending ? epoll_wait(rw->epfd, local, RTP_EPOLL_MAX, 0) : 0;
 		rw->epoll_pending = n > 0;
 		rtp_uring_dispatch(rw, now);
@@ -429,8 +428,7 @@ void rtp_session_attach(struct media_session *s)
 			struct rtp_sock *sk = &s->sock[l][k];
 			struct epoll_event ev = { .events = EPOLLIN, .data.ptr = sk };
 
-			/* on the ring when there is one; else (or when it cannot) in the epoll set
-			 */
+			/* on the ring when there is one, else in the epoll set */
 			if (rw->ring && rtp_uring_arm(rw, sk) == 0)
 				continue;
 			if (epoll_ctl(rw->epfd, EPOLL_CTL_ADD, sk->fd, &ev))
