@@ -78,6 +78,7 @@ struct media_conf {
 	char *ice_mode;      /* "lite" or "full" */
 	int consent_timeout; /* seconds without consent before the browser leg is gone */
 	int ice_timeout;     /* seconds for ICE and DTLS to complete */
+	char *io;            /* "io_uring" or "syscalls" */
 };
 
 struct conf {

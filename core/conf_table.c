@@ -185,7 +185,7 @@ static int check_sip_realm(const char *v, char **reason)
 	return EINVAL;
 }
 
-static int check_turn_io(const char *v, char **reason)
+static int check_io(const char *v, char **reason)
 {
 	if (strcmp(v, "io_uring") == 0 || strcmp(v, "syscalls") == 0)
 		return 0;
@@ -326,7 +326,7 @@ const struct conf_key conf_keys[] = {
 	  "Seconds the TURN credentials handed out by /config stay valid." },
 	{ "turn", "workers", CONF_INT, "0", 0, 64, OFF(turn.workers), 0, NULL,
 	  "TURN worker threads, each with its own socket; 0 for one per core." },
-	{ "turn", "io", CONF_STR, "io_uring", 0, 0, OFF(turn.io), 0, check_turn_io,
+	{ "turn", "io", CONF_STR, "io_uring", 0, 0, OFF(turn.io), 0, check_io,
 	  "How workers send and receive on relay sockets: io_uring (one submission per batch "
 	  "across sockets; falls back to syscalls when the kernel refuses) or syscalls "
 	  "(recvmmsg/sendmmsg per socket)." },
@@ -389,6 +389,10 @@ const struct conf_key conf_keys[] = {
 	{ "media", "ice_timeout", CONF_INT, "15", 1, 120, OFF(media.ice_timeout), 0, NULL,
 	  "Seconds from the browser's SDP until ICE and DTLS-SRTP must be up; then the call "
 	  "fails." },
+	{ "media", "io", CONF_STR, "io_uring", 0, 0, OFF(media.io), 0, check_io,
+	  "How media workers wait, receive and send: io_uring (one submission per wake-up for "
+	  "every socket; falls back to syscalls when the kernel refuses) or syscalls (epoll, "
+	  "recvmmsg/sendmmsg per socket)." },
 };
 
 const size_t conf_nkeys = G_N_ELEMENTS(conf_keys);

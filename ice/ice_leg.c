@@ -153,14 +153,31 @@ void ice_leg_tick(struct ice_leg *l, int64_t now)
 	leg_end(l, ICE_LEG_EV_CONSENT_LOST, reason);
 }
 
-/* One datagram to the nominated peer on the fast path: 0, or EAGAIN when the socket refused. */
-static int fast_sendto(const struct ice_leg *l, const void *data, size_t len)
+/* One datagram on the fast path's socket: the owner's send, or sendto. 0, or an errno. */
+static int fast_out(const struct ice_leg *l, const void *data, size_t len,
+                    const struct sockaddr *to)
 {
-	const struct sockaddr *to = (const struct sockaddr *)&l->fast.peer;
-
+	if (l->cbs.send)
+		return l->cbs.send(l->user, l->fast.fd, data, len, to);
 	return sendto(l->fast.fd, data, len, MSG_DONTWAIT, to, rtp_addr_len(to)) == (ssize_t)len
 	               ? 0
 	               : EAGAIN;
+}
+
+/* One datagram to the nominated peer on the fast path: 0, or EAGAIN when the socket refused. */
+static int fast_sendto(const struct ice_leg *l, const void *data, size_t len)
+{
+	return fast_out(l, data, len, (const struct sockaddr *)&l->fast.peer) ? EAGAIN : 0;
+}
+
+/* The socket goes back to libnice (an ICE restart): the owner hears of it. */
+static void fast_stop(struct ice_leg *l)
+{
+	if (!l->fast.on)
+		return;
+	l->fast.on = false;
+	if (l->cbs.fast)
+		l->cbs.fast(l->user, l->fast.fd, false);
 }
 
 static void dtls_send_cb(void *user, const uint8_t *data, size_t len)
@@ -223,6 +240,8 @@ static void fast_start(struct ice_leg *l)
 	fast_learn(l, &l->fast.peer);
 	l->fast.on = true;
 	log_debug(LOG_ICE, "fast path", "session=%u fd=%d", l->conf.id, l->fast.fd);
+	if (l->cbs.fast)
+		l->cbs.fast(l->user, l->fast.fd, true);
 }
 
 static void on_connected(struct ice_leg *l)
@@ -392,8 +411,7 @@ static void fast_check(struct ice_leg *l, const uint8_t *buf, size_t len,
 	if (stun_ice_answer(buf, len, l->ufrag, l->pwd, (const struct sockaddr *)from, out,
 	                    sizeof(out), &olen, &chk))
 		return;
-	sendto(l->fast.fd, out, olen, MSG_DONTWAIT, (const struct sockaddr *)from,
-	       rtp_addr_len((const struct sockaddr *)from));
+	fast_out(l, out, olen, (const struct sockaddr *)from);
 	fast_learn(l, from);
 	if (!chk.use_candidate || same_addr(from, &l->fast.peer))
 		return;
@@ -426,18 +444,29 @@ static void fast_readable(struct ice_leg *l, int fd, uint8_t *const *bufs, unsig
 			                         .msg_iovlen = 1 };
 	}
 	got = recvmmsg(fd, mm, n, MSG_DONTWAIT, NULL);
-	for (int i = 0; i < got; i++) {
-		size_t len = mm[i].msg_len;
+	for (int i = 0; i < got; i++)
+		ice_leg_fast_input(l, bufs[i], mm[i].msg_len, cap,
+		                   mm[i].msg_hdr.msg_flags & MSG_TRUNC,
+		                   (const struct sockaddr *)&from[i]);
+}
 
-		if (mm[i].msg_hdr.msg_flags & MSG_TRUNC) {
-			l->cbs.drop(l->user, ICE_LEG_DROP_MALFORMED);
-		} else if (ice_demux(bufs[i], len) == ICE_PKT_STUN) {
-			fast_check(l, bufs[i], len, &from[i]);
-		} else if (!fast_known(l, &from[i])) {
-			l->cbs.drop(l->user, ICE_LEG_DROP_UNCHECKED);
-		} else {
-			input(l, bufs[i], len, cap); /* after the leg's end: dropped there */
-		}
+void ice_leg_fast_input(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap, bool cut,
+                        const struct sockaddr *src)
+{
+	struct sockaddr_storage from;
+
+	if (!l->fast.on)
+		return; /* handed back to libnice since the owner read it */
+	memset(&from, 0, sizeof(from));
+	memcpy(&from, src, rtp_addr_len(src));
+	if (cut) {
+		l->cbs.drop(l->user, ICE_LEG_DROP_MALFORMED);
+	} else if (ice_demux(buf, len) == ICE_PKT_STUN) {
+		fast_check(l, buf, len, &from);
+	} else if (!fast_known(l, &from)) {
+		l->cbs.drop(l->user, ICE_LEG_DROP_UNCHECKED);
+	} else {
+		input(l, buf, len, cap); /* after the leg's end: dropped there */
 	}
 }
 
@@ -550,7 +579,7 @@ int ice_leg_restart(struct ice_leg *l, const char *ufrag, const char *pwd)
 	if (!l->agent || strlen(ufrag) >= sizeof(l->ufrag) || strlen(pwd) >= sizeof(l->pwd))
 		return EINVAL;
 	/* applied with the peer's new credentials (ice_leg_set_remote), in either order */
-	l->fast.on = false; /* libnice answers the new checks until they complete */
+	fast_stop(l); /* libnice answers the new checks until they complete */
 	g_strlcpy(l->ufrag, ufrag, sizeof(l->ufrag));
 	g_strlcpy(l->pwd, pwd, sizeof(l->pwd));
 	return 0;
@@ -586,7 +615,7 @@ int ice_leg_set_remote(struct ice_leg *l, const struct ice_leg_remote *r)
 	if (r->restart) {
 		/* RFC 8445 §9: forget the old checks; the DTLS association and keys stay */
 		g_object_set(l->agent, "idle-timeout", IDLE_TIMEOUT_CHECKS, NULL);
-		l->fast.on = false;
+		fast_stop(l);
 		nice_agent_restart_stream(l->agent, l->stream);
 		nice_agent_set_local_credentials(l->agent, l->stream, l->ufrag, l->pwd);
 		l->ice_ready = false;
@@ -664,6 +693,11 @@ static unsigned fast_send(struct ice_leg *l, const GOutputVector *vec, unsigned 
 	unsigned sent = 0;
 	int rc;
 
+	if (l->cbs.send) {
+		for (unsigned i = 0; i < m; i++)
+			sent += fast_sendto(l, vec[i].buffer, vec[i].size) == 0;
+		return sent;
+	}
 	for (unsigned i = 0; i < m; i++) {
 		iov[i] =
 		        (struct iovec){ .iov_base = (void *)vec[i].buffer, .iov_len = vec[i].size };
@@ -737,6 +771,9 @@ void ice_leg_free(struct ice_leg *l)
 	l->dead = true;
 	timer_stop(&l->dtls_timer);
 	timer_stop(&l->setup_timer);
+	/* close_notify through libnice: the owner stopped watching the socket, sends queued
+	 * by it would leave after libnice closed the fd */
+	l->fast.on = false;
 	if (l->dtls && l->connected)
 		dtls_close(l->dtls); /* close_notify: the browser learns at once */
 	if (l->agent) {

@@ -51,6 +51,18 @@ struct ice_leg_cbs {
 	void (*drop)(void *user, enum ice_leg_drop why);
 	/* reason is valid during the call. FAILED and CONSENT_LOST come once, and last. */
 	void (*event)(void *user, enum ice_leg_event ev, const char *reason);
+	/*
+	 * Optional. How the lite fast path sends a datagram on fd (libnice's
+	 * socket) to `to`: 0, or an errno (dropped). The callee copies buf or
+	 * keeps it until sent; NULL: sendto and sendmmsg.
+	 */
+	int (*send)(void *user, int fd, const uint8_t *buf, size_t len, const struct sockaddr *to);
+	/*
+	 * Optional. The fast path took fd over from libnice (on: from now on the
+	 * owner may read it itself and hand each datagram to ice_leg_fast_input)
+	 * or gave it back (off: libnice reads it again, through ice_leg_readable).
+	 */
+	void (*fast)(void *user, int fd, bool on);
 };
 
 struct ice_leg_conf {
@@ -133,6 +145,14 @@ unsigned ice_leg_fds(const struct ice_leg *l, int *fds, unsigned max);
  * dropped.
  */
 void ice_leg_readable(struct ice_leg *l, int fd, uint8_t *const *bufs, unsigned n, size_t cap);
+
+/*
+ * One datagram the owner read itself from the fast path's socket (see
+ * cbs->fast), from src, in buf (len bytes of cap; cut: truncated): handled as
+ * ice_leg_readable would on the fast path. Ignored once the path is off.
+ */
+void ice_leg_fast_input(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap, bool cut,
+                        const struct sockaddr *src);
 
 /* The peer sent end-of-candidates (RFC 8838 §8.2): full ICE may now fail. */
 void ice_leg_end_of_candidates(struct ice_leg *l);

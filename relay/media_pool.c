@@ -163,6 +163,7 @@ int media_pool_start(const struct conf *c, struct metrics *metrics, struct media
 	p->ice_lite = strcmp(mc->ice_mode, "full") != 0;
 	p->consent_ms = (unsigned)mc->consent_timeout * 1000u;
 	p->ice_timeout_ms = (unsigned)mc->ice_timeout * 1000u;
+	p->io_uring = strcmp(mc->io, "io_uring") == 0;
 	p->family = socket_family();
 	host_address(&p->host_addr);
 	p->nworkers = n;
@@ -197,12 +198,16 @@ int media_pool_start(const struct conf *c, struct metrics *metrics, struct media
 			return rc;
 		}
 	}
+	/* each ring is made on its worker (rtp_leg.c): there, or refused, before the first call */
+	if (p->io_uring)
+		media_pool_sync(p);
 	p->metrics = metrics;
 	if (metrics)
 		metrics_add_collector(metrics, collect, p);
-	log_info(LOG_RTP, "media workers started", "workers=%d ports=%u-%u family=%s public=%s", n,
-	         lo, hi, p->family == AF_INET6 ? "dual" : "ipv4",
-	         *mc->public_address ? mc->public_address : "none");
+	log_info(LOG_RTP, "media workers started",
+	         "workers=%d ports=%u-%u family=%s public=%s io=%s", n, lo, hi,
+	         p->family == AF_INET6 ? "dual" : "ipv4",
+	         *mc->public_address ? mc->public_address : "none", mc->io);
 	*out = p;
 	return 0;
 }

@@ -118,13 +118,10 @@ static void on_media(void *user, uint8_t *buf, size_t len, size_t cap, bool rtcp
 	}
 	if (!rtp_srtp_to_b(s, MEDIA_LEG_A, kind, buf, &len, cap))
 		return;
-	if (sendto(out->fd, buf, len, MSG_DONTWAIT, to, rtp_addr_len(to)) < 0)
-		rtp_drop(s, MEDIA_LEG_A, MEDIA_DROP_SEND_ERROR);
-	else
-		rtp_count(s, MEDIA_LEG_B, kind, true, len);
+	rtp_send(s->rw, s, MEDIA_LEG_A, out, buf, len, to);
 }
 
-void media_webrtc_to_a(struct rtp_worker *rw, struct media_session *s, int kind, const int *idx,
+void media_webrtc_to_a(struct media_session *s, int kind, uint8_t *const *bufs, const size_t *lens,
                        int n)
 {
 	struct media_webrtc *w = s->web;
@@ -135,7 +132,7 @@ void media_webrtc_to_a(struct rtp_worker *rw, struct media_session *s, int kind,
 	int64_t now = g_get_monotonic_time();
 
 	for (int i = 0; i < n; i++) {
-		size_t l = rw->rx[idx[i]].msg_len;
+		size_t l = lens[i];
 
 		if (l + ICE_SRTP_TRAILER_MAX > RTP_DGRAM_MAX) {
 			rtp_drop(s, MEDIA_LEG_B, MEDIA_DROP_MALFORMED);
@@ -143,7 +140,7 @@ void media_webrtc_to_a(struct rtp_worker *rw, struct media_session *s, int kind,
 		}
 		if (kind == RTP_KIND_RTP && !w->recv)
 			continue; /* held by the browser: it gets no RTP */
-		buf[m] = rw->rx_buf[idx[i]];
+		buf[m] = bufs[i];
 		len[m] = l;
 		rtcp[m] = kind == RTP_KIND_RTCP;
 		if (rtcp[m]) {
@@ -208,6 +205,49 @@ static void on_event(void *user, enum ice_leg_event ev, const char *reason)
 		post_event(s->rw->pool, s->id, map[ev], reason);
 }
 
+void media_webrtc_datagram(const struct rtp_sock *k, uint8_t *buf, size_t len, size_t cap, bool cut,
+                           const struct sockaddr *src)
+{
+	ice_leg_fast_input(k->s->web->leg, buf, len, cap, cut, src);
+}
+
+/* The fast path's sends on the ring: the refusals the kernel reports later count on leg B. */
+static int ring_send(void *user, int fd, const uint8_t *buf, size_t len, const struct sockaddr *to)
+{
+	struct media_webrtc *w = user;
+
+	return rtp_uring_send(w->s->rw, fd, buf, len, to, w->s, MEDIA_LEG_B);
+}
+
+/*
+ * The fast path took the socket (on) or gave it back to libnice (off): with
+ * a ring, the socket moves from the epoll set to a multishot receive, or
+ * back. Datagrams the ring read but did not hand over by then are dropped.
+ */
+static void on_fast(void *user, int fd, bool on)
+{
+	struct media_webrtc *w = user;
+	struct rtp_worker *rw = w->s->rw;
+
+	for (unsigned i = 0; rw->ring && i < w->n_ice; i++) {
+		struct rtp_sock *k = &w->ice[i];
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = k };
+
+		if (k->fd != fd || on == (k->rx != NULL))
+			continue;
+		if (on) {
+			rtp_ready_forget(rw, k);
+			epoll_ctl(rw->epfd, EPOLL_CTL_DEL, fd, NULL);
+			if (rtp_uring_arm(rw, k) == 0)
+				continue;
+			log_warn(LOG_ICE, "fast path stays on epoll", "session=%u", w->s->id);
+		} else {
+			rtp_uring_disarm(rw, k);
+		}
+		epoll_ctl(rw->epfd, EPOLL_CTL_ADD, fd, &ev);
+	}
+}
+
 /* libnice's sockets readable: a batch into the worker's buffers (free between batches). */
 void media_webrtc_readable(struct rtp_worker *rw, const struct rtp_sock *k)
 {
@@ -246,6 +286,10 @@ static void unwatch_ice(struct media_webrtc *w)
 	unsigned n = ice_leg_fds(w->leg, fds, ICE_FDS);
 
 	for (unsigned i = 0; i < w->n_ice; i++) {
+		if (w->ice[i].rx) {
+			rtp_uring_disarm(w->s->rw, &w->ice[i]);
+			continue;
+		}
 		rtp_ready_forget(w->s->rw, &w->ice[i]);
 		for (unsigned j = 0; j < n; j++) {
 			if (fds[j] == w->ice[i].fd)
@@ -258,6 +302,7 @@ static void unwatch_ice(struct media_webrtc *w)
 void media_webrtc_close(struct media_session *s)
 {
 	unwatch_ice(s->web);
+	rtp_uring_submit(s->rw); /* fast-path sends name libnice's fd, which it closes now */
 	ice_leg_free(s->web->leg);
 	g_free(s->web);
 	s->web = NULL;
@@ -377,7 +422,11 @@ static struct media_webrtc *make_web(struct media_session *s)
 		.consent_timeout_ms = p->consent_ms,
 		.ice_timeout_ms = p->ice_timeout_ms,
 	};
-	const struct ice_leg_cbs cbs = { .media = on_media, .drop = on_drop, .event = on_event };
+	const struct ice_leg_cbs cbs = { .media = on_media,
+		                         .drop = on_drop,
+		                         .event = on_event,
+		                         .send = s->rw->ring ? ring_send : NULL,
+		                         .fast = on_fast };
 
 	w->s = s;
 	w->send = w->recv = true;

@@ -69,18 +69,15 @@ static void log_latch(const struct rtp_sock *in, const struct sockaddr *src)
 	         'a' + in->leg, in->kind == RTP_KIND_RTCP ? "rtcp" : "rtp", ip, port);
 }
 
-/* Queue rx slot i toward to; false when there is nowhere to send it. */
-static bool queue(struct rtp_worker *rw, int i, int ntx, const struct sockaddr *to)
+/* Queue rx slot i toward to. */
+static void queue(struct rtp_worker *rw, int i, int ntx, const struct sockaddr *to)
 {
 	struct msghdr *h = &rw->tx[ntx].msg_hdr;
 
-	if (!to)
-		return false;
 	rw->tx_iov[ntx].iov_base = rw->rx_buf[i];
 	rw->tx_iov[ntx].iov_len = rw->rx[i].msg_len;
 	memcpy(&rw->tx_addr[ntx], to, rtp_addr_len(to));
 	h->msg_namelen = rtp_addr_len(to);
-	return true;
 }
 
 /* What the socket buffer cannot take now is dropped, never queued: late media is useless. */
@@ -109,66 +106,119 @@ static void flush(struct rtp_worker *rw, struct media_session *s, const struct r
 	RTP_STAT_ADD(rw->stats.bytes[out->kind], bytes);
 }
 
+enum verdict { DROPPED, TO_WEB, TO_OUT };
+
+/*
+ * One datagram from in's peer, in buf (*len bytes, cap of room; cut: the
+ * kernel truncated it): checked, SDES-SRTP unprotected, latched, measured,
+ * and protected when it goes to leg B. Where it goes: leg A's WebRTC side,
+ * or out's socket toward *to; a dropped one is counted.
+ */
+static enum verdict packet(struct rtp_sock *in, const struct rtp_sock *out, uint8_t *buf,
+                           size_t *len, size_t cap, bool cut, const struct sockaddr *src,
+                           int64_t now, const struct sockaddr **to)
+{
+	struct media_session *s = in->s;
+	bool rtcp = in->kind == RTP_KIND_RTCP;
+	unsigned n = (unsigned)*len;
+
+	if (cut || !rtp_check(buf, *len, rtcp)) {
+		drop(s, in, MEDIA_DROP_MALFORMED);
+		return DROPPED;
+	}
+	if (!rtp_srtp_in(s, in, buf, &n))
+		return DROPPED; /* before latching: only authentic SRTP moves the latch */
+	*len = n;
+	switch (rtp_latch_check(&in->latch, src, now)) {
+	case RTP_LATCH_DROP: drop(s, in, MEDIA_DROP_NOT_LATCHED); return DROPPED;
+	case RTP_LATCH_LATCHED: log_latch(in, src); break;
+	case RTP_LATCH_OK: break;
+	}
+	rtp_count(s, in->leg, in->kind, false, *len);
+	if (rtcp)
+		media_quality_rtcp(s, in->leg, out->leg, buf, *len, now);
+	else
+		media_quality_rtp(s, in->leg, buf, *len, now);
+	if (s->web && out->leg == MEDIA_LEG_A)
+		return TO_WEB; /* SRTP over ICE */
+	if (out->leg == MEDIA_LEG_B && !rtp_srtp_to_b(s, in->leg, in->kind, buf, len, cap))
+		return DROPPED;
+	*to = rtp_latch_remote(&out->latch);
+	if (!*to) {
+		drop(s, in, MEDIA_DROP_NO_REMOTE);
+		return DROPPED;
+	}
+	return TO_OUT;
+}
+
 /* One batch from a readable socket: the others of this worker get their turn after it. */
 static void sock_readable(struct rtp_worker *rw, struct rtp_sock *in, int64_t now)
 {
 	struct media_session *s = in->s;
 	struct rtp_sock *out = out_sock(s, in);
-	bool rtcp = in->kind == RTP_KIND_RTCP;
-	bool web = s->web && out->leg == MEDIA_LEG_A; /* toward a WebRTC leg A: SRTP over ICE */
-	uint64_t bytes_in = 0;
-	int n, ntx = 0, accepted = 0, fwd[RTP_BATCH], nfwd = 0;
+	uint8_t *fwd[RTP_BATCH];
+	size_t fwd_len[RTP_BATCH];
+	int n, ntx = 0, nfwd = 0;
 
 	for (int i = 0; i < RTP_BATCH; i++)
 		rw->rx[i].msg_hdr.msg_namelen = sizeof(rw->rx_addr[i]);
 	n = recvmmsg(in->fd, rw->rx, RTP_BATCH, MSG_DONTWAIT, NULL);
 	for (int i = 0; i < n; i++) {
-		const struct sockaddr *src = (const struct sockaddr *)&rw->rx_addr[i];
+		const struct sockaddr *to = NULL;
 		size_t len = rw->rx[i].msg_len;
 
-		if ((rw->rx[i].msg_hdr.msg_flags & MSG_TRUNC) ||
-		    !rtp_check(rw->rx_buf[i], len, rtcp)) {
-			drop(s, in, MEDIA_DROP_MALFORMED);
-			continue;
+		switch (packet(in, out, rw->rx_buf[i], &len, RTP_DGRAM_MAX,
+		               rw->rx[i].msg_hdr.msg_flags & MSG_TRUNC,
+		               (const struct sockaddr *)&rw->rx_addr[i], now, &to)) {
+		case DROPPED: break;
+		case TO_WEB:
+			fwd[nfwd] = rw->rx_buf[i];
+			fwd_len[nfwd++] = len;
+			break;
+		case TO_OUT:
+			rw->rx[i].msg_len = (unsigned)len;
+			queue(rw, i, ntx++, to);
+			break;
 		}
-		if (!rtp_srtp_in(s, in, rw->rx_buf[i], &rw->rx[i].msg_len))
-			continue; /* before latching: only authentic SRTP moves the latch */
-		len = rw->rx[i].msg_len;
-		switch (rtp_latch_check(&in->latch, src, now)) {
-		case RTP_LATCH_DROP: drop(s, in, MEDIA_DROP_NOT_LATCHED); continue;
-		case RTP_LATCH_LATCHED: log_latch(in, src); break;
-		case RTP_LATCH_OK: break;
-		}
-		accepted++;
-		bytes_in += len;
-		if (rtcp) {
-			media_quality_rtcp(s, in->leg, out->leg, rw->rx_buf[i], len, now);
-		} else {
-			media_quality_rtp(s, in->leg, rw->rx_buf[i], len, now);
-		}
-		if (web) {
-			fwd[nfwd++] = i;
-			continue;
-		}
-		if (out->leg == MEDIA_LEG_B &&
-		    !rtp_srtp_to_b(s, in->leg, in->kind, rw->rx_buf[i], &len, RTP_DGRAM_MAX))
-			continue;
-		rw->rx[i].msg_len = (unsigned)len;
-		if (!queue(rw, i, ntx, rtp_latch_remote(&out->latch))) {
-			drop(s, in, MEDIA_DROP_NO_REMOTE);
-			continue;
-		}
-		ntx++;
 	}
-	RTP_STAT_ADD(s->stats[in->leg].packets_in, (uint64_t)accepted);
-	RTP_STAT_ADD(s->stats[in->leg].bytes_in, bytes_in);
 	if (ntx)
 		flush(rw, s, in, out, ntx);
 	if (nfwd)
-		media_webrtc_to_a(rw, s, in->kind, fwd, nfwd);
+		media_webrtc_to_a(s, in->kind, fwd, fwd_len, nfwd);
 }
 
-/* The worker whose context this thread runs, for worker_poll: set by its first dispatch. */
+void rtp_send(struct rtp_worker *rw, struct media_session *s, int leg, const struct rtp_sock *out,
+              const uint8_t *buf, size_t len, const struct sockaddr *to)
+{
+	int rc = rw->ring ? rtp_uring_send(rw, out->fd, buf, len, to, s, leg)
+	                  : sendto(out->fd, buf, len, MSG_DONTWAIT, to, rtp_addr_len(to)) < 0;
+
+	if (rc)
+		rtp_drop(s, leg, MEDIA_DROP_SEND_ERROR);
+	else
+		rtp_count(s, out->leg, out->kind, true, len);
+}
+
+void rtp_leg_datagram(struct rtp_worker *rw, struct rtp_sock *k, uint8_t *buf, size_t len,
+                      size_t cap, bool cut, const struct sockaddr *src, int64_t now)
+{
+	struct rtp_sock *out;
+	const struct sockaddr *to = NULL;
+
+	if (k->kind == RTP_KIND_ICE) {
+		media_webrtc_datagram(k, buf, len, cap, cut, src);
+		return;
+	}
+	out = out_sock(k->s, k);
+	switch (packet(k, out, buf, &len, cap, cut, src, now, &to)) {
+	case DROPPED: break;
+	case TO_WEB: media_webrtc_to_a(k->s, k->kind, &buf, &len, 1); break;
+	case TO_OUT: rtp_send(rw, k->s, k->leg, out, buf, len, to); break;
+	}
+}
+
+/* The worker whose context this thread runs, for worker_poll: set by its first dispatch, or
+ * when its ring starts. */
 static __thread struct rtp_worker *tls_rw;
 
 #define WAKE_MARK ((void *)&tls_rw) /* epoll data of GLib's wake-up fd in the set */
@@ -178,7 +228,8 @@ static __thread struct rtp_worker *tls_rw;
  * fd, then the dispatch would epoll_wait: two system calls per wake-up, and
  * poll() on an epoll fd re-checks every ready socket. Once the wake-up fd is
  * in the epoll set too, one epoll_wait answers for both, and what it found
- * is kept for the dispatch. Any other set of fds goes to g_poll.
+ * is kept for the dispatch. With a ring (rtp_uring.c), the ring is the wait
+ * instead. Any other set of fds goes to g_poll.
  */
 static gint worker_poll(GPollFD *fds, guint nfds, gint timeout)
 {
@@ -194,6 +245,8 @@ static gint worker_poll(GPollFD *fds, guint nfds, gint timeout)
 		else
 			return g_poll(fds, nfds, timeout);
 	}
+	if (ep && wake && rw->ring)
+		return rtp_uring_poll(rw, wake, ep, timeout);
 	if (!ep || !wake || rw->nready > 0)
 		return g_poll(fds, nfds, timeout);
 	if (rw->wake_fd != wake->fd) {
@@ -232,7 +285,12 @@ static gboolean epoll_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 		tls_rw = rw;
 		g_main_context_set_poll_func(worker_context(rw->w), worker_poll);
 	}
-	if (rw->nready > 0) {
+	if (rw->ring) {
+		/* an fd still ready fires the ring's poll no more: look until none is */
+		n = rw->epoll_pending ? epoll_wait(rw->epfd, local, RTP_EPOLL_MAX, 0) : 0;
+		rw->epoll_pending = n > 0;
+		rtp_uring_dispatch(rw, now);
+	} else if (rw->nready > 0) {
 		ev = rw->ready;
 		n = rw->nready;
 	} else {
@@ -255,6 +313,17 @@ static gboolean epoll_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 }
 
 static GSourceFuncs epoll_funcs = { .dispatch = epoll_dispatch };
+
+/* On the worker, before any session: its ring (made by the thread that submits) and its wait. */
+static void ring_begin(void *data)
+{
+	struct rtp_worker *rw = data;
+
+	if (!rtp_uring_start(rw))
+		return;
+	tls_rw = rw;
+	g_main_context_set_poll_func(worker_context(rw->w), worker_poll);
+}
 
 int rtp_worker_init(struct rtp_worker *rw)
 {
@@ -289,6 +358,8 @@ int rtp_worker_init(struct rtp_worker *rw)
 	g_source_set_name(&es->source, "rtp");
 	rw->source = &es->source;
 	g_source_attach(rw->source, worker_context(rw->w));
+	if (rw->pool->io_uring)
+		worker_post(rw->w, ring_begin, rw);
 	return 0;
 }
 
@@ -308,8 +379,12 @@ void rtp_sock_close(struct rtp_worker *rw, struct rtp_sock *k)
 {
 	if (k->fd < 0)
 		return;
-	rtp_ready_forget(rw, k);
-	epoll_ctl(rw->epfd, EPOLL_CTL_DEL, k->fd, NULL);
+	if (k->rx) {
+		rtp_uring_disarm(rw, k);
+	} else {
+		rtp_ready_forget(rw, k);
+		epoll_ctl(rw->epfd, EPOLL_CTL_DEL, k->fd, NULL);
+	}
 	close(k->fd);
 	k->fd = -1;
 }
@@ -329,6 +404,7 @@ void rtp_session_close(struct media_session *s, const char *why)
 		for (int k = 0; k < RTP_KIND_COUNT; k++)
 			rtp_sock_close(rw, &s->sock[l][k]);
 	}
+	rtp_uring_forget(rw, s);
 	g_hash_table_remove(rw->sessions, s);
 	log_info(LOG_RTP, "session end",
 	         "session=%u worker=%d reason=%s a_in=%" G_GUINT64_FORMAT
@@ -352,6 +428,9 @@ void rtp_session_attach(struct media_session *s)
 			struct rtp_sock *sk = &s->sock[l][k];
 			struct epoll_event ev = { .events = EPOLLIN, .data.ptr = sk };
 
+			/* on the ring when there is one, else in the epoll set */
+			if (rw->ring && rtp_uring_arm(rw, sk) == 0)
+				continue;
 			if (epoll_ctl(rw->epfd, EPOLL_CTL_ADD, sk->fd, &ev))
 				log_err(LOG_RTP, "cannot watch socket", "session=%u error=%s",
 				        s->id, g_strerror(errno));
@@ -374,6 +453,7 @@ void rtp_worker_fini(struct rtp_worker *rw)
 	g_list_free(all);
 	g_hash_table_destroy(rw->sessions);
 	rw->sessions = NULL;
+	rtp_uring_stop(rw); /* every socket is closed: the receives end, the sends complete */
 	if (rw->web_tick) {
 		g_source_destroy(rw->web_tick);
 		g_source_unref(rw->web_tick);

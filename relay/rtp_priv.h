@@ -50,6 +50,9 @@ struct media_quality_leg {
 	atomic_int_fast32_t peer_fraction; /* the peer's last fraction lost (/256), -1 none */
 };
 
+struct rtp_recv;
+struct rtp_ring;
+
 /* One socket of a leg (its RTP or its RTCP port); the epoll data of its fd. */
 struct rtp_sock {
 	int fd;
@@ -57,6 +60,7 @@ struct rtp_sock {
 	uint8_t kind; /* enum rtp_kind */
 	struct media_session *s;
 	struct rtp_latch latch; /* worker only */
+	struct rtp_recv *rx;    /* its multishot receive on the ring; NULL: in the epoll set */
 };
 
 struct rtp_worker;
@@ -101,6 +105,8 @@ struct rtp_worker {
 	GMainContext *ice_ctx; /* the legs' libnice agents and timers; NULL until a leg */
 	GSource *ice_pump;     /* iterates ice_ctx every MEDIA_ICE_PUMP_MS on the worker */
 	struct rtp_worker_counters stats;
+	struct rtp_ring *ring; /* media.io = io_uring (rtp_uring.c); NULL: epoll and syscalls */
+	bool epoll_pending;    /* ring: the epoll set fired; epoll_wait(0) until it has nothing */
 	/* what worker_poll's epoll_wait found, for the next dispatch (rtp_leg.c) */
 	struct epoll_event ready[RTP_EPOLL_MAX];
 	int nready;  /* -1: nothing kept, the dispatch asks epoll itself */
@@ -126,6 +132,7 @@ struct media_pool {
 	media_event_fn ev_fn;
 	void *ev_user;
 	bool ice_lite;
+	bool io_uring; /* media.io */
 	unsigned consent_ms, ice_timeout_ms;
 };
 
@@ -135,6 +142,42 @@ void rtp_worker_fini(struct rtp_worker *rw);
 void rtp_session_attach(struct media_session *s);
 void rtp_session_close(struct media_session *s, const char *why);
 void rtp_sock_close(struct rtp_worker *rw, struct rtp_sock *k);
+/*
+ * One datagram that arrived on k (len bytes in buf, cap of room; cut: the
+ * kernel truncated it) from src: the ring's receive path (rtp_uring.c).
+ */
+void rtp_leg_datagram(struct rtp_worker *rw, struct rtp_sock *k, uint8_t *buf, size_t len,
+                      size_t cap, bool cut, const struct sockaddr *src, int64_t now);
+/*
+ * buf (len bytes) out of socket out toward to, by the ring or sendto: counted
+ * as sent on out's leg, or as a send_error drop on leg. Never queued for later.
+ */
+void rtp_send(struct rtp_worker *rw, struct media_session *s, int leg, const struct rtp_sock *out,
+              const uint8_t *buf, size_t len, const struct sockaddr *to);
+
+/*
+ * io_uring (rtp_uring.c), on the worker thread. rtp_uring_start: the ring,
+ * or false and a warning when the kernel refuses one (the worker keeps
+ * epoll and syscalls). rtp_uring_arm: k's multishot receive (0, or an errno:
+ * leave k in the epoll set); rtp_uring_disarm cancels it and submits what
+ * is queued, so k's fd may be closed right after. rtp_uring_send: queue buf
+ * (sent in place when it is the datagram being handled, else copied) for the
+ * next wait: 0, or an errno (dropped). rtp_uring_forget: s is closing, no
+ * completion counts on it. rtp_uring_poll is worker_poll's wait; the
+ * dispatch then handles the receives it kept (rtp_uring_dispatch).
+ * rtp_uring_stop: cancel everything, wait for the last completions, free.
+ */
+bool rtp_uring_start(struct rtp_worker *rw);
+void rtp_uring_stop(struct rtp_worker *rw);
+int rtp_uring_arm(struct rtp_worker *rw, struct rtp_sock *k);
+void rtp_uring_disarm(struct rtp_worker *rw, struct rtp_sock *k);
+void rtp_uring_submit(struct rtp_worker *rw);
+int rtp_uring_send(struct rtp_worker *rw, int fd, const uint8_t *buf, size_t len,
+                   const struct sockaddr *to, struct media_session *s, int leg);
+void rtp_uring_forget(struct rtp_worker *rw, const struct media_session *s);
+gint rtp_uring_poll(struct rtp_worker *rw, GPollFD *wake, GPollFD *ep, gint timeout);
+void rtp_uring_dispatch(struct rtp_worker *rw, int64_t now);
+
 /* One RTP/RTCP counter step for a leg and its worker's totals (worker thread). */
 void rtp_count(struct media_session *s, int leg, int kind, bool out, size_t bytes);
 void rtp_drop(struct media_session *s, int leg, enum media_drop why);
@@ -152,8 +195,11 @@ int media_local_toward(const struct media_pool *p, const struct sockaddr *toward
 void rtp_addr_set_port(struct sockaddr_storage *a, uint16_t port);
 
 /* WebRTC leg A on the worker (media_webrtc.c). */
-void media_webrtc_to_a(struct rtp_worker *rw, struct media_session *s, int kind, const int *idx,
+void media_webrtc_to_a(struct media_session *s, int kind, uint8_t *const *bufs, const size_t *lens,
                        int n);
+/* A datagram the ring read from a leg's fast-path ICE socket k (see rtp_leg_datagram). */
+void media_webrtc_datagram(const struct rtp_sock *k, uint8_t *buf, size_t len, size_t cap, bool cut,
+                           const struct sockaddr *src);
 void media_webrtc_close(struct media_session *s);
 
 /*

@@ -33,12 +33,12 @@
 #include <liburing.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
 #include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/log.h"
+#include "relay/ring.h"
 
 #define RING_ENTRIES (2 * TURN_BATCH)
 #define MS_SQ        256
@@ -66,9 +66,7 @@ struct turn_ring {
 	struct io_uring ring;
 	bool multishot, stopping;
 	int armed; /* multishot operations whose last completion is still to come */
-	struct io_uring_buf_ring *br;
-	uint8_t *bufs;
-	size_t br_bytes, bufs_bytes;
+	struct ring_bufs bufs;
 	struct msghdr listen_tmpl, relay_tmpl;
 	struct turn_rx listener;
 	struct turn_rx *relays;
@@ -107,43 +105,12 @@ static struct turn_ring *ring_new(void)
 
 static void buf_give(struct turn_ring *u, int bid)
 {
-	io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * BUF_SIZE, BUF_SIZE,
-	                      (unsigned short)bid, io_uring_buf_ring_mask(NBUF), 0);
-	io_uring_buf_ring_advance(u->br, 1);
-}
-
-/*
- * The provided buffer ring (liburing 2.3 has no io_uring_setup_buf_ring):
- * page-aligned memory registered as buffer group BGID. 0 or -errno.
- */
-static int buf_ring_setup(struct turn_ring *u)
-{
-	struct io_uring_buf_reg reg = { .ring_entries = NBUF, .bgid = BGID };
-	int rc;
-
-	u->br_bytes = NBUF * sizeof(struct io_uring_buf);
-	u->bufs_bytes = NBUF * BUF_SIZE;
-	u->br = mmap(NULL, u->br_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	u->bufs = mmap(NULL, u->bufs_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-	               0);
-	if (u->br == MAP_FAILED || u->bufs == MAP_FAILED)
-		return -ENOMEM;
-	io_uring_buf_ring_init(u->br);
-	reg.ring_addr = (uint64_t)(uintptr_t)u->br;
-	rc = io_uring_register_buf_ring(&u->ring, &reg, 0);
-	if (rc < 0)
-		return rc;
-	for (int i = 0; i < NBUF; i++)
-		buf_give(u, i);
-	return 0;
+	ring_bufs_give(&u->bufs, bid);
 }
 
 static void ring_free(struct turn_ring *u)
 {
-	if (u->br && u->br != MAP_FAILED)
-		munmap(u->br, u->br_bytes);
-	if (u->bufs && u->bufs != MAP_FAILED)
-		munmap(u->bufs, u->bufs_bytes);
+	ring_bufs_free(&u->bufs);
 	g_free(u);
 }
 
@@ -163,7 +130,7 @@ bool turn_uring_start(struct turn_worker *w)
 	int rc = io_uring_queue_init_params(MS_SQ, &u->ring, &p);
 
 	if (rc == 0) {
-		rc = buf_ring_setup(u);
+		rc = ring_bufs_setup(&u->ring, &u->bufs, NBUF, BUF_SIZE, BGID);
 		if (rc == 0) {
 			u->multishot = true;
 			w->ring = u;
@@ -209,16 +176,9 @@ void turn_uring_stop(struct turn_worker *w)
 	w->multishot = false;
 }
 
-/* An SQE, submitting what is queued when the queue is full; NULL when even that fails. */
 static struct io_uring_sqe *get_sqe(struct turn_ring *u)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-
-	if (!sqe) {
-		io_uring_submit(&u->ring);
-		sqe = io_uring_get_sqe(&u->ring);
-	}
-	return sqe;
+	return ring_sqe(&u->ring);
 }
 
 static int arm(struct turn_ring *u, struct turn_rx *h, int fd)
@@ -379,7 +339,7 @@ static void received(struct turn_worker *w, struct turn_rx *h, int bid, int res)
 	struct turn_ring *u = w->ring;
 	struct msghdr *tmpl = h->listener ? &u->listen_tmpl : &u->relay_tmpl;
 	struct io_uring_recvmsg_out *o =
-	        io_uring_recvmsg_validate(u->bufs + (size_t)bid * BUF_SIZE, res, tmpl);
+	        io_uring_recvmsg_validate(ring_bufs_at(&u->bufs, bid), res, tmpl);
 	struct sockaddr_storage from;
 	const uint8_t *data;
 	struct in6_addr dst;
@@ -514,15 +474,9 @@ void turn_uring_drain(struct turn_worker *w)
 	struct turn_ring *u = w->ring;
 	struct __kernel_timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
 	struct io_uring_cqe *cqe;
-	struct io_uring_sqe *sqe;
 
 	u->stopping = true;
-	sqe = get_sqe(u);
-	if (sqe) {
-		io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-		io_uring_sqe_set_data64(sqe, TAG_CANCEL);
-	}
-	io_uring_submit(&u->ring);
+	ring_cancel_all(&u->ring, TAG_CANCEL);
 	/* every buffer and handle stays until its last completion */
 	for (int tries = 0; u->armed > 0 && tries < 100; tries++) {
 		if (io_uring_wait_cqe_timeout(&u->ring, &cqe, &ts) == 0)

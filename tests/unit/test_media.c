@@ -127,7 +127,10 @@ static struct media_pool *pool_start(const char *ports, int workers, const char 
 	gchar *o1 = g_strdup_printf("media.ports=%s", ports);
 	gchar *o2 = g_strdup_printf("media.workers=%d", workers);
 	gchar *o3 = g_strdup_printf("media.public_address=%s", public_addr ? public_addr : "");
-	const char *ov[] = { o1, o2, o3, NULL };
+	/* meson runs this file again with RTCGATE_MEDIA_IO=syscalls */
+	const char *io = g_getenv("RTCGATE_MEDIA_IO");
+	gchar *o4 = g_strdup_printf("media.io=%s", io ? io : "io_uring");
+	const char *ov[] = { o1, o2, o3, o4, NULL };
 	GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
 	struct conf *c = NULL;
 	struct media_pool *p = NULL;
@@ -141,6 +144,7 @@ static struct media_pool *pool_start(const char *ports, int workers, const char 
 	g_free(o1);
 	g_free(o2);
 	g_free(o3);
+	g_free(o4);
 	return p;
 }
 

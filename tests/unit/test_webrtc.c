@@ -174,7 +174,10 @@ static void fix_start(struct fix *f, const char *consent, const char *ice_timeou
 	gchar *o1 = g_strdup_printf("media.consent_timeout=%s", consent);
 	gchar *o2 = g_strdup_printf("media.ice_timeout=%s", ice_timeout);
 	gchar *o3 = g_strdup_printf("media.ice_mode=%s", ice_mode);
-	const char *ov[] = { "media.ports=42200-42399", "media.workers=1", o1, o2, o3, NULL };
+	/* meson runs this file again with RTCGATE_MEDIA_IO=syscalls */
+	const char *io = g_getenv("RTCGATE_MEDIA_IO");
+	gchar *o4 = g_strdup_printf("media.io=%s", io ? io : "io_uring");
+	const char *ov[] = { "media.ports=42200-42399", "media.workers=1", o1, o2, o3, o4, NULL };
 	GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
 	struct conf *c = NULL;
 	char *why = NULL;
@@ -187,6 +190,7 @@ static void fix_start(struct fix *f, const char *consent, const char *ice_timeou
 	g_free(o1);
 	g_free(o2);
 	g_free(o3);
+	g_free(o4);
 	g_assert_cmpint(dtls_cert_open(NULL, NULL, &f->gw_cert, &why), ==, 0);
 	g_assert_cmpint(dtls_ctx_new(f->gw_cert, NULL, &f->gw_dtls, &why), ==, 0);
 	media_pool_set_webrtc(f->p, f->gw_dtls, on_event, f);

@@ -155,6 +155,8 @@ async function startOnce({ config, overrides, env, stateDir, portOverrides, args
   argv.push('-o', `turn.tls_port=${turnTlsPort}`);
   argv.push('-o', `sip.port=${sipPort}`, '-o', 'sip.address=127.0.0.1');
   for (const o of overrides) argv.push('-o', o);
+  /* RTCGATE_OVERRIDES="media.io=syscalls …": a whole test file on another configuration */
+  for (const o of (process.env.RTCGATE_OVERRIDES || '').split(/\s+/).filter(Boolean)) argv.push('-o', o);
   argv.push(...args);
 
   /* without JOURNAL_STREAM the log lines are plain logfmt with ts= */
