@@ -65,7 +65,8 @@ struct turn_rx {
 struct turn_ring {
 	struct io_uring ring;
 	bool multishot, stopping;
-	int armed; /* multishot operations whose last completion is still to come */
+	int armed;       /* multishot operations whose last completion is still to come */
+	unsigned queued; /* sends queued since the last wait */
 	struct ring_bufs bufs;
 	struct msghdr listen_tmpl, relay_tmpl;
 	struct turn_rx listener;
@@ -176,8 +177,11 @@ void turn_uring_stop(struct turn_worker *w)
 	w->multishot = false;
 }
 
+/* An SQE; a full queue is submitted first, and the sends in it are then no longer queued. */
 static struct io_uring_sqe *get_sqe(struct turn_ring *u)
 {
+	if (!io_uring_sq_space_left(&u->ring))
+		u->queued = 0;
 	return ring_sqe(&u->ring);
 }
 
@@ -272,6 +276,7 @@ void turn_uring_disarm_relay(struct turn_worker *w, struct turn_relay *r)
 	cancel(w->ring, h);
 	/* queued sends name descriptors: out before this one may be reused */
 	io_uring_submit(&w->ring->ring);
+	w->ring->queued = 0;
 }
 
 uint8_t *turn_uring_tx_slot(struct turn_worker *w)
@@ -295,6 +300,7 @@ void turn_uring_tx_commit(struct turn_worker *w, size_t len, const struct sockad
 	turn_tx_header(&u->tx[i], u->tx_ctl[i], &u->tx_addr[i], to, tolen, w->cur_src);
 	io_uring_prep_sendmsg(sqe, w->listen.fd, &u->tx[i], MSG_DONTWAIT);
 	io_uring_sqe_set_data64(sqe, ((uint64_t)i << TAG_BITS) | TAG_CLIENT_SENT);
+	u->queued++;
 }
 
 bool turn_uring_send_peer(struct turn_worker *w, int fd, const struct sockaddr *peer,
@@ -314,6 +320,7 @@ bool turn_uring_send_peer(struct turn_worker *w, int fd, const struct sockaddr *
 	                            (uint16_t)turn_addr_len(peer));
 	io_uring_sqe_set_data64(sqe, ((uint64_t)b << TAG_BITS) | TAG_PEER_SENT);
 	u->cur_held = true;
+	u->queued++;
 	return true;
 }
 
@@ -440,14 +447,23 @@ static void completion(struct turn_worker *w, const struct io_uring_cqe *cqe, bo
 bool turn_uring_wait(struct turn_worker *w, bool epoll_pending)
 {
 	struct io_uring *ring = &w->ring->ring;
+	/*
+	 * A UDP send with MSG_DONTWAIT completes during the submission, so
+	 * waiting for one completion returned at once with a send's and cost a
+	 * second enter per wake-up: wait for one more than the sends this
+	 * submission carries (queued counts only those; a submission made
+	 * elsewhere zeroes it). Completions already in the ring count too.
+	 */
+	unsigned want = 1 + w->ring->queued;
 	int rc;
 
 	/* completions left over from the last wake-up's budget: no need to enter */
 	if (!epoll_pending && io_uring_cq_ready(ring) && !io_uring_sq_ready(ring))
 		return true;
+	w->ring->queued = 0;
 	/* the epoll set may still hold ready descriptors: look, do not sleep */
 	rc = epoll_pending ? io_uring_submit_and_get_events(ring)
-	                   : io_uring_submit_and_wait(ring, 1);
+	                   : io_uring_submit_and_wait(ring, want);
 	return rc >= 0 || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY;
 }
 
