@@ -18,6 +18,12 @@ messages=${3:-100}
 workers=${TURN_BENCH_WORKERS:-1}
 probe_pps=${TURN_BENCH_PROBE_PPS:-50}
 runs=${TURN_BENCH_RUNS:-5}
+# TURN_BENCH_PIN=CPUS (e.g. 0): every process of the run (peer, both servers, uclient, probe)
+# on those CPUs only, the same for both servers. On one CPU no packet wakes a process on
+# another: the loopback receive path and wake-ups that the sender is charged for stay cheap
+# and the same from run to run, so the figures are the servers' own work with less noise.
+pin=()
+[ -n "${TURN_BENCH_PIN:-}" ] && pin=(taskset -c "$TURN_BENCH_PIN")
 tmp=$(mktemp -d)
 pids=()
 probe_pid=
@@ -56,7 +62,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 peer_port=$(free_port)
-turnutils_peer -p "$peer_port" -L 127.0.0.1 >/dev/null 2>&1 &
+${pin[@]+"${pin[@]}"} turnutils_peer -p "$peer_port" -L 127.0.0.1 >/dev/null 2>&1 &
 pids+=($!)
 # the probe's own echo socket, bound by each probe run in turn: below the ephemeral range
 # (uclient's sockets) and outside both relay ranges (rtcgate 20001-30000, coturn 40000-49999)
@@ -65,7 +71,7 @@ echo_port=$(free_port 30001 32767)
 rg_port=$(free_port)
 # coturn caps no allocation's bandwidth by default; rtcgate's default 2000 kbit/s would drop
 # bursts of uclient's unpaced phase (loss that is policy, not the relay's)
-"$build/rtcgate" -o general.state_dir="$tmp/state" -o http.port=0 -o http.tls_port=0 \
+${pin[@]+"${pin[@]}"} "$build/rtcgate" -o general.state_dir="$tmp/state" -o http.port=0 -o http.tls_port=0 \
 	-o turn.port="$rg_port" -o turn.workers="$workers" -o turn.users=alice:wonderland \
 	-o turn.allowed_peers="127.0.0.1:$peer_port-$((peer_port + 1)),127.0.0.1:$echo_port" \
 	-o turn.max_allocations_per_user=100000 -o turn.max_bandwidth=0 -o log.level=warn \
@@ -74,7 +80,7 @@ rg_pid=$!
 pids+=("$rg_pid")
 
 ct_port=$(free_port)
-turnserver -n --no-cli --no-tls --no-dtls -L 127.0.0.1 -E 127.0.0.1 -p "$ct_port" \
+${pin[@]+"${pin[@]}"} turnserver -n --no-cli --no-tls --no-dtls -L 127.0.0.1 -E 127.0.0.1 -p "$ct_port" \
 	--min-port 40000 --max-port 49999 -a -u alice:wonderland -r rtcgate -m "$workers" \
 	--allow-loopback-peers --no-stdout-log -l "$tmp/coturn.log" --simple-log >/dev/null 2>&1 &
 ct_pid=$!
@@ -85,7 +91,7 @@ sleep 1 # both daemons print nothing we could wait on when logging is quiet; thi
 # its channel to be bound; its output goes to $tmp/probe.out
 probe_start() {
 	: >"$tmp/probe.out"
-	"$tmp/turn_probe" --server "$1" --user alice --password wonderland \
+	${pin[@]+"${pin[@]}"} "$tmp/turn_probe" --server "$1" --user alice --password wonderland \
 		--echo-port "$echo_port" --pps "$probe_pps" --size 172 --max-seconds 600 --wait-mark \
 		>"$tmp/probe.out" 2>&1 &
 	probe_pid=$!
@@ -117,7 +123,7 @@ run() {
 	# the probe's samples and the data-phase CPU count from uclient's data phase, which
 	# starts when it has connected every client (allocations, permissions, channel binds:
 	# seconds at 200)
-	turnutils_uclient -u alice -w wonderland -e 127.0.0.1 -r "$peer_port" -p "$port" \
+	${pin[@]+"${pin[@]}"} turnutils_uclient -u alice -w wonderland -e 127.0.0.1 -r "$peer_port" -p "$port" \
 		-m "$clients" -n "$messages" -l 172 -z "$pace" -c 127.0.0.1 </dev/null 2>&1 |
 		tee "$tmp/uclient.out" | {
 		if grep -q -m1 'Total connect time'; then
@@ -155,9 +161,9 @@ idle() {
 # per100k TICKS PACKETS -> CPU seconds per 100k packets
 per100k() { awk -v c="$1" -v n="$2" -v hz="$hz" 'BEGIN{printf "%.3f", n ? c/hz*100000/n : 0}'; }
 
-# median of numbers (a "-" or "?" among them makes it "-")
-median() { printf '%s\n' "$@" | sort -g | awk '!/^[0-9.]+$/ { bad = 1 } { v[NR] = $1 }
-	END { if (bad || !NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# median of the numbers among the arguments (a run whose probe failed has "?" there); "-" if none
+median() { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 }
+	END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # ratio_row LABEL "rtcgate figures" "coturn figures" (per dper p50 p99 max)
 ratio_row() {
@@ -214,5 +220,5 @@ for pace in idle 20 0; do
 	ratio_row "$label median" "${rg[*]}" "${ct[*]}"
 done
 read -r load1 _ </proc/loadavg
-echo "clients=$clients messages=$messages size=172 workers=$workers runs=$runs (CPU from /proc, ${hz} ticks/s);" \
+echo "clients=$clients messages=$messages size=172 workers=$workers runs=$runs pin=${TURN_BENCH_PIN:-none} (CPU from /proc, ${hz} ticks/s);" \
 	"probe: ${probe_pps} pps, 172 B; ratio = rtcgate/coturn; host load average $load1"
