@@ -461,6 +461,20 @@ int main(int argc, char **argv)
 	cfd = udp_socket(0, o.port);
 	efd = udp_socket(o.echo_port, 0);
 	rc = !r.seen || !r.rtt_us ? ENOMEM : cfd < 0 || efd < 0 ? errno : set_up(cfd, &o, &step);
+	/*
+	 * uclient's clients leave their allocations to expire, so the ephemeral
+	 * port we got may still be one's 5-tuple (437 Allocation Mismatch): a
+	 * few more tries from other ports.
+	 */
+	for (int tries = 0; rc == EPROTO && tries < 3; tries++) {
+		int fd = udp_socket(0, o.port);
+
+		if (fd < 0)
+			break;
+		close(cfd);
+		cfd = fd;
+		rc = set_up(cfd, &o, &step);
+	}
 	if (rc) {
 		printf("error %s: %s\n", step, strerror(rc));
 	} else {
