@@ -236,8 +236,7 @@ static void on_fast(void *user, int fd, bool on)
 		if (k->fd != fd || on == (k->rx != NULL))
 			continue;
 		if (on) {
-			rtp_ready_forget(rw, k);
-			epoll_ctl(rw->epfd, EPOLL_CTL_DEL, fd, NULL);
+			rtp_sock_unwatch(rw, k);
 			if (rtp_uring_arm(rw, k) == 0)
 				continue;
 			log_warn(LOG_ICE, "fast path stays on epoll", "session=%u", w->s->id);

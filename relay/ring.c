@@ -50,6 +50,11 @@ void ring_bufs_free(struct ring_bufs *b)
 	b->mem = NULL;
 }
 
+void ring_register_fd(struct io_uring *ring)
+{
+	(void)io_uring_register_ring_fd(ring);
+}
+
 struct io_uring_sqe *ring_sqe(struct io_uring *ring)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);

@@ -33,6 +33,13 @@ uint8_t *ring_bufs_at(const struct ring_bufs *b, int bid);
 /* Unmap (after io_uring_queue_exit). Twice is fine. */
 void ring_bufs_free(struct ring_bufs *b);
 
+/*
+ * On the thread that submits: its io_uring_enter calls skip the ring fd's
+ * lookup (an atomic in a threaded process). Optional: without it, entering
+ * costs that lookup and nothing else.
+ */
+void ring_register_fd(struct io_uring *ring);
+
 /* An SQE, submitting what is queued when the queue is full; NULL when even that fails. */
 struct io_uring_sqe *ring_sqe(struct io_uring *ring);
 

@@ -272,6 +272,13 @@ static gint worker_poll(GPollFD *fds, guint nfds, gint timeout)
 	return n < 0 ? -1 : (wake->revents != 0) + (ep->revents != 0);
 }
 
+/* This thread runs rw's context: its waits go through worker_poll. */
+static void poll_here(struct rtp_worker *rw)
+{
+	tls_rw = rw;
+	g_main_context_set_poll_func(worker_context(rw->w), worker_poll);
+}
+
 static gboolean epoll_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 {
 	struct rtp_worker *rw = ((struct epoll_source *)src)->rw;
@@ -281,10 +288,8 @@ static gboolean epoll_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 
 	(void)cb;
 	(void)data;
-	if (!tls_rw) {
-		tls_rw = rw;
-		g_main_context_set_poll_func(worker_context(rw->w), worker_poll);
-	}
+	if (!tls_rw)
+		poll_here(rw);
 	if (rw->ring) {
 		/* an fd still ready fires the ring's poll no more: look until none is */
 		n = rw->epoll_pending ? epoll_wait(rw->epfd, local, RTP_EPOLL_MAX, 0) : 0;
@@ -319,10 +324,8 @@ static void ring_begin(void *data)
 {
 	struct rtp_worker *rw = data;
 
-	if (!rtp_uring_start(rw))
-		return;
-	tls_rw = rw;
-	g_main_context_set_poll_func(worker_context(rw->w), worker_poll);
+	if (rtp_uring_start(rw))
+		poll_here(rw);
 }
 
 int rtp_worker_init(struct rtp_worker *rw)
@@ -375,16 +378,21 @@ void rtp_ready_forget(struct rtp_worker *rw, const void *ptr)
 	}
 }
 
+void rtp_sock_unwatch(struct rtp_worker *rw, struct rtp_sock *k)
+{
+	if (k->rx) {
+		rtp_uring_disarm(rw, k);
+		return;
+	}
+	rtp_ready_forget(rw, k);
+	epoll_ctl(rw->epfd, EPOLL_CTL_DEL, k->fd, NULL);
+}
+
 void rtp_sock_close(struct rtp_worker *rw, struct rtp_sock *k)
 {
 	if (k->fd < 0)
 		return;
-	if (k->rx) {
-		rtp_uring_disarm(rw, k);
-	} else {
-		rtp_ready_forget(rw, k);
-		epoll_ctl(rw->epfd, EPOLL_CTL_DEL, k->fd, NULL);
-	}
+	rtp_sock_unwatch(rw, k);
 	close(k->fd);
 	k->fd = -1;
 }

@@ -141,6 +141,8 @@ int rtp_worker_init(struct rtp_worker *rw);
 void rtp_worker_fini(struct rtp_worker *rw);
 void rtp_session_attach(struct media_session *s);
 void rtp_session_close(struct media_session *s, const char *why);
+/* k off its ring receive or out of the epoll set, nothing kept for it; its fd stays open. */
+void rtp_sock_unwatch(struct rtp_worker *rw, struct rtp_sock *k);
 void rtp_sock_close(struct rtp_worker *rw, struct rtp_sock *k);
 /*
  * One datagram that arrived on k (len bytes in buf, cap of room; cut: the
@@ -165,6 +167,7 @@ void rtp_send(struct rtp_worker *rw, struct media_session *s, int leg, const str
  * next wait: 0, or an errno (dropped). rtp_uring_forget: s is closing, no
  * completion counts on it. rtp_uring_poll is worker_poll's wait; the
  * dispatch then handles the receives it kept (rtp_uring_dispatch).
+ * rtp_uring_submit: what is queued leaves now.
  * rtp_uring_stop: cancel everything, wait for the last completions, free.
  */
 bool rtp_uring_start(struct rtp_worker *rw);

@@ -169,9 +169,7 @@ bool rtp_uring_start(struct rtp_worker *rw)
 		ring_free(u);
 		return false;
 	}
-	/* this thread's entries skip the fd lookup (an atomic in a threaded process); optional */
-	if (io_uring_register_ring_fd(&u->ring) < 0)
-		log_debug(LOG_RTP, "ring fd not registered", "worker=%d", worker_index(rw->w));
+	ring_register_fd(&u->ring);
 	u->tmpl = (struct msghdr){ .msg_namelen = BUF_NAME };
 	u->wake_fd = -1;
 	u->cur_bid = -1;

@@ -220,9 +220,7 @@ int turn_uring_begin(struct turn_worker *w)
 
 	if (rc < 0)
 		return errno;
-	/* its own entries skip the fd lookup (an atomic in a threaded process); optional */
-	if (io_uring_register_ring_fd(&u->ring) < 0)
-		log_debug(LOG_TURN, "ring fd not registered", "worker=%d", w->index);
+	ring_register_fd(&u->ring);
 	rc = arm(u, &u->listener, w->listen.fd);
 	return rc ? (int)rc : arm_epoll(w);
 }
