@@ -211,12 +211,15 @@ void media_webrtc_datagram(const struct rtp_sock *k, uint8_t *buf, size_t len, s
 	ice_leg_fast_input(k->s->web->leg, buf, len, cap, cut, src);
 }
 
-/* The fast path's sends on the ring: the refusals the kernel reports later count on leg B. */
+/*
+ * The fast path's sends on the ring: the refusals the kernel reports later
+ * count on leg B; what was sent is counted by the caller when queued.
+ */
 static int ring_send(void *user, int fd, const uint8_t *buf, size_t len, const struct sockaddr *to)
 {
 	struct media_webrtc *w = user;
 
-	return rtp_uring_send(w->s->rw, fd, buf, len, to, w->s, MEDIA_LEG_B);
+	return rtp_uring_send(w->s->rw, fd, buf, len, to, w->s, MEDIA_LEG_B, NULL);
 }
 
 /*

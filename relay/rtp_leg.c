@@ -190,13 +190,15 @@ static void sock_readable(struct rtp_worker *rw, struct rtp_sock *in, int64_t no
 void rtp_send(struct rtp_worker *rw, struct media_session *s, int leg, const struct rtp_sock *out,
               const uint8_t *buf, size_t len, const struct sockaddr *to)
 {
-	int rc = rw->ring ? rtp_uring_send(rw, out->fd, buf, len, to, s, leg)
-	                  : sendto(out->fd, buf, len, MSG_DONTWAIT, to, rtp_addr_len(to)) < 0;
-
-	if (rc)
+	if (rw->ring) {
+		/* counted when it completes: the kernel may still refuse it */
+		if (rtp_uring_send(rw, out->fd, buf, len, to, s, leg, out))
+			rtp_drop(s, leg, MEDIA_DROP_SEND_ERROR);
+	} else if (sendto(out->fd, buf, len, MSG_DONTWAIT, to, rtp_addr_len(to)) < 0) {
 		rtp_drop(s, leg, MEDIA_DROP_SEND_ERROR);
-	else
+	} else {
 		rtp_count(s, out->leg, out->kind, true, len);
+	}
 }
 
 void rtp_leg_datagram(struct rtp_worker *rw, struct rtp_sock *k, uint8_t *buf, size_t len,

@@ -152,7 +152,8 @@ void rtp_leg_datagram(struct rtp_worker *rw, struct rtp_sock *k, uint8_t *buf, s
                       size_t cap, bool cut, const struct sockaddr *src, int64_t now);
 /*
  * buf (len bytes) out of socket out toward to, by the ring or sendto: counted
- * as sent on out's leg, or as a send_error drop on leg. Never queued for later.
+ * as sent on out's leg once the kernel took it (on the ring, at its
+ * completion), or as a send_error drop on leg. Never queued for later.
  */
 void rtp_send(struct rtp_worker *rw, struct media_session *s, int leg, const struct rtp_sock *out,
               const uint8_t *buf, size_t len, const struct sockaddr *to);
@@ -164,9 +165,11 @@ void rtp_send(struct rtp_worker *rw, struct media_session *s, int leg, const str
  * leave k in the epoll set); rtp_uring_disarm cancels it and submits what
  * is queued, so k's fd may be closed right after. rtp_uring_send: queue buf
  * (sent in place when it is the datagram being handled, else copied) for the
- * next wait: 0, or an errno (dropped). rtp_uring_forget: s is closing, no
- * completion counts on it. rtp_uring_poll is worker_poll's wait; the
- * dispatch then handles the receives it kept (rtp_uring_dispatch).
+ * next wait: 0, or an errno (dropped, not counted). Its completion counts it:
+ * sent on counted's leg and kind (NULL: the caller counted it), or refused,
+ * a send_error drop on leg. rtp_uring_forget: s is closing, no completion
+ * counts on it. rtp_uring_poll is worker_poll's wait; the dispatch then
+ * handles the receives it kept (rtp_uring_dispatch).
  * rtp_uring_submit: what is queued leaves now.
  * rtp_uring_stop: cancel everything, wait for the last completions, free.
  */
@@ -176,7 +179,8 @@ int rtp_uring_arm(struct rtp_worker *rw, struct rtp_sock *k);
 void rtp_uring_disarm(struct rtp_worker *rw, struct rtp_sock *k);
 void rtp_uring_submit(struct rtp_worker *rw);
 int rtp_uring_send(struct rtp_worker *rw, int fd, const uint8_t *buf, size_t len,
-                   const struct sockaddr *to, struct media_session *s, int leg);
+                   const struct sockaddr *to, struct media_session *s, int leg,
+                   const struct rtp_sock *counted);
 void rtp_uring_forget(struct rtp_worker *rw, const struct media_session *s);
 gint rtp_uring_poll(struct rtp_worker *rw, GPollFD *wake, GPollFD *ep, gint timeout);
 void rtp_uring_dispatch(struct rtp_worker *rw, int64_t now);

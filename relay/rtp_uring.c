@@ -27,8 +27,9 @@
  * tag. A handle outlives its socket: closing one clears handle->k and
  * cancels the receive; the handle is freed at the receive's last completion
  * (no IORING_CQE_F_MORE), so no completion reaches a closed socket or a
- * freed session. A send's record names its session for the send_error
- * count; a closing session is forgotten there (rtp_uring_forget).
+ * freed session. A send's record names its session and counters, counted
+ * on completion: sent, or a send_error drop when the kernel refused it. A
+ * closing session is forgotten there (rtp_uring_forget).
  *
  * Needs SINGLE_ISSUER and DEFER_TASKRUN (Linux 6.1): the ring is made on the
  * worker thread, and the kernel fills buffers only while that thread is in
@@ -68,10 +69,15 @@ struct rtp_recv {
 	GList link;         /* in rtp_ring.handles */
 };
 
-/* A send in flight: whom its refusal is counted on, and its address until submitted. */
+/*
+ * A send in flight: what its completion counts, and its address until
+ * submitted. Taken, it is packets_out on out_leg (out_leg -1: the caller
+ * counted it when queued); refused, a send_error drop on leg.
+ */
 struct send_rec {
-	struct media_session *s; /* NULL: closed since */
+	struct media_session *s; /* NULL: closed since, only the worker's totals count */
 	int leg;
+	int out_leg, kind;
 	struct sockaddr_storage to;
 };
 
@@ -263,7 +269,8 @@ static bool in_current(const struct rtp_ring *u, const uint8_t *buf, size_t len)
 }
 
 int rtp_uring_send(struct rtp_worker *rw, int fd, const uint8_t *buf, size_t len,
-                   const struct sockaddr *to, struct media_session *s, int leg)
+                   const struct sockaddr *to, struct media_session *s, int leg,
+                   const struct rtp_sock *counted)
 {
 	struct rtp_ring *u = rw->ring;
 	socklen_t alen = rtp_addr_len(to);
@@ -294,6 +301,8 @@ int rtp_uring_send(struct rtp_worker *rw, int fd, const uint8_t *buf, size_t len
 	}
 	rec->s = s;
 	rec->leg = leg;
+	rec->out_leg = counted ? counted->leg : -1;
+	rec->kind = counted ? counted->kind : 0;
 	memcpy(&rec->to, to, alen);
 	io_uring_prep_send(sqe, fd, data, len, MSG_DONTWAIT);
 	io_uring_prep_send_set_addr(sqe, (const struct sockaddr *)&rec->to, (uint16_t)alen);
@@ -303,16 +312,28 @@ int rtp_uring_send(struct rtp_worker *rw, int fd, const uint8_t *buf, size_t len
 	return 0;
 }
 
-/* A send completed: its buffer or slot is free; a refusal is a send_error drop. */
-static void sent(struct rtp_worker *rw, struct send_rec *rec, int res)
+/*
+ * A send completed: its buffer or slot is free. Counted only now, as sendto
+ * counts: what the kernel refused is a send_error drop and never went out.
+ */
+static void sent(struct rtp_worker *rw, const struct send_rec *rec, int res)
 {
 	rw->ring->inflight--;
-	if (res >= 0)
+	if (res < 0) {
+		if (rec->s)
+			rtp_drop(rec->s, rec->leg, MEDIA_DROP_SEND_ERROR);
+		else
+			RTP_STAT_ADD(rw->stats.drops[MEDIA_DROP_SEND_ERROR], 1);
 		return;
-	if (rec->s)
-		rtp_drop(rec->s, rec->leg, MEDIA_DROP_SEND_ERROR);
-	else
-		RTP_STAT_ADD(rw->stats.drops[MEDIA_DROP_SEND_ERROR], 1);
+	}
+	if (rec->out_leg < 0)
+		return; /* the caller counted it */
+	if (rec->s) {
+		rtp_count(rec->s, rec->out_leg, rec->kind, true, (size_t)res);
+	} else {
+		RTP_STAT_ADD(rw->stats.packets[rec->kind], 1);
+		RTP_STAT_ADD(rw->stats.bytes[rec->kind], (uint64_t)res);
+	}
 }
 
 /* The last completion of a multishot poll: armed again unless the worker stops. */

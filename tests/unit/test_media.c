@@ -177,13 +177,18 @@ static int count_fds(void)
 	return n;
 }
 
-/* For counters no packet can show: poll them until they match, within WAIT_MS. */
-static uint64_t wait_drop(struct media_session *s, enum media_leg leg, enum media_drop why,
-                          uint64_t want)
+/*
+ * For counters no packet can show: poll them until they match, within
+ * WAIT_MS. Each round wakes the workers: a send's completion is counted at
+ * the wake-up after it.
+ */
+static uint64_t wait_drop(struct media_pool *p, struct media_session *s, enum media_leg leg,
+                          enum media_drop why, uint64_t want)
 {
 	struct media_stats st;
 
 	for (int ms = 0; ms < WAIT_MS; ms++) {
+		media_pool_sync(p);
 		media_session_stats(s, &st);
 		if (st.leg[leg].drops[why] >= want)
 			break;
@@ -326,7 +331,7 @@ static void test_reinvite(void)
 	pb = leg_port(s, MEDIA_LEG_B);
 	set_remote(s, MEDIA_LEG_B, &b1, NULL);
 	send_pkt(&b1nat, pb, false, 20); /* latches B on b1nat; A has no remote yet */
-	g_assert_cmpuint(wait_drop(s, MEDIA_LEG_B, MEDIA_DROP_NO_REMOTE, 1), ==, 1);
+	g_assert_cmpuint(wait_drop(p, s, MEDIA_LEG_B, MEDIA_DROP_NO_REMOTE, 1), ==, 1);
 	send_pkt(&a, pa, false, 21);
 	g_assert_cmpint(recv_pkt(&b1nat, WAIT_MS, NULL), ==, 21);
 	/* hold/resume: same SDP address, the latch stays */
@@ -614,6 +619,56 @@ static void test_counters_and_metrics(void)
 	peer_close(&bc);
 }
 
+/*
+ * A send the kernel refuses (a broadcast address without SO_BROADCAST: EACCES
+ * at once) is a send_error drop on the leg it came in on, and never counted
+ * out, on the ring (refused at completion) as with sendto.
+ */
+static void test_send_refused(void)
+{
+	struct metrics *m = metrics_new();
+	struct media_pool *p = pool_start("31000-31099", 1, NULL, m);
+	struct peer a = peer_new(AF_INET), b = peer_new(AF_INET);
+	struct peer bcast = { .fd = -1, .addr = lo_addr(AF_INET, 9) };
+	struct media_session *s;
+	struct media_stats st;
+	uint16_t pa;
+
+	inet_pton(AF_INET, "127.255.255.255", &((struct sockaddr_in *)&bcast.addr)->sin_addr);
+	g_assert_cmpint(media_session_new(p, &s), ==, 0);
+	pa = leg_port(s, MEDIA_LEG_A);
+	set_remote(s, MEDIA_LEG_B, &bcast, NULL);
+	for (int i = 0; i < 3; i++)
+		send_pkt(&a, pa, false, (uint8_t)(70 + i));
+	g_assert_cmpuint(wait_drop(p, s, MEDIA_LEG_A, MEDIA_DROP_SEND_ERROR, 3), ==, 3);
+	media_pool_sync(p);
+	media_session_stats(s, &st);
+	g_assert_cmpuint(st.leg[MEDIA_LEG_A].packets_in, ==, 3);
+	g_assert_cmpuint(st.leg[MEDIA_LEG_B].packets_out, ==, 0);
+	g_assert_cmpuint(st.leg[MEDIA_LEG_B].bytes_out, ==, 0);
+	/* a reachable address again: what the kernel takes is counted out */
+	set_remote(s, MEDIA_LEG_B, &b, NULL);
+	send_pkt(&a, pa, false, 73);
+	g_assert_cmpint(recv_pkt(&b, WAIT_MS, NULL), ==, 73);
+	media_pool_sync(p);
+	media_session_stats(s, &st);
+	g_assert_cmpuint(st.leg[MEDIA_LEG_B].packets_out, ==, 1);
+	g_assert_cmpuint(st.leg[MEDIA_LEG_B].bytes_out, ==, PKT);
+	g_assert_cmpuint(st.leg[MEDIA_LEG_A].drops[MEDIA_DROP_SEND_ERROR], ==, 3);
+	metrics_collect(m);
+	g_assert_cmpint(metrics_get(m, METRIC_MEDIA_PACKETS, (const char *const[]){ "rtp" }), ==,
+	                1);
+	g_assert_cmpint(metrics_get(m, METRIC_MEDIA_BYTES, (const char *const[]){ "rtp" }), ==,
+	                PKT);
+	g_assert_cmpint(metrics_get(m, METRIC_MEDIA_DROPPED, (const char *const[]){ "send_error" }),
+	                ==, 3);
+	media_session_free(s);
+	media_pool_stop(p);
+	metrics_free(m);
+	peer_close(&a);
+	peer_close(&b);
+}
+
 struct blaster {
 	atomic_bool stop;
 	uint16_t lo, hi;
@@ -836,6 +891,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/media/workers-and-blocks", test_workers_and_blocks);
 	g_test_add_func("/media/local-address", test_local_address);
 	g_test_add_func("/media/counters-and-metrics", test_counters_and_metrics);
+	g_test_add_func("/media/send-refused", test_send_refused);
 	g_test_add_func("/media/quality", test_quality);
 	g_test_add_func("/media/free-while-flowing", test_free_while_flowing);
 	g_test_add_func("/media/stop-with-sessions", test_stop_with_sessions);
