@@ -12,11 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/conf.h"
 #include "core/log.h"
 #include "ice/demux.h"
 #include "ice/dtls.h"
 #include "ice/srtp.h"
+#include "media_fixture.h"
 #include "relay/media.h"
 #include "relay/stun_msg.h"
 
@@ -174,23 +174,14 @@ static void fix_start(struct fix *f, const char *consent, const char *ice_timeou
 	gchar *o1 = g_strdup_printf("media.consent_timeout=%s", consent);
 	gchar *o2 = g_strdup_printf("media.ice_timeout=%s", ice_timeout);
 	gchar *o3 = g_strdup_printf("media.ice_mode=%s", ice_mode);
-	/* meson runs this file again with RTCGATE_MEDIA_IO=syscalls */
-	const char *io = g_getenv("RTCGATE_MEDIA_IO");
-	gchar *o4 = g_strdup_printf("media.io=%s", io ? io : "io_uring");
-	const char *ov[] = { "media.ports=42200-42399", "media.workers=1", o1, o2, o3, o4, NULL };
-	GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
-	struct conf *c = NULL;
+	const char *ov[] = { "media.ports=42200-42399", "media.workers=1", o1, o2, o3, NULL };
 	char *why = NULL;
 
 	memset(f, 0, sizeof(*f));
-	g_assert_cmpint(conf_load_data("", 0, "t", ov, &c, errors), ==, 0);
-	g_assert_cmpint(media_pool_start(c, NULL, &f->p, &why), ==, 0);
-	conf_free(c);
-	g_ptr_array_unref(errors);
+	f->p = pool_start_ov(ov, NULL);
 	g_free(o1);
 	g_free(o2);
 	g_free(o3);
-	g_free(o4);
 	g_assert_cmpint(dtls_cert_open(NULL, NULL, &f->gw_cert, &why), ==, 0);
 	g_assert_cmpint(dtls_ctx_new(f->gw_cert, NULL, &f->gw_dtls, &why), ==, 0);
 	media_pool_set_webrtc(f->p, f->gw_dtls, on_event, f);
@@ -345,11 +336,6 @@ static int want_received;
 static bool got_all(struct fix *f)
 {
 	return f->b.received >= want_received;
-}
-
-static uint16_t port_of(const struct sockaddr_storage *a)
-{
-	return ntohs(((const struct sockaddr_in *)a)->sin_port);
 }
 
 static uint16_t seq_of(const uint8_t *rtp)
