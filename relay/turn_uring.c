@@ -296,7 +296,14 @@ void turn_uring_tx_commit(struct turn_worker *w, size_t len, const struct sockad
 	i = u->free_tx[--u->nfree_tx];
 	u->tx_iov[i].iov_len = len;
 	turn_tx_header(&u->tx[i], u->tx_ctl[i], &u->tx_addr[i], to, tolen, w->cur_src);
-	io_uring_prep_sendmsg(sqe, w->listen.fd, &u->tx[i], MSG_DONTWAIT);
+	if (u->tx[i].msg_controllen) {
+		io_uring_prep_sendmsg(sqe, w->listen.fd, &u->tx[i], MSG_DONTWAIT);
+	} else {
+		/* no source address to set: a send with its address, as toward peers */
+		io_uring_prep_send(sqe, w->listen.fd, u->tx_buf[i], len, MSG_DONTWAIT);
+		io_uring_prep_send_set_addr(sqe, (const struct sockaddr *)&u->tx_addr[i],
+		                            (uint16_t)tolen);
+	}
 	io_uring_sqe_set_data64(sqe, ((uint64_t)i << TAG_BITS) | TAG_CLIENT_SENT);
 	u->queued++;
 }

@@ -327,8 +327,10 @@ function kernelAtLeast(major, minor) {
   return a > major || (a === major && b >= minor);
 }
 
-for (const io of ['io_uring', 'syscalls']) {
-  describe(`turn.io=${io}`, () => {
+// the listener on the wildcard (dual-stack, answers carry their source address) and on one IPv4
+// address (an IPv4 socket: answers and relayed packets go out as plain sends with an address)
+for (const [io, address] of [['io_uring', ''], ['syscalls', ''], ['io_uring', '127.0.0.1']]) {
+  describe(`turn.io=${io}${address && ` turn.address=${address}`}`, () => {
     let server;
     before(async () => {
       server = await startRtcgate({
@@ -338,6 +340,7 @@ for (const io of ['io_uring', 'syscalls']) {
           `turn.allowed_peers=127.0.0.1:${peerPort}-${peerPort + 1}`,
           'turn.max_allocations_per_user=100',
           `turn.io=${io}`,
+          ...(address ? [`turn.address=${address}`] : []),
         ],
       });
     });

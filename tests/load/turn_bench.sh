@@ -70,9 +70,11 @@ echo_port=$(free_port 30001 32767)
 
 rg_port=$(free_port)
 # coturn caps no allocation's bandwidth by default; rtcgate's default 2000 kbit/s would drop
-# bursts of uclient's unpaced phase (loss that is policy, not the relay's)
+# bursts of uclient's unpaced phase (loss that is policy, not the relay's). Both listen on
+# 127.0.0.1 alone (coturn's -L): on the wildcard rtcgate's dual-stack socket would read and set
+# each datagram's local address (IPV6_PKTINFO), work coturn is not asked to do here.
 ${pin[@]+"${pin[@]}"} "$build/rtcgate" -o general.state_dir="$tmp/state" -o http.port=0 -o http.tls_port=0 \
-	-o turn.port="$rg_port" -o turn.workers="$workers" -o turn.users=alice:wonderland \
+	-o turn.address=127.0.0.1 -o turn.port="$rg_port" -o turn.workers="$workers" -o turn.users=alice:wonderland \
 	-o turn.allowed_peers="127.0.0.1:$peer_port-$((peer_port + 1)),127.0.0.1:$echo_port" \
 	-o turn.max_allocations_per_user=100000 -o turn.max_bandwidth=0 -o log.level=warn \
 	2>"$tmp/rtcgate.log" &
