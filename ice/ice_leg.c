@@ -153,21 +153,22 @@ void ice_leg_tick(struct ice_leg *l, int64_t now)
 	leg_end(l, ICE_LEG_EV_CONSENT_LOST, reason);
 }
 
-/* One datagram on the fast path's socket: the owner's send, or sendto. 0, or an errno. */
+/* One datagram on the fast path's socket: cbs->send's answer, or sendto's (0 or EAGAIN). */
 static int fast_out(const struct ice_leg *l, const void *data, size_t len,
-                    const struct sockaddr *to)
+                    const struct sockaddr *to, const struct ice_leg_media *media)
 {
 	if (l->cbs.send)
-		return l->cbs.send(l->user, l->fast.fd, data, len, to);
+		return l->cbs.send(l->user, l->fast.fd, data, len, to, media);
 	return sendto(l->fast.fd, data, len, MSG_DONTWAIT, to, rtp_addr_len(to)) == (ssize_t)len
 	               ? 0
 	               : EAGAIN;
 }
 
-/* One datagram to the nominated peer on the fast path: 0, or EAGAIN when the socket refused. */
-static int fast_sendto(const struct ice_leg *l, const void *data, size_t len)
+/* One datagram to the nominated peer on the fast path: 0, EINPROGRESS, or an errno. */
+static int fast_sendto(const struct ice_leg *l, const void *data, size_t len,
+                       const struct ice_leg_media *media)
 {
-	return fast_out(l, data, len, (const struct sockaddr *)&l->fast.peer) ? EAGAIN : 0;
+	return fast_out(l, data, len, (const struct sockaddr *)&l->fast.peer, media);
 }
 
 /* The socket goes back to libnice (an ICE restart): the owner hears of it. */
@@ -185,7 +186,7 @@ static void dtls_send_cb(void *user, const uint8_t *data, size_t len)
 	struct ice_leg *l = user;
 
 	if (l->fast.on)
-		fast_sendto(l, data, len);
+		fast_sendto(l, data, len, NULL);
 	else
 		nice_agent_send(l->agent, l->stream, COMPONENT, (guint)len, (const gchar *)data);
 }
@@ -411,7 +412,7 @@ static void fast_check(struct ice_leg *l, const uint8_t *buf, size_t len,
 	if (stun_ice_answer(buf, len, l->ufrag, l->pwd, (const struct sockaddr *)from, out,
 	                    sizeof(out), &olen, &chk))
 		return;
-	fast_out(l, out, olen, (const struct sockaddr *)from);
+	fast_out(l, out, olen, (const struct sockaddr *)from, NULL);
 	fast_learn(l, from);
 	if (!chk.use_candidate || same_addr(from, &l->fast.peer))
 		return;
@@ -670,6 +671,7 @@ void ice_leg_end_of_candidates(struct ice_leg *l)
 
 int ice_leg_send(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap, bool rtcp)
 {
+	const struct ice_leg_media media = { rtcp, len };
 	int rc;
 
 	if (!l->connected || l->dead)
@@ -678,15 +680,19 @@ int ice_leg_send(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap, bool r
 	if (rc)
 		return rc;
 	if (l->fast.on)
-		return fast_sendto(l, buf, len);
+		return fast_sendto(l, buf, len, &media);
 	return nice_agent_send(l->agent, l->stream, COMPONENT, (guint)len, (const gchar *)buf) ==
 	                       (gint)len
 	               ? 0
 	               : EAGAIN;
 }
 
-/* sendmmsg to the nominated peer; what the socket refuses now is dropped, never queued. */
-static unsigned fast_send(struct ice_leg *l, const GOutputVector *vec, unsigned m)
+/*
+ * sendmmsg to the nominated peer, or cbs->send for each (vec[i] is media[i], *queued what it
+ * queued); what the socket refuses now is dropped, never queued.
+ */
+static unsigned fast_send(struct ice_leg *l, const GOutputVector *vec,
+                          const struct ice_leg_media *media, unsigned m, unsigned *queued)
 {
 	struct mmsghdr mm[SEND_BATCH];
 	struct iovec iov[SEND_BATCH];
@@ -694,8 +700,11 @@ static unsigned fast_send(struct ice_leg *l, const GOutputVector *vec, unsigned 
 	int rc;
 
 	if (l->cbs.send) {
-		for (unsigned i = 0; i < m; i++)
-			sent += fast_sendto(l, vec[i].buffer, vec[i].size) == 0;
+		for (unsigned i = 0; i < m; i++) {
+			rc = fast_sendto(l, vec[i].buffer, vec[i].size, &media[i]);
+			sent += rc == 0;
+			*queued += rc == EINPROGRESS;
+		}
 		return sent;
 	}
 	for (unsigned i = 0; i < m; i++) {
@@ -713,14 +722,16 @@ static unsigned fast_send(struct ice_leg *l, const GOutputVector *vec, unsigned 
 }
 
 unsigned ice_leg_send_batch(struct ice_leg *l, uint8_t *const *buf, const size_t *len,
-                            const bool *rtcp, unsigned n, size_t cap, unsigned *refused)
+                            const bool *rtcp, unsigned n, size_t cap, unsigned *queued,
+                            unsigned *refused)
 {
 	GOutputVector vec[SEND_BATCH];
 	NiceOutputMessage msg[SEND_BATCH];
+	struct ice_leg_media media[SEND_BATCH];
 	unsigned m = 0;
 	gint sent;
 
-	*refused = 0;
+	*queued = *refused = 0;
 	if (!l->connected || l->dead)
 		return 0;
 	for (unsigned i = 0; i < n && i < SEND_BATCH; i++) {
@@ -732,13 +743,14 @@ unsigned ice_leg_send_batch(struct ice_leg *l, uint8_t *const *buf, const size_t
 			continue;
 		}
 		vec[m] = (GOutputVector){ .buffer = buf[i], .size = plen };
+		media[m] = (struct ice_leg_media){ rtcp[i], len[i] };
 		msg[m] = (NiceOutputMessage){ .buffers = &vec[m], .n_buffers = 1 };
 		m++;
 	}
 	if (!m)
 		return 0;
 	if (l->fast.on)
-		return fast_send(l, vec, m);
+		return fast_send(l, vec, media, m, queued);
 	sent = nice_agent_send_messages_nonblocking(l->agent, l->stream, COMPONENT, msg, m, NULL,
 	                                            NULL);
 	return sent > 0 ? (unsigned)sent : 0;

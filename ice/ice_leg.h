@@ -23,7 +23,7 @@
  *     RTP/RTCP  -> ice_srtp_unprotect -> cbs->media (plain packet)
  *     other     -> cbs->drop
  *   ice_leg_send / ice_leg_send_batch: ice_srtp_protect -> libnice, or on the
- *   lite fast path sendto / sendmmsg to the nominated peer
+ *   lite fast path sendto / sendmmsg (or cbs->send) to the nominated peer
  */
 
 enum ice_leg_event {
@@ -42,6 +42,12 @@ enum ice_leg_drop {
 	ICE_LEG_DROP_UNCHECKED,     /* from an address whose checks we did not answer */
 };
 
+/* An RTP or RTCP packet the fast path sends (cbs->send): its kind, its length before SRTP. */
+struct ice_leg_media {
+	bool rtcp;
+	size_t len;
+};
+
 struct ice_leg_cbs {
 	/*
 	 * A plain RTP or RTCP packet from the peer, in buf (len bytes of cap):
@@ -53,10 +59,13 @@ struct ice_leg_cbs {
 	void (*event)(void *user, enum ice_leg_event ev, const char *reason);
 	/*
 	 * Optional. How the lite fast path sends a datagram on fd (libnice's
-	 * socket) to `to`: 0, or an errno (dropped). The callee copies buf or
-	 * keeps it until sent; NULL: sendto and sendmmsg.
+	 * socket) to `to`; media: the packet it protects, NULL for STUN and DTLS.
+	 * 0: sent; EINPROGRESS: queued, the callee counts the media packet once
+	 * the kernel took or refused it; another errno: dropped. The callee
+	 * copies buf or keeps it until sent; NULL: sendto and sendmmsg.
 	 */
-	int (*send)(void *user, int fd, const uint8_t *buf, size_t len, const struct sockaddr *to);
+	int (*send)(void *user, int fd, const uint8_t *buf, size_t len, const struct sockaddr *to,
+	            const struct ice_leg_media *media);
 	/*
 	 * Optional. The fast path took fd over from libnice (on: from now on the
 	 * owner may read it itself and hand each datagram to ice_leg_fast_input)
@@ -159,18 +168,21 @@ void ice_leg_end_of_candidates(struct ice_leg *l);
 
 /*
  * Protect buf (len of cap bytes; cap >= len + ICE_SRTP_TRAILER_MAX) in
- * place and send it: 0; ENOTCONN before DTLS set the keys; another errno
- * when SRTP or the socket refused it (dropped).
+ * place and send it: 0; EINPROGRESS when cbs->send queued it (it counts
+ * it); ENOTCONN before DTLS set the keys; another errno when SRTP or the
+ * socket refused it (dropped).
  */
 int ice_leg_send(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap, bool rtcp);
 
 /*
  * The same for n packets (n <= 64) in one go: buf[i] of len[i] bytes, each
  * with cap bytes of room; rtcp[i] their kinds. Returns how many were sent;
- * the SRTP refusals are counted in *refused.
+ * those cbs->send queued are counted in *queued, the SRTP refusals in
+ * *refused; the rest the socket refused.
  */
 unsigned ice_leg_send_batch(struct ice_leg *l, uint8_t *const *buf, const size_t *len,
-                            const bool *rtcp, unsigned n, size_t cap, unsigned *refused);
+                            const bool *rtcp, unsigned n, size_t cap, unsigned *queued,
+                            unsigned *refused);
 
 /*
  * RFC 7675 consent: ends the leg with CONSENT_LOST when nothing authenticated

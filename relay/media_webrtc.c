@@ -86,6 +86,7 @@ static void on_media(void *user, uint8_t *buf, size_t len, size_t cap, bool rtcp
 	const struct rtp_sock *out = &s->sock[MEDIA_LEG_B][kind];
 	const struct sockaddr *to;
 	int64_t now = g_get_monotonic_time();
+	int rc;
 
 	rtp_count(s, MEDIA_LEG_A, kind, false, len);
 	if (rtcp)
@@ -96,10 +97,11 @@ static void on_media(void *user, uint8_t *buf, size_t len, size_t cap, bool rtcp
 	if (s->echo) {
 		if (!rtcp && !w->recv)
 			return; /* the echo answered a hold: it sends nothing */
-		if (ice_leg_send(w->leg, buf, len, cap, rtcp))
-			rtp_drop(s, MEDIA_LEG_A, MEDIA_DROP_SEND_ERROR);
-		else
+		rc = ice_leg_send(w->leg, buf, len, cap, rtcp);
+		if (rc == 0)
 			rtp_count(s, MEDIA_LEG_A, kind, true, len);
+		else if (rc != EINPROGRESS) /* on the ring: counted from its completion */
+			rtp_drop(s, MEDIA_LEG_A, MEDIA_DROP_SEND_ERROR);
 		return;
 	}
 	if (!rtcp && !w->send)
@@ -128,7 +130,7 @@ void media_webrtc_to_a(struct media_session *s, int kind, uint8_t *const *bufs, 
 	uint8_t *buf[RTP_BATCH];
 	size_t len[RTP_BATCH], bytes = 0;
 	bool rtcp[RTP_BATCH];
-	unsigned m = 0, sent, refused;
+	unsigned m = 0, sent, queued, refused;
 	int64_t now = g_get_monotonic_time();
 
 	for (int i = 0; i < n; i++) {
@@ -160,12 +162,12 @@ void media_webrtc_to_a(struct media_session *s, int kind, uint8_t *const *bufs, 
 			rtp_drop(s, MEDIA_LEG_B, MEDIA_DROP_NOT_CONNECTED);
 		return;
 	}
-	sent = ice_leg_send_batch(w->leg, buf, len, rtcp, m, RTP_DGRAM_MAX, &refused);
+	sent = ice_leg_send_batch(w->leg, buf, len, rtcp, m, RTP_DGRAM_MAX, &queued, &refused);
 	for (unsigned i = 0; i < refused; i++)
 		rtp_drop(s, MEDIA_LEG_B, MEDIA_DROP_SRTP_ERROR);
-	for (unsigned i = sent + refused; i < m; i++)
+	for (unsigned i = sent + queued + refused; i < m; i++)
 		rtp_drop(s, MEDIA_LEG_B, MEDIA_DROP_SEND_ERROR);
-	/* SRTP adds its tag: bytes are counted plain, as on leg B */
+	/* SRTP adds its tag: bytes are counted plain, as on leg B; the queued, from completions */
 	for (unsigned i = 0; i < sent; i++)
 		rtp_count(s, MEDIA_LEG_A, kind, true, bytes / m);
 }
@@ -212,14 +214,27 @@ void media_webrtc_datagram(const struct rtp_sock *k, uint8_t *buf, size_t len, s
 }
 
 /*
- * The fast path's sends on the ring: the refusals the kernel reports later
- * count on leg B; what was sent is counted by the caller when queued.
+ * The fast path's sends on the ring. A media packet counts from its
+ * completion, as rtp_send's: taken, sent on leg A with its length before
+ * SRTP; refused, a send_error drop on the leg it came from (leg B, or leg A
+ * itself when it is echoed: out_sock). STUN and DTLS count nowhere.
  */
-static int ring_send(void *user, int fd, const uint8_t *buf, size_t len, const struct sockaddr *to)
+static int ring_send(void *user, int fd, const uint8_t *buf, size_t len, const struct sockaddr *to,
+                     const struct ice_leg_media *media)
 {
 	struct media_webrtc *w = user;
+	struct media_session *s = w->s;
+	struct rtp_tally t;
+	int rc;
 
-	return rtp_uring_send(w->s->rw, fd, buf, len, to, w->s, MEDIA_LEG_B, NULL);
+	if (!media)
+		return rtp_uring_send(s->rw, fd, buf, len, to, s, NULL);
+	t = (struct rtp_tally){ .from = s->echo ? MEDIA_LEG_A : MEDIA_LEG_B,
+		                .leg = MEDIA_LEG_A,
+		                .kind = media->rtcp ? RTP_KIND_RTCP : RTP_KIND_RTP,
+		                .bytes = media->len };
+	rc = rtp_uring_send(s->rw, fd, buf, len, to, s, &t);
+	return rc ? rc : EINPROGRESS; /* counted when it completes */
 }
 
 /*

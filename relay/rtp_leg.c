@@ -191,8 +191,10 @@ void rtp_send(struct rtp_worker *rw, struct media_session *s, int leg, const str
               const uint8_t *buf, size_t len, const struct sockaddr *to)
 {
 	if (rw->ring) {
+		const struct rtp_tally t = { leg, out->leg, out->kind, len };
+
 		/* counted when it completes: the kernel may still refuse it */
-		if (rtp_uring_send(rw, out->fd, buf, len, to, s, leg, out))
+		if (rtp_uring_send(rw, out->fd, buf, len, to, s, &t))
 			rtp_drop(s, leg, MEDIA_DROP_SEND_ERROR);
 	} else if (sendto(out->fd, buf, len, MSG_DONTWAIT, to, rtp_addr_len(to)) < 0) {
 		rtp_drop(s, leg, MEDIA_DROP_SEND_ERROR);

@@ -151,6 +151,16 @@ void rtp_sock_close(struct rtp_worker *rw, struct rtp_sock *k);
 void rtp_leg_datagram(struct rtp_worker *rw, struct rtp_sock *k, uint8_t *buf, size_t len,
                       size_t cap, bool cut, const struct sockaddr *src, int64_t now);
 /*
+ * What a send counts once the kernel answered: taken, packets_out of kind on
+ * leg, of bytes (as the counters count it: on leg A, the length before SRTP);
+ * refused, a send_error drop on from, the leg the packet came from.
+ */
+struct rtp_tally {
+	int from, leg, kind;
+	size_t bytes;
+};
+
+/*
  * buf (len bytes) out of socket out toward to, by the ring or sendto: counted
  * as sent on out's leg once the kernel took it (on the ring, at its
  * completion), or as a send_error drop on leg. Never queued for later.
@@ -165,11 +175,10 @@ void rtp_send(struct rtp_worker *rw, struct media_session *s, int leg, const str
  * leave k in the epoll set); rtp_uring_disarm cancels it and submits what
  * is queued, so k's fd may be closed right after. rtp_uring_send: queue buf
  * (sent in place when it is the datagram being handled, else copied) for the
- * next wait: 0, or an errno (dropped, not counted). Its completion counts it:
- * sent on counted's leg and kind (NULL: the caller counted it), or refused,
- * a send_error drop on leg. rtp_uring_forget: s is closing, no completion
- * counts on it. rtp_uring_poll is worker_poll's wait; the dispatch then
- * handles the receives it kept (rtp_uring_dispatch).
+ * next wait: 0, or an errno (dropped, not counted). Its completion counts it
+ * on s as t says (NULL: not at all, STUN and DTLS). rtp_uring_forget: s is
+ * closing, no completion counts on it. rtp_uring_poll is worker_poll's wait;
+ * the dispatch then handles the receives it kept (rtp_uring_dispatch).
  * rtp_uring_submit: what is queued leaves now.
  * rtp_uring_stop: cancel everything, wait for the last completions, free.
  */
@@ -179,8 +188,7 @@ int rtp_uring_arm(struct rtp_worker *rw, struct rtp_sock *k);
 void rtp_uring_disarm(struct rtp_worker *rw, struct rtp_sock *k);
 void rtp_uring_submit(struct rtp_worker *rw);
 int rtp_uring_send(struct rtp_worker *rw, int fd, const uint8_t *buf, size_t len,
-                   const struct sockaddr *to, struct media_session *s, int leg,
-                   const struct rtp_sock *counted);
+                   const struct sockaddr *to, struct media_session *s, const struct rtp_tally *t);
 void rtp_uring_forget(struct rtp_worker *rw, const struct media_session *s);
 gint rtp_uring_poll(struct rtp_worker *rw, GPollFD *wake, GPollFD *ep, gint timeout);
 void rtp_uring_dispatch(struct rtp_worker *rw, int64_t now);

@@ -69,15 +69,11 @@ struct rtp_recv {
 	GList link;         /* in rtp_ring.handles */
 };
 
-/*
- * A send in flight: what its completion counts, and its address until
- * submitted. Taken, it is packets_out on out_leg (out_leg -1: the caller
- * counted it when queued); refused, a send_error drop on leg.
- */
+/* A send in flight: what its completion counts, and its address until submitted. */
 struct send_rec {
 	struct media_session *s; /* NULL: closed since, only the worker's totals count */
-	int leg;
-	int out_leg, kind;
+	bool counts;             /* false: STUN or DTLS, counted nowhere */
+	struct rtp_tally t;
 	struct sockaddr_storage to;
 };
 
@@ -269,8 +265,7 @@ static bool in_current(const struct rtp_ring *u, const uint8_t *buf, size_t len)
 }
 
 int rtp_uring_send(struct rtp_worker *rw, int fd, const uint8_t *buf, size_t len,
-                   const struct sockaddr *to, struct media_session *s, int leg,
-                   const struct rtp_sock *counted)
+                   const struct sockaddr *to, struct media_session *s, const struct rtp_tally *t)
 {
 	struct rtp_ring *u = rw->ring;
 	socklen_t alen = rtp_addr_len(to);
@@ -300,9 +295,9 @@ int rtp_uring_send(struct rtp_worker *rw, int fd, const uint8_t *buf, size_t len
 		d = ((uint64_t)slot << TAG_BITS) | TAG_SENT_TX;
 	}
 	rec->s = s;
-	rec->leg = leg;
-	rec->out_leg = counted ? counted->leg : -1;
-	rec->kind = counted ? counted->kind : 0;
+	rec->counts = t != NULL;
+	if (t)
+		rec->t = *t;
 	memcpy(&rec->to, to, alen);
 	io_uring_prep_send(sqe, fd, data, len, MSG_DONTWAIT);
 	io_uring_prep_send_set_addr(sqe, (const struct sockaddr *)&rec->to, (uint16_t)alen);
@@ -318,21 +313,21 @@ int rtp_uring_send(struct rtp_worker *rw, int fd, const uint8_t *buf, size_t len
  */
 static void sent(struct rtp_worker *rw, const struct send_rec *rec, int res)
 {
+	const struct rtp_tally *t = &rec->t;
+
 	rw->ring->inflight--;
+	if (!rec->counts)
+		return;
 	if (res < 0) {
 		if (rec->s)
-			rtp_drop(rec->s, rec->leg, MEDIA_DROP_SEND_ERROR);
+			rtp_drop(rec->s, t->from, MEDIA_DROP_SEND_ERROR);
 		else
 			RTP_STAT_ADD(rw->stats.drops[MEDIA_DROP_SEND_ERROR], 1);
-		return;
-	}
-	if (rec->out_leg < 0)
-		return; /* the caller counted it */
-	if (rec->s) {
-		rtp_count(rec->s, rec->out_leg, rec->kind, true, (size_t)res);
+	} else if (rec->s) {
+		rtp_count(rec->s, t->leg, t->kind, true, t->bytes);
 	} else {
-		RTP_STAT_ADD(rw->stats.packets[rec->kind], 1);
-		RTP_STAT_ADD(rw->stats.bytes[rec->kind], (uint64_t)res);
+		RTP_STAT_ADD(rw->stats.packets[t->kind], 1);
+		RTP_STAT_ADD(rw->stats.bytes[t->kind], t->bytes);
 	}
 }
 

@@ -1,4 +1,4 @@
-/* Helpers of the media unit tests (test_media.c, test_media_pool.c): loopback peers, a pool. */
+/* Helpers of the media unit tests (media_fixture.h): loopback peers, a pool, counters. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -147,4 +147,19 @@ void set_remote(struct media_session *s, enum media_leg leg, const struct peer *
 	        media_session_set_remote(s, leg, (const struct sockaddr *)&rtp->addr,
 	                                 rtcp ? (const struct sockaddr *)&rtcp->addr : NULL),
 	        ==, 0);
+}
+
+uint64_t wait_drop(struct media_pool *p, struct media_session *s, enum media_leg leg,
+                   enum media_drop why, uint64_t want)
+{
+	struct media_stats st;
+
+	for (int ms = 0; ms < WAIT_MS; ms++) {
+		media_pool_sync(p);
+		media_session_stats(s, &st);
+		if (st.leg[leg].drops[why] >= want)
+			break;
+		g_usleep(1000);
+	}
+	return st.leg[leg].drops[why];
 }

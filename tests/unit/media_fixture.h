@@ -1,5 +1,5 @@
 /*
- * Helpers of the media unit tests (test_media.c, test_media_pool.c): UDP
+ * Helpers of the media unit tests (test_media.c, test_media_pool.c, the WebRTC ones): UDP
  * peers on loopback, packets whose bytes say their seq, a media pool.
  */
 #pragma once
@@ -44,3 +44,10 @@ uint16_t leg_port(struct media_session *s, enum media_leg leg);
 /* leg's remote: rtp's address, RTCP at rtcp's (NULL: the RTP port + 1). */
 void set_remote(struct media_session *s, enum media_leg leg, const struct peer *rtp,
                 const struct peer *rtcp);
+/*
+ * s's count of drops for why on leg, polled until it reaches want, within
+ * WAIT_MS: for counters no packet can show. Each round wakes the workers: a
+ * send's completion is counted at the wake-up after it.
+ */
+uint64_t wait_drop(struct media_pool *p, struct media_session *s, enum media_leg leg,
+                   enum media_drop why, uint64_t want);

@@ -22,9 +22,9 @@
 #include "core/tlscert.h"
 #include "ice/dtls.h"
 #include "ice/srtp.h"
+#include "srtp_fixture.h"
 
 #define BOUND_US (10 * G_USEC_PER_SEC) /* for the whole exchange: a bound, not a pacing */
-#define PKT      172
 
 struct peer {
 	GPid pid;
@@ -173,26 +173,6 @@ static void peer_keys(GBytes *km, enum ice_srtp_profile prof, bool peer_is_clien
 	k->remote = peer_is_client ? s : c;
 }
 
-static void media_both_ways(struct ice_srtp *ours, struct ice_srtp *theirs)
-{
-	struct ice_srtp *from[2] = { ours, theirs }, *to[2] = { theirs, ours };
-
-	for (int i = 0; i < 2; i++) {
-		uint8_t buf[PKT + ICE_SRTP_TRAILER_MAX] = { 0x80, 0, 0, 7, 0, 0, 0, 1, 9, 8, 7, 6 };
-		uint8_t plain[PKT];
-		size_t len = PKT;
-
-		for (size_t b = 12; b < PKT; b++)
-			buf[b] = (uint8_t)(b ^ i);
-		memcpy(plain, buf, PKT);
-		g_assert_cmpint(ice_srtp_protect(from[i], ICE_SRTP_RTP, buf, &len, sizeof(buf)), ==,
-		                0);
-		g_assert_cmpint(ice_srtp_unprotect(to[i], ICE_SRTP_RTP, buf, &len), ==, 0);
-		g_assert_cmpuint(len, ==, PKT);
-		g_assert_true(memcmp(buf, plain, PKT) == 0);
-	}
-}
-
 struct interop_case {
 	enum dtls_role ours;
 	enum ice_srtp_profile profile;
@@ -302,7 +282,8 @@ static void test_interop(gconstpointer data)
 	g_assert_nonnull(km);
 	peer_keys(km, tc->profile, tc->ours == DTLS_ROLE_SERVER, &k);
 	g_assert_cmpint(ice_srtp_set_keys(peer_srtp, &k), ==, 0);
-	media_both_ways(r.srtp, peer_srtp);
+	assert_media(r.srtp, peer_srtp, 7);
+	assert_media(peer_srtp, r.srtp, 7);
 
 	peer_stop(&r.peer);
 	g_bytes_unref(km);

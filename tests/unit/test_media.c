@@ -26,26 +26,6 @@ static void send_pkt(const struct peer *from, uint16_t port, bool rtcp, uint8_t 
 	                (ssize_t)len);
 }
 
-/*
- * For counters no packet can show: poll them until they match, within
- * WAIT_MS. Each round wakes the workers: a send's completion is counted at
- * the wake-up after it.
- */
-static uint64_t wait_drop(struct media_pool *p, struct media_session *s, enum media_leg leg,
-                          enum media_drop why, uint64_t want)
-{
-	struct media_stats st;
-
-	for (int ms = 0; ms < WAIT_MS; ms++) {
-		media_pool_sync(p);
-		media_session_stats(s, &st);
-		if (st.leg[leg].drops[why] >= want)
-			break;
-		g_usleep(1000);
-	}
-	return st.leg[leg].drops[why];
-}
-
 static void test_relay_both_ways(void)
 {
 	struct media_pool *p = pool_start("31000-31099", 1, NULL, NULL);
