@@ -55,6 +55,13 @@ void ring_register_fd(struct io_uring *ring)
 	(void)io_uring_register_ring_fd(ring);
 }
 
+void ring_prep_sendto(struct io_uring_sqe *sqe, int fd, const void *buf, size_t len,
+                      const struct sockaddr *to, socklen_t tolen)
+{
+	io_uring_prep_send(sqe, fd, buf, len, MSG_DONTWAIT);
+	io_uring_prep_send_set_addr(sqe, to, (uint16_t)tolen);
+}
+
 struct io_uring_sqe *ring_sqe(struct io_uring *ring)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);

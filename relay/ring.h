@@ -4,6 +4,7 @@
 #include <liburing.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /*
  * A provided buffer ring (IORING_REGISTER_PBUF_RING, Linux 5.19): n buffers
@@ -39,6 +40,15 @@ void ring_bufs_free(struct ring_bufs *b);
  * costs that lookup and nothing else.
  */
 void ring_register_fd(struct io_uring *ring);
+
+/*
+ * A datagram send with its destination (Linux 6.0): no message header for the
+ * kernel to copy in and check. MSG_DONTWAIT: it completes during the
+ * submission, refused with EAGAIN when the socket cannot take it now. to must
+ * stay valid until the SQE is submitted.
+ */
+void ring_prep_sendto(struct io_uring_sqe *sqe, int fd, const void *buf, size_t len,
+                      const struct sockaddr *to, socklen_t tolen);
 
 /* An SQE, submitting what is queued when the queue is full; NULL when even that fails. */
 struct io_uring_sqe *ring_sqe(struct io_uring *ring);

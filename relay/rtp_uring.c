@@ -299,8 +299,7 @@ int rtp_uring_send(struct rtp_worker *rw, int fd, const uint8_t *buf, size_t len
 	if (t)
 		rec->t = *t;
 	memcpy(&rec->to, to, alen);
-	io_uring_prep_send(sqe, fd, data, len, MSG_DONTWAIT);
-	io_uring_prep_send_set_addr(sqe, (const struct sockaddr *)&rec->to, (uint16_t)alen);
+	ring_prep_sendto(sqe, fd, data, len, (const struct sockaddr *)&rec->to, alen);
 	io_uring_sqe_set_data64(sqe, d);
 	u->inflight++;
 	u->queued++;

@@ -300,9 +300,8 @@ void turn_uring_tx_commit(struct turn_worker *w, size_t len, const struct sockad
 		io_uring_prep_sendmsg(sqe, w->listen.fd, &u->tx[i], MSG_DONTWAIT);
 	} else {
 		/* no source address to set: a send with its address, as toward peers */
-		io_uring_prep_send(sqe, w->listen.fd, u->tx_buf[i], len, MSG_DONTWAIT);
-		io_uring_prep_send_set_addr(sqe, (const struct sockaddr *)&u->tx_addr[i],
-		                            (uint16_t)tolen);
+		ring_prep_sendto(sqe, w->listen.fd, u->tx_buf[i], len,
+		                 (const struct sockaddr *)&u->tx_addr[i], tolen);
 	}
 	io_uring_sqe_set_data64(sqe, ((uint64_t)i << TAG_BITS) | TAG_CLIENT_SENT);
 	u->queued++;
@@ -319,10 +318,8 @@ bool turn_uring_send_peer(struct turn_worker *w, int fd, const struct sockaddr *
 	if (b < 0 || u->cur_held || !(sqe = get_sqe(u)))
 		return false;
 	memcpy(&u->paddr[b], peer, turn_addr_len(peer));
-	/* a send with its address (Linux 6.0): no msghdr or iovec to copy in and check */
-	io_uring_prep_send(sqe, fd, data, len, MSG_DONTWAIT);
-	io_uring_prep_send_set_addr(sqe, (const struct sockaddr *)&u->paddr[b],
-	                            (uint16_t)turn_addr_len(peer));
+	ring_prep_sendto(sqe, fd, data, len, (const struct sockaddr *)&u->paddr[b],
+	                 turn_addr_len(peer));
 	io_uring_sqe_set_data64(sqe, ((uint64_t)b << TAG_BITS) | TAG_PEER_SENT);
 	u->cur_held = true;
 	u->queued++;
