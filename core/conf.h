@@ -38,6 +38,7 @@ struct turn_conf {
 	int tls_port;  /* TURN over TLS; 0 = off */
 	int workers;   /* 0 = one per core */
 	char *io;      /* "io_uring" or "syscalls" */
+	int udp_gso;   /* 1: consecutive datagrams to one destination leave as one send */
 	char *realm;
 	char **secrets; /* TURN REST shared secrets, newest first */
 	char **users;   /* "user:password" for long-term credentials */

@@ -330,6 +330,10 @@ const struct conf_key conf_keys[] = {
 	  "How workers send and receive on relay sockets: io_uring (one submission per batch "
 	  "across sockets; falls back to syscalls when the kernel refuses) or syscalls "
 	  "(recvmmsg/sendmmsg per socket)." },
+	{ "turn", "udp_gso", CONF_INT, "1", 0, 1, OFF(turn.udp_gso), 0, NULL,
+	  "1: with io_uring on Linux 6.1 or newer, relayed datagrams queued back to back toward "
+	  "one destination leave as one UDP GSO send, cut into the same datagrams by the kernel; "
+	  "0: one send per datagram." },
 
 	{ "sip", "realm", CONF_STR, "", 0, 0, OFF(sip.realm), 0, check_sip_realm,
 	  "Digest realm of device secrets (SIP and HTTP); empty for the host name. Changing it "

@@ -65,6 +65,11 @@ static const struct family families[METRIC_COUNT] = {
 	                                  "gauge",
 	                                  "TURN clients connected over TCP now.",
 	                                  { NULL } },
+	[METRIC_TURN_GSO_DATAGRAMS] = { "rtcgate_turn_gso_datagrams_total",
+	                                "counter",
+	                                "TURN datagrams sent as part of a UDP GSO send (several "
+	                                "datagrams to one destination in one send), by side.",
+	                                { "side", NULL } },
 	[METRIC_CONFIG_AUTH] = { "rtcgate_config_auth_total",
 	                         "counter",
 	                         "/config requests with HTTP Basic credentials, by result (turn, "

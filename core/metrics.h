@@ -19,6 +19,7 @@ enum metric {
 	METRIC_TURN_AUTH_FAILURES,      /* counter {reason} */
 	METRIC_TURN_DENIED,             /* counter {reason} */
 	METRIC_TURN_TCP_CONNECTIONS,    /* gauge */
+	METRIC_TURN_GSO_DATAGRAMS,      /* counter {side}: sent within a UDP GSO send */
 	METRIC_CONFIG_AUTH,             /* counter {result}: /config requests with Basic auth */
 	METRIC_SIP_REGISTRATIONS,       /* gauge: flows registered now */
 	METRIC_SIP_REGISTER,            /* counter {result} */

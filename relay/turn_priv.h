@@ -109,6 +109,7 @@ struct turn_stats {
 	atomic_uint_fast64_t peer_denied, quota_hits, no_permission, no_channel;
 	atomic_uint_fast64_t tcp_accepted, tcp_closed, tcp_dropped, tls_failed, rate_limited;
 	atomic_uint_fast64_t bandwidth_drops, tcp_per_ip, tcp_oversized;
+	atomic_uint_fast64_t gso_client, gso_peer; /* datagrams sent within UDP GSO sends */
 };
 
 #define STAT_ADD(field, n)                                                                \
@@ -291,7 +292,8 @@ struct turn_worker {
 	 * one datagram each, after the other descriptors.
 	 */
 	struct turn_ring *ring;
-	bool multishot;  /* the ring is the event loop: relays and listener on multishot receives */
+	bool multishot; /* the ring is the event loop: relays and listener on multishot receives */
+	bool gso;       /* turn.udp_gso: datagrams to one place may leave as one send (multishot) */
 	uint8_t *tx_cur; /* the slot turn_tx_slot gave out */
 	struct turn_relay *ready[TURN_BATCH];
 	int nready;

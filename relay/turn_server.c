@@ -504,6 +504,7 @@ static struct turn_worker *worker_new(struct turn_server *ts, int index,
 		return NULL;
 	}
 	setup_batches(w);
+	w->gso = conf->udp_gso != 0;
 	if (strcmp(conf->io, "io_uring") == 0)
 		turn_uring_start(w);
 	timerfd_settime(w->timer.fd, 0, &tick, NULL);
@@ -554,6 +555,8 @@ static const struct {
 	{ STAT(bandwidth_drops), METRIC_TURN_DENIED, { "bandwidth" } },
 	{ STAT(tcp_per_ip), METRIC_TURN_DENIED, { "tcp_per_ip" } },
 	{ STAT(tcp_oversized), METRIC_TURN_DENIED, { "tcp_oversized_frame" } },
+	{ STAT(gso_client), METRIC_TURN_GSO_DATAGRAMS, { "client" } },
+	{ STAT(gso_peer), METRIC_TURN_GSO_DATAGRAMS, { "peer" } },
 };
 
 /* The sum over every worker of the counter at offset off in struct turn_stats. */

@@ -39,6 +39,7 @@
 
 #include "core/log.h"
 #include "relay/ring.h"
+#include "relay/ring_gso.h"
 
 #define RING_ENTRIES (2 * TURN_BATCH)
 #define MS_SQ        256
@@ -50,10 +51,19 @@
 #define BUF_SIZE     (sizeof(struct io_uring_recvmsg_out) + BUF_NAME + BUF_CTL + TURN_DGRAM_MAX)
 #define TX_SLOTS     512 /* packets toward clients in flight */
 #define CQE_BUDGET   64  /* completions per wake-up; each makes at most one send */
+#define GSO_GROUPS   64  /* GSO sends in flight, both directions */
 #define TAG_BITS     3
 #define TAG_MASK     ((1u << TAG_BITS) - 1)
 
-enum tag { TAG_RECV = 0, TAG_EPOLL, TAG_PEER_SENT, TAG_CLIENT_SENT, TAG_CANCEL };
+enum tag {
+	TAG_RECV = 0,
+	TAG_EPOLL,
+	TAG_PEER_SENT,
+	TAG_CLIENT_SENT,
+	TAG_CANCEL,
+	TAG_PEER_GSO,   /* a group of client→peer datagrams: listener buffers */
+	TAG_CLIENT_GSO, /* a group toward one client: transmit slots */
+};
 
 /* A multishot receive: the listener's, or a relay socket's (r NULL once closed). */
 struct turn_rx {
@@ -83,12 +93,16 @@ struct turn_ring {
 	uint8_t tx_ctl[TX_SLOTS][64];
 	uint8_t tx_buf[TX_SLOTS][TURN_DGRAM_MAX];
 	uint8_t scratch[TURN_DGRAM_MAX]; /* when every slot is in flight: written, dropped */
+	/* consecutive datagrams to one place join one UDP GSO send (relay/ring_gso.h) */
+	struct ring_gso gso;
+	struct ring_gso_tail to_peer, to_client;
 };
 
-static struct turn_ring *ring_new(void)
+static struct turn_ring *ring_new(bool gso)
 {
 	struct turn_ring *u = g_new0(struct turn_ring, 1);
 
+	ring_gso_init(&u->gso, GSO_GROUPS, gso);
 	for (int i = 0; i < TX_SLOTS; i++) {
 		u->tx_iov[i] = (struct iovec){ .iov_base = u->tx_buf[i] };
 		u->tx[i] = (struct msghdr){ .msg_name = &u->tx_addr[i],
@@ -112,6 +126,7 @@ static void buf_give(struct turn_ring *u, int bid)
 static void ring_free(struct turn_ring *u)
 {
 	ring_bufs_free(&u->bufs);
+	ring_gso_free(&u->gso);
 	g_free(u);
 }
 
@@ -123,7 +138,7 @@ static void ring_free(struct turn_ring *u)
  */
 bool turn_uring_start(struct turn_worker *w)
 {
-	struct turn_ring *u = ring_new();
+	struct turn_ring *u = ring_new(w->gso);
 	struct io_uring_params p = { .flags = IORING_SETUP_SINGLE_ISSUER |
 		                              IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED |
 		                              IORING_SETUP_CQSIZE,
@@ -144,7 +159,7 @@ bool turn_uring_start(struct turn_worker *w)
 	         "io_uring multishot receive unavailable, one receive per readable socket",
 	         "worker=%d error=%s", w->index, g_strerror(-rc));
 	ring_free(u);
-	u = ring_new();
+	u = ring_new(false);
 	rc = io_uring_queue_init(RING_ENTRIES, &u->ring, 0);
 	if (rc < 0) {
 		log_warn(LOG_TURN, "io_uring unavailable, per-socket system calls instead",
@@ -289,13 +304,29 @@ void turn_uring_tx_commit(struct turn_worker *w, size_t len, const struct sockad
 {
 	struct turn_ring *u = w->ring;
 	struct io_uring_sqe *sqe;
+	struct ring_dgram d;
 	int i;
 
-	if (!u->nfree_tx || !(sqe = get_sqe(u)))
+	if (!u->nfree_tx)
 		return;
 	i = u->free_tx[--u->nfree_tx];
 	u->tx_iov[i].iov_len = len;
 	turn_tx_header(&u->tx[i], u->tx_ctl[i], &u->tx_addr[i], to, tolen, w->cur_src);
+	d = (struct ring_dgram){ .fd = w->listen.fd,
+		                 .data = u->tx_buf[i],
+		                 .len = len,
+		                 .to = (const struct sockaddr *)&u->tx_addr[i],
+		                 .tolen = tolen,
+		                 .ctl = u->tx_ctl[i],
+		                 .ctllen = u->tx[i].msg_controllen,
+		                 .id = (uint16_t)i };
+	/* the slot is the group's now, free again on the group's completion */
+	if (ring_gso_join(&u->ring, &u->gso, &u->to_client, &d, TAG_CLIENT_GSO, TAG_BITS))
+		return;
+	if (!(sqe = get_sqe(u))) {
+		u->free_tx[u->nfree_tx++] = i;
+		return;
+	}
 	if (u->tx[i].msg_controllen) {
 		io_uring_prep_sendmsg(sqe, w->listen.fd, &u->tx[i], MSG_DONTWAIT);
 	} else {
@@ -304,6 +335,7 @@ void turn_uring_tx_commit(struct turn_worker *w, size_t len, const struct sockad
 		                 (const struct sockaddr *)&u->tx_addr[i], tolen);
 	}
 	io_uring_sqe_set_data64(sqe, ((uint64_t)i << TAG_BITS) | TAG_CLIENT_SENT);
+	ring_gso_queued(&u->ring, &u->to_client, sqe, &d);
 	u->queued++;
 }
 
@@ -312,17 +344,29 @@ bool turn_uring_send_peer(struct turn_worker *w, int fd, const struct sockaddr *
 {
 	struct turn_ring *u = w->ring;
 	struct io_uring_sqe *sqe;
+	struct ring_dgram d;
 	int b = u->cur_bid;
 
 	/* one send per received datagram; anything else goes the plain way */
-	if (b < 0 || u->cur_held || !(sqe = get_sqe(u)))
+	if (b < 0 || u->cur_held)
 		return false;
 	memcpy(&u->paddr[b], peer, turn_addr_len(peer));
-	ring_prep_sendto(sqe, fd, data, len, (const struct sockaddr *)&u->paddr[b],
-	                 turn_addr_len(peer));
-	io_uring_sqe_set_data64(sqe, ((uint64_t)b << TAG_BITS) | TAG_PEER_SENT);
+	d = (struct ring_dgram){ .fd = fd,
+		                 .data = data,
+		                 .len = len,
+		                 .to = (const struct sockaddr *)&u->paddr[b],
+		                 .tolen = turn_addr_len(peer),
+		                 .id = (uint16_t)b };
+	/* joined: the buffer is the group's, back on the group's completion */
+	if (!ring_gso_join(&u->ring, &u->gso, &u->to_peer, &d, TAG_PEER_GSO, TAG_BITS)) {
+		if (!(sqe = get_sqe(u)))
+			return false;
+		ring_prep_sendto(sqe, fd, data, len, d.to, d.tolen);
+		io_uring_sqe_set_data64(sqe, ((uint64_t)b << TAG_BITS) | TAG_PEER_SENT);
+		ring_gso_queued(&u->ring, &u->to_peer, sqe, &d);
+		u->queued++;
+	}
 	u->cur_held = true;
-	u->queued++;
 	return true;
 }
 
@@ -404,6 +448,34 @@ static void rx_ended(struct turn_worker *w, struct turn_rx *h, int res)
 	arm(u, h, h->listener ? w->listen.fd : h->r->ep.fd);
 }
 
+/* A GSO send's completion: its datagrams counted, their buffers or slots free again. */
+static void gso_sent(struct turn_worker *w, enum tag tag, int i, int res)
+{
+	struct turn_ring *u = w->ring;
+	struct ring_gso_group *g = ring_gso_group(&u->gso, i);
+
+	if (res >= 0 && tag == TAG_PEER_GSO) {
+		STAT_ADD(w->stats.relay_pkts_out, g->n);
+		STAT_ADD(w->stats.gso_peer, g->n);
+		STAT_ADD(w->stats.relay_bytes_out, res);
+	} else if (res >= 0) {
+		STAT_ADD(w->stats.pkts_out, g->n);
+		STAT_ADD(w->stats.gso_client, g->n);
+		STAT_ADD(w->stats.bytes_out, res);
+	} else if (!u->gso.off && ring_gso_refused(&u->gso, res)) {
+		log_warn(LOG_TURN,
+		         "UDP GSO refused by the kernel, one send per datagram from now on",
+		         "worker=%d error=%s datagrams=%u", w->index, g_strerror(-res), g->n);
+	}
+	for (unsigned k = 0; k < g->n; k++) {
+		if (tag == TAG_PEER_GSO)
+			buf_give(u, g->held[k]);
+		else
+			u->free_tx[u->nfree_tx++] = g->held[k];
+	}
+	ring_gso_put(&u->gso, i);
+}
+
 static void completion(struct turn_worker *w, const struct io_uring_cqe *cqe, bool *epoll_ready)
 {
 	struct turn_ring *u = w->ring;
@@ -442,6 +514,8 @@ static void completion(struct turn_worker *w, const struct io_uring_cqe *cqe, bo
 		}
 		u->free_tx[u->nfree_tx++] = i;
 		break;
+	case TAG_PEER_GSO:
+	case TAG_CLIENT_GSO: gso_sent(w, (enum tag)(d & TAG_MASK), i, cqe->res); break;
 	case TAG_CANCEL: break;
 	}
 }

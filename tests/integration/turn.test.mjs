@@ -359,6 +359,23 @@ for (const [io, address] of [['io_uring', ''], ['syscalls', ''], ['io_uring', '1
         assert.ok(!server.stderrLines.some((l) => /multishot receive unavailable/.test(l)), 'multishot receives on this kernel');
     });
 
+    test('unpaced bursts: datagrams to one place leave as one UDP GSO send, and all arrive', async () => {
+      const gso = async (side) => (await metrics(server)).sample('rtcgate_turn_gso_datagrams_total', { side }) ?? 0;
+      const before = { client: await gso('client'), peer: await gso('peer') };
+      // -z 0: each client sends its messages back to back, so the relay queues runs of them
+      const r = await uclient(['-c', '-z', '0', '-u', 'alice', '-w', 'wonderland'], { clients: 10, messages: 200, server });
+      assert.equal(r.sent, 2000);
+      assert.equal(r.received, r.sent);
+      assert.equal(r.lost, 0);
+      const joined = { client: (await gso('client')) - before.client, peer: (await gso('peer')) - before.peer };
+      if (io === 'io_uring' && kernelAtLeast(6, 1)) {
+        assert.ok(joined.peer > 0 && joined.client > 0, `GSO sends toward peers and clients: ${JSON.stringify(joined)}`);
+        assert.ok(!server.stderrLines.some((l) => /UDP GSO refused/.test(l)), 'the kernel took every GSO send');
+      } else {
+        assert.deepEqual(joined, { client: 0, peer: 0 }, 'no GSO without the multishot ring');
+      }
+    });
+
     test('allocations freed while their relays receive: no completion reaches a freed relay', async () => {
       // each relay's socket is still getting the peer's echoes when Refresh 0 closes it; the
       // next round's relay sockets may take the same descriptors. ASan (stopClean) checks the rest.

@@ -24,6 +24,10 @@ runs=${TURN_BENCH_RUNS:-5}
 # and the same from run to run, so the figures are the servers' own work with less noise.
 pin=()
 [ -n "${TURN_BENCH_PIN:-}" ] && pin=(taskset -c "$TURN_BENCH_PIN")
+# TURN_BENCH_RTCGATE="KEY=VALUE ...": more -o settings for rtcgate (e.g. turn.udp_gso=0 to
+# measure without UDP GSO)
+rg_opts=()
+for kv in ${TURN_BENCH_RTCGATE:-}; do rg_opts+=(-o "$kv"); done
 tmp=$(mktemp -d)
 pids=()
 probe_pid=
@@ -77,7 +81,7 @@ ${pin[@]+"${pin[@]}"} "$build/rtcgate" -o general.state_dir="$tmp/state" -o http
 	-o turn.address=127.0.0.1 -o turn.port="$rg_port" -o turn.workers="$workers" -o turn.users=alice:wonderland \
 	-o turn.allowed_peers="127.0.0.1:$peer_port-$((peer_port + 1)),127.0.0.1:$echo_port" \
 	-o turn.max_allocations_per_user=100000 -o turn.max_bandwidth=0 -o log.level=warn \
-	2>"$tmp/rtcgate.log" &
+	${rg_opts[@]+"${rg_opts[@]}"} 2>"$tmp/rtcgate.log" &
 rg_pid=$!
 pids+=("$rg_pid")
 
@@ -222,5 +226,6 @@ for pace in idle 20 0; do
 	ratio_row "$label median" "${rg[*]}" "${ct[*]}"
 done
 read -r load1 _ </proc/loadavg
-echo "clients=$clients messages=$messages size=172 workers=$workers runs=$runs pin=${TURN_BENCH_PIN:-none} (CPU from /proc, ${hz} ticks/s);" \
+echo "clients=$clients messages=$messages size=172 workers=$workers runs=$runs pin=${TURN_BENCH_PIN:-none}" \
+	"rtcgate options: ${TURN_BENCH_RTCGATE:-none} (CPU from /proc, ${hz} ticks/s);" \
 	"probe: ${probe_pps} pps, 172 B; ratio = rtcgate/coturn; host load average $load1"
