@@ -8,12 +8,8 @@
 
 #include "core/log.h"
 #include "ice/demux.h"
-#include "ice/ice_leg.h"
-#include "relay/rtp_latch.h"
-#include "relay/stun_ice.h"
+#include "ice/ice_leg_priv.h"
 
-#define COMPONENT  1 /* rtcp-mux and BUNDLE: one component carries everything */
-#define SEND_BATCH 64
 /*
  * libnice's idle-timeout (ms): how long its 20 ms check timer (Ta) keeps
  * ticking once no check is in progress. Its default while checks may come;
@@ -22,47 +18,6 @@
  */
 #define IDLE_TIMEOUT_CHECKS 5000
 #define IDLE_TIMEOUT_READY  50
-#define FAST_SOURCES        4 /* peer addresses whose checks we answered, newest kept */
-#define FAST_BATCH          8 /* datagrams per recvmmsg: one call sends 50-100 a second */
-
-/*
- * The lite fast path. Once a lite leg is connected, its one UDP socket is
- * read and written here (recvmmsg, sendmmsg) rather than through libnice:
- * a lite agent only answers checks, which stun_ice_answer does with the same
- * credentials, and libnice's receive path (a private context polled twice,
- * a GSocketAddress and an EAGAIN read per datagram) cost more than the
- * relay itself. An ICE restart hands the socket back to libnice until the
- * new checks completed.
- */
-struct fast {
-	bool on;
-	int fd;                        /* libnice's host socket */
-	struct sockaddr_storage local; /* the socket's address, for the pair's description */
-	struct sockaddr_storage peer;  /* the nominated remote: everything goes there */
-	struct sockaddr_storage ok[FAST_SOURCES];
-	unsigned n_ok, next_ok;
-};
-
-struct ice_leg {
-	GMainContext *ctx;
-	struct dtls_ctx *dtls_ctx;
-	struct ice_leg_conf conf;
-	struct ice_leg_cbs cbs;
-	void *user;
-	NiceAgent *agent;
-	guint stream;
-	struct dtls *dtls;
-	struct ice_srtp *srtp;
-	GSource *dtls_timer, *setup_timer; /* consent: ice_leg_tick, from the owner's one timer */
-	char ufrag[64], pwd[64];           /* ours now, for an ICE restart */
-	bool ice_ready;                    /* libnice has a selected pair */
-	bool connected;                    /* DTLS set the SRTP keys */
-	bool dead;                         /* FAILED or CONSENT_LOST was reported: nothing more */
-	int64_t last_rx;                   /* monotonic µs of the last authenticated datagram */
-	uint64_t srtp_drops;               /* for the log's rate limit */
-	char pair[128];
-	struct fast fast;
-};
 
 static void timer_stop(GSource **t)
 {
@@ -153,96 +108,14 @@ void ice_leg_tick(struct ice_leg *l, int64_t now)
 	leg_end(l, ICE_LEG_EV_CONSENT_LOST, reason);
 }
 
-/* One datagram on the fast path's socket: cbs->send's answer, or sendto's (0 or EAGAIN). */
-static int fast_out(const struct ice_leg *l, const void *data, size_t len,
-                    const struct sockaddr *to, const struct ice_leg_media *media)
-{
-	if (l->cbs.send)
-		return l->cbs.send(l->user, l->fast.fd, data, len, to, media);
-	return sendto(l->fast.fd, data, len, MSG_DONTWAIT, to, rtp_addr_len(to)) == (ssize_t)len
-	               ? 0
-	               : EAGAIN;
-}
-
-/* One datagram to the nominated peer on the fast path: 0, EINPROGRESS, or an errno. */
-static int fast_sendto(const struct ice_leg *l, const void *data, size_t len,
-                       const struct ice_leg_media *media)
-{
-	return fast_out(l, data, len, (const struct sockaddr *)&l->fast.peer, media);
-}
-
-/* The socket goes back to libnice (an ICE restart): the owner hears of it. */
-static void fast_stop(struct ice_leg *l)
-{
-	if (!l->fast.on)
-		return;
-	l->fast.on = false;
-	if (l->cbs.fast)
-		l->cbs.fast(l->user, l->fast.fd, false);
-}
-
 static void dtls_send_cb(void *user, const uint8_t *data, size_t len)
 {
 	struct ice_leg *l = user;
 
 	if (l->fast.on)
-		fast_sendto(l, data, len, NULL);
+		ice_fast_sendto(l, data, len, NULL);
 	else
 		nice_agent_send(l->agent, l->stream, COMPONENT, (guint)len, (const gchar *)data);
-}
-
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	return rtp_addr_equal((const struct sockaddr *)a, (const struct sockaddr *)b);
-}
-
-static bool fast_known(const struct ice_leg *l, const struct sockaddr_storage *from)
-{
-	for (unsigned i = 0; i < l->fast.n_ok; i++) {
-		if (same_addr(&l->fast.ok[i], from))
-			return true;
-	}
-	return false;
-}
-
-static void fast_learn(struct ice_leg *l, const struct sockaddr_storage *from)
-{
-	if (fast_known(l, from))
-		return;
-	l->fast.ok[l->fast.next_ok] = *from;
-	l->fast.next_ok = (l->fast.next_ok + 1) % FAST_SOURCES;
-	if (l->fast.n_ok < FAST_SOURCES)
-		l->fast.n_ok++;
-}
-
-/*
- * Take the socket over from libnice: a lite leg, connected, with a selected
- * pair on a UDP socket. Otherwise libnice keeps it.
- */
-static void fast_start(struct ice_leg *l)
-{
-	NiceCandidate *lc = NULL, *rc = NULL;
-	GSocket *sock;
-
-	if (!l->conf.lite || l->fast.on || !l->connected || l->dead ||
-	    !nice_agent_get_selected_pair(l->agent, l->stream, COMPONENT, &lc, &rc) ||
-	    rc->transport != NICE_CANDIDATE_TRANSPORT_UDP)
-		return;
-	sock = nice_agent_get_selected_socket(l->agent, l->stream, COMPONENT);
-	if (!sock)
-		return;
-	l->fast.fd = g_socket_get_fd(sock);
-	g_object_unref(sock);
-	memset(&l->fast.peer, 0, sizeof(l->fast.peer));
-	memset(&l->fast.local, 0, sizeof(l->fast.local));
-	nice_address_copy_to_sockaddr(&rc->addr, (struct sockaddr *)&l->fast.peer);
-	nice_address_copy_to_sockaddr(&lc->addr, (struct sockaddr *)&l->fast.local);
-	l->fast.n_ok = l->fast.next_ok = 0;
-	fast_learn(l, &l->fast.peer);
-	l->fast.on = true;
-	log_debug(LOG_ICE, "fast path", "session=%u fd=%d", l->conf.id, l->fast.fd);
-	if (l->cbs.fast)
-		l->cbs.fast(l->user, l->fast.fd, true);
 }
 
 static void on_connected(struct ice_leg *l)
@@ -256,7 +129,7 @@ static void on_connected(struct ice_leg *l)
 	log_info(LOG_DTLS, "connected", "session=%u profile=%s pair=\"%s\"", l->conf.id,
 	         ice_srtp_profile_name(prof) ? ice_srtp_profile_name(prof) : "?", l->pair);
 	l->cbs.event(l->user, ICE_LEG_EV_CONNECTED, "");
-	fast_start(l);
+	ice_fast_start(l);
 }
 
 static void dtls_state_cb(void *user, enum dtls_state st)
@@ -301,7 +174,7 @@ static void on_state(NiceAgent *agent, guint stream, guint component, guint stat
 		if (l->connected) {
 			timer_stop(&l->setup_timer); /* an ICE restart completed */
 			if (state == NICE_COMPONENT_STATE_READY)
-				fast_start(l);
+				ice_fast_start(l);
 		}
 	} else if (state == NICE_COMPONENT_STATE_FAILED) {
 		l->ice_ready = false;
@@ -369,7 +242,7 @@ static void dtls_in(struct ice_leg *l, const uint8_t *p, size_t len)
 }
 
 /* One datagram libnice handed over: from a source that passed a connectivity check. */
-static void input(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap)
+void ice_leg_input(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap)
 {
 	enum ice_pkt k = ice_demux(buf, len);
 	size_t n = len;
@@ -397,80 +270,6 @@ static void input(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap)
 	l->cbs.media(l->user, buf, n, cap, k == ICE_PKT_RTCP);
 }
 
-/* A STUN datagram on the fast path: a check of the peer's, answered when it verifies. */
-static void fast_check(struct ice_leg *l, const uint8_t *buf, size_t len,
-                       const struct sockaddr_storage *from)
-{
-	uint8_t out[256];
-	size_t olen;
-	struct stun_ice_check chk;
-	NiceAddress la, ra;
-	char lip[INET6_ADDRSTRLEN], rip[INET6_ADDRSTRLEN];
-
-	/* a check with other credentials (an ICE restart's, early) is not answered, as in libnice
-	 */
-	if (stun_ice_answer(buf, len, l->ufrag, l->pwd, (const struct sockaddr *)from, out,
-	                    sizeof(out), &olen, &chk))
-		return;
-	fast_out(l, out, olen, (const struct sockaddr *)from, NULL);
-	fast_learn(l, from);
-	if (!chk.use_candidate || same_addr(from, &l->fast.peer))
-		return;
-	/* the controlling peer nominated another pair: media follows it (RFC 8445 §8.1.1) */
-	l->fast.peer = *from;
-	nice_address_set_from_sockaddr(&la, (const struct sockaddr *)&l->fast.local);
-	nice_address_set_from_sockaddr(&ra, (const struct sockaddr *)from);
-	nice_address_to_string(&la, lip);
-	nice_address_to_string(&ra, rip);
-	g_snprintf(l->pair, sizeof(l->pair), "%s:%u <-> %s:%u host/prflx", lip,
-	           nice_address_get_port(&la), rip, nice_address_get_port(&ra));
-	log_info(LOG_ICE, "selected pair", "session=%u pair=\"%s\"", l->conf.id, l->pair);
-	l->cbs.event(l->user, ICE_LEG_EV_PAIR, l->pair);
-}
-
-/* The fast path's receive: one recvmmsg; checks answered here, data from answered sources. */
-static void fast_readable(struct ice_leg *l, int fd, uint8_t *const *bufs, unsigned n, size_t cap)
-{
-	struct mmsghdr mm[ICE_LEG_RECV_BATCH];
-	struct iovec iov[ICE_LEG_RECV_BATCH];
-	struct sockaddr_storage from[ICE_LEG_RECV_BATCH];
-	int got;
-
-	for (unsigned i = 0; i < n; i++) {
-		iov[i] = (struct iovec){ .iov_base = bufs[i],
-			                 .iov_len = cap - ICE_SRTP_TRAILER_MAX };
-		mm[i].msg_hdr = (struct msghdr){ .msg_name = &from[i],
-			                         .msg_namelen = sizeof(from[i]),
-			                         .msg_iov = &iov[i],
-			                         .msg_iovlen = 1 };
-	}
-	got = recvmmsg(fd, mm, n, MSG_DONTWAIT, NULL);
-	for (int i = 0; i < got; i++)
-		ice_leg_fast_input(l, bufs[i], mm[i].msg_len, cap,
-		                   mm[i].msg_hdr.msg_flags & MSG_TRUNC,
-		                   (const struct sockaddr *)&from[i]);
-}
-
-void ice_leg_fast_input(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap, bool cut,
-                        const struct sockaddr *src)
-{
-	struct sockaddr_storage from;
-
-	if (!l->fast.on)
-		return; /* handed back to libnice since the owner read it */
-	memset(&from, 0, sizeof(from));
-	memcpy(&from, src, rtp_addr_len(src));
-	if (cut) {
-		l->cbs.drop(l->user, ICE_LEG_DROP_MALFORMED);
-	} else if (ice_demux(buf, len) == ICE_PKT_STUN) {
-		fast_check(l, buf, len, &from);
-	} else if (!fast_known(l, &from)) {
-		l->cbs.drop(l->user, ICE_LEG_DROP_UNCHECKED);
-	} else {
-		input(l, buf, len, cap); /* after the leg's end: dropped there */
-	}
-}
-
 /*
  * No receive callback is attached (nice_agent_attach_recv), so libnice
  * leaves its sockets on the component's own GMainContext, which only this
@@ -488,7 +287,7 @@ void ice_leg_readable(struct ice_leg *l, int fd, uint8_t *const *bufs, unsigned 
 		return;
 	n = MIN(n, ICE_LEG_RECV_BATCH);
 	if (l->fast.on && fd == l->fast.fd) {
-		fast_readable(l, fd, bufs, MIN(n, FAST_BATCH), cap);
+		ice_fast_readable(l, fd, bufs, MIN(n, FAST_BATCH), cap);
 		return;
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -499,7 +298,7 @@ void ice_leg_readable(struct ice_leg *l, int fd, uint8_t *const *bufs, unsigned 
 	got = nice_agent_recv_messages_nonblocking(l->agent, l->stream, COMPONENT, msg, n, NULL,
 	                                           NULL);
 	for (gint i = 0; i < got; i++)
-		input(l, bufs[i], msg[i].length, cap);
+		ice_leg_input(l, bufs[i], msg[i].length, cap);
 }
 
 unsigned ice_leg_fds(const struct ice_leg *l, int *fds, unsigned max)
@@ -580,7 +379,7 @@ int ice_leg_restart(struct ice_leg *l, const char *ufrag, const char *pwd)
 	if (!l->agent || strlen(ufrag) >= sizeof(l->ufrag) || strlen(pwd) >= sizeof(l->pwd))
 		return EINVAL;
 	/* applied with the peer's new credentials (ice_leg_set_remote), in either order */
-	fast_stop(l); /* libnice answers the new checks until they complete */
+	ice_fast_stop(l); /* libnice answers the new checks until they complete */
 	g_strlcpy(l->ufrag, ufrag, sizeof(l->ufrag));
 	g_strlcpy(l->pwd, pwd, sizeof(l->pwd));
 	return 0;
@@ -616,7 +415,7 @@ int ice_leg_set_remote(struct ice_leg *l, const struct ice_leg_remote *r)
 	if (r->restart) {
 		/* RFC 8445 §9: forget the old checks; the DTLS association and keys stay */
 		g_object_set(l->agent, "idle-timeout", IDLE_TIMEOUT_CHECKS, NULL);
-		fast_stop(l);
+		ice_fast_stop(l);
 		nice_agent_restart_stream(l->agent, l->stream);
 		nice_agent_set_local_credentials(l->agent, l->stream, l->ufrag, l->pwd);
 		l->ice_ready = false;
@@ -667,93 +466,6 @@ void ice_leg_end_of_candidates(struct ice_leg *l)
 {
 	if (l->agent)
 		nice_agent_peer_candidate_gathering_done(l->agent, l->stream);
-}
-
-int ice_leg_send(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap, bool rtcp)
-{
-	const struct ice_leg_media media = { rtcp, len };
-	int rc;
-
-	if (!l->connected || l->dead)
-		return ENOTCONN;
-	rc = ice_srtp_protect(l->srtp, rtcp ? ICE_SRTP_RTCP : ICE_SRTP_RTP, buf, &len, cap);
-	if (rc)
-		return rc;
-	if (l->fast.on)
-		return fast_sendto(l, buf, len, &media);
-	return nice_agent_send(l->agent, l->stream, COMPONENT, (guint)len, (const gchar *)buf) ==
-	                       (gint)len
-	               ? 0
-	               : EAGAIN;
-}
-
-/*
- * sendmmsg to the nominated peer, or cbs->send for each (vec[i] is media[i], *queued what it
- * queued); what the socket refuses now is dropped, never queued.
- */
-static unsigned fast_send(struct ice_leg *l, const GOutputVector *vec,
-                          const struct ice_leg_media *media, unsigned m, unsigned *queued)
-{
-	struct mmsghdr mm[SEND_BATCH];
-	struct iovec iov[SEND_BATCH];
-	unsigned sent = 0;
-	int rc;
-
-	if (l->cbs.send) {
-		for (unsigned i = 0; i < m; i++) {
-			rc = fast_sendto(l, vec[i].buffer, vec[i].size, &media[i]);
-			sent += rc == 0;
-			*queued += rc == EINPROGRESS;
-		}
-		return sent;
-	}
-	for (unsigned i = 0; i < m; i++) {
-		iov[i] =
-		        (struct iovec){ .iov_base = (void *)vec[i].buffer, .iov_len = vec[i].size };
-		mm[i].msg_hdr = (struct msghdr){ .msg_name = &l->fast.peer,
-			                         .msg_namelen = rtp_addr_len(
-			                                 (struct sockaddr *)&l->fast.peer),
-			                         .msg_iov = &iov[i],
-			                         .msg_iovlen = 1 };
-	}
-	while (sent < m && (rc = sendmmsg(l->fast.fd, mm + sent, m - sent, MSG_DONTWAIT)) > 0)
-		sent += (unsigned)rc;
-	return sent;
-}
-
-unsigned ice_leg_send_batch(struct ice_leg *l, uint8_t *const *buf, const size_t *len,
-                            const bool *rtcp, unsigned n, size_t cap, unsigned *queued,
-                            unsigned *refused)
-{
-	GOutputVector vec[SEND_BATCH];
-	NiceOutputMessage msg[SEND_BATCH];
-	struct ice_leg_media media[SEND_BATCH];
-	unsigned m = 0;
-	gint sent;
-
-	*queued = *refused = 0;
-	if (!l->connected || l->dead)
-		return 0;
-	for (unsigned i = 0; i < n && i < SEND_BATCH; i++) {
-		size_t plen = len[i];
-
-		if (ice_srtp_protect(l->srtp, rtcp[i] ? ICE_SRTP_RTCP : ICE_SRTP_RTP, buf[i], &plen,
-		                     cap)) {
-			++*refused;
-			continue;
-		}
-		vec[m] = (GOutputVector){ .buffer = buf[i], .size = plen };
-		media[m] = (struct ice_leg_media){ rtcp[i], len[i] };
-		msg[m] = (NiceOutputMessage){ .buffers = &vec[m], .n_buffers = 1 };
-		m++;
-	}
-	if (!m)
-		return 0;
-	if (l->fast.on)
-		return fast_send(l, vec, media, m, queued);
-	sent = nice_agent_send_messages_nonblocking(l->agent, l->stream, COMPONENT, msg, m, NULL,
-	                                            NULL);
-	return sent > 0 ? (unsigned)sent : 0;
 }
 
 bool ice_leg_settled(const struct ice_leg *l)

@@ -166,23 +166,28 @@ void ice_leg_fast_input(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap,
 /* The peer sent end-of-candidates (RFC 8838 §8.2): full ICE may now fail. */
 void ice_leg_end_of_candidates(struct ice_leg *l);
 
-/*
- * Protect buf (len of cap bytes; cap >= len + ICE_SRTP_TRAILER_MAX) in
- * place and send it: 0; EINPROGRESS when cbs->send queued it (it counts
- * it); ENOTCONN before DTLS set the keys; another errno when SRTP or the
- * socket refused it (dropped).
- */
-int ice_leg_send(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap, bool rtcp);
+/* What became of a packet given to ice_leg_send or ice_leg_send_batch. */
+enum ice_leg_sent {
+	ICE_LEG_SENT,          /* on the wire */
+	ICE_LEG_QUEUED,        /* cbs->send queued it: it counts it when it completes */
+	ICE_LEG_NOT_CONNECTED, /* the leg has no SRTP keys (yet), or it ended */
+	ICE_LEG_SRTP_REFUSED,  /* SRTP could not protect it (no room, replayed sequence number) */
+	ICE_LEG_SEND_FAILED,   /* the socket or libnice refused it now: dropped, never queued */
+};
 
 /*
- * The same for n packets (n <= 64) in one go: buf[i] of len[i] bytes, each
- * with cap bytes of room; rtcp[i] their kinds. Returns how many were sent;
- * those cbs->send queued are counted in *queued, the SRTP refusals in
- * *refused; the rest the socket refused.
+ * Protect buf (len of cap bytes; cap >= len + ICE_SRTP_TRAILER_MAX) in
+ * place and send it.
  */
-unsigned ice_leg_send_batch(struct ice_leg *l, uint8_t *const *buf, const size_t *len,
-                            const bool *rtcp, unsigned n, size_t cap, unsigned *queued,
-                            unsigned *refused);
+enum ice_leg_sent ice_leg_send(struct ice_leg *l, uint8_t *buf, size_t len, size_t cap, bool rtcp);
+
+/*
+ * The same for n packets (n <= 64; more are not sent) in one go: buf[i] of
+ * len[i] bytes, each with cap bytes of room; rtcp[i] their kinds; res[i]
+ * what became of each.
+ */
+void ice_leg_send_batch(struct ice_leg *l, uint8_t *const *buf, const size_t *len, const bool *rtcp,
+                        unsigned n, size_t cap, enum ice_leg_sent *res);
 
 /*
  * RFC 7675 consent: ends the leg with CONSENT_LOST when nothing authenticated

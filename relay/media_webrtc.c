@@ -77,6 +77,22 @@ static void set_pt(uint8_t *rtp, const uint8_t map[128])
 	rtp[1] = (uint8_t)((rtp[1] & 0x80) | map[rtp[1] & 0x7f]);
 }
 
+/*
+ * A packet toward the browser (leg A), from leg from (B, or A itself when
+ * echoed): counted on leg A once sent with its length before SRTP (queued
+ * on the ring: from its completion), else a drop on leg from.
+ */
+static void tally_to_a(struct media_session *s, enum ice_leg_sent r, int kind, size_t len, int from)
+{
+	switch (r) {
+	case ICE_LEG_SENT: rtp_count(s, MEDIA_LEG_A, kind, true, len); break;
+	case ICE_LEG_QUEUED: break;
+	case ICE_LEG_NOT_CONNECTED: rtp_drop(s, from, MEDIA_DROP_NOT_CONNECTED); break;
+	case ICE_LEG_SRTP_REFUSED: rtp_drop(s, from, MEDIA_DROP_SRTP_ERROR); break;
+	case ICE_LEG_SEND_FAILED: rtp_drop(s, from, MEDIA_DROP_SEND_ERROR); break;
+	}
+}
+
 /* A plain packet from the browser: to leg B's socket of its kind, or back (echo). */
 static void on_media(void *user, uint8_t *buf, size_t len, size_t cap, bool rtcp)
 {
@@ -86,7 +102,6 @@ static void on_media(void *user, uint8_t *buf, size_t len, size_t cap, bool rtcp
 	const struct rtp_sock *out = &s->sock[MEDIA_LEG_B][kind];
 	const struct sockaddr *to;
 	int64_t now = g_get_monotonic_time();
-	int rc;
 
 	rtp_count(s, MEDIA_LEG_A, kind, false, len);
 	if (rtcp)
@@ -97,11 +112,7 @@ static void on_media(void *user, uint8_t *buf, size_t len, size_t cap, bool rtcp
 	if (s->echo) {
 		if (!rtcp && !w->recv)
 			return; /* the echo answered a hold: it sends nothing */
-		rc = ice_leg_send(w->leg, buf, len, cap, rtcp);
-		if (rc == 0)
-			rtp_count(s, MEDIA_LEG_A, kind, true, len);
-		else if (rc != EINPROGRESS) /* on the ring: counted from its completion */
-			rtp_drop(s, MEDIA_LEG_A, MEDIA_DROP_SEND_ERROR);
+		tally_to_a(s, ice_leg_send(w->leg, buf, len, cap, rtcp), kind, len, MEDIA_LEG_A);
 		return;
 	}
 	if (!rtcp && !w->send)
@@ -128,9 +139,10 @@ void media_webrtc_to_a(struct media_session *s, int kind, uint8_t *const *bufs, 
 {
 	struct media_webrtc *w = s->web;
 	uint8_t *buf[RTP_BATCH];
-	size_t len[RTP_BATCH], bytes = 0;
+	size_t len[RTP_BATCH];
 	bool rtcp[RTP_BATCH];
-	unsigned m = 0, sent, queued, refused;
+	enum ice_leg_sent res[RTP_BATCH];
+	unsigned m = 0;
 	int64_t now = g_get_monotonic_time();
 
 	for (int i = 0; i < n; i++) {
@@ -152,24 +164,13 @@ void media_webrtc_to_a(struct media_session *s, int kind, uint8_t *const *bufs, 
 			if (!rtp_rewrite_rtp(&w->rw_to_a, buf[m], l, now))
 				continue; /* late, from the PBX's previous source */
 		}
-		bytes += l;
 		m++;
 	}
 	if (!m)
 		return;
-	if (!ice_leg_connected(w->leg)) {
-		for (unsigned i = 0; i < m; i++)
-			rtp_drop(s, MEDIA_LEG_B, MEDIA_DROP_NOT_CONNECTED);
-		return;
-	}
-	sent = ice_leg_send_batch(w->leg, buf, len, rtcp, m, RTP_DGRAM_MAX, &queued, &refused);
-	for (unsigned i = 0; i < refused; i++)
-		rtp_drop(s, MEDIA_LEG_B, MEDIA_DROP_SRTP_ERROR);
-	for (unsigned i = sent + queued + refused; i < m; i++)
-		rtp_drop(s, MEDIA_LEG_B, MEDIA_DROP_SEND_ERROR);
-	/* SRTP adds its tag: bytes are counted plain, as on leg B; the queued, from completions */
-	for (unsigned i = 0; i < sent; i++)
-		rtp_count(s, MEDIA_LEG_A, kind, true, bytes / m);
+	ice_leg_send_batch(w->leg, buf, len, rtcp, m, RTP_DGRAM_MAX, res);
+	for (unsigned i = 0; i < m; i++)
+		tally_to_a(s, res[i], kind, len[i], MEDIA_LEG_B);
 }
 
 static void on_drop(void *user, enum ice_leg_drop why)

@@ -1,6 +1,6 @@
 /*
  * What the WebRTC leg A counts of its sends to the browser, on the lite fast
- * path: a packet is sent once the kernel took it; one the kernel refuses is
+ * path: a packet is sent once the kernel took it, with its own length; one the kernel refuses is
  * only a send_error drop, on the leg it came from, whether sendto refused it
  * at once (media.io=syscalls) or the ring's completion said so later.
  */
@@ -74,25 +74,38 @@ static void test_echo_refused(void)
 	fix_stop(&f);
 }
 
+/*
+ * A call from the PBX's socket (returned) to a connected browser, not echoed;
+ * *b_addr is where the PBX sends: leg B's socket.
+ */
+static int pbx_up(struct fix *f, struct sockaddr_in *b_addr)
+{
+	struct sockaddr_in pbx;
+	struct sockaddr_storage b_local;
+	int fd;
+
+	fix_start(f, "30", "10");
+	fd = pbx_socket(&pbx);
+	g_assert_cmpint(media_session_set_remote(f->s, MEDIA_LEG_B, (struct sockaddr *)&pbx, NULL),
+	                ==, 0);
+	call_up(f, false, NULL, 0, true);
+	g_assert_true(connected(f));
+	g_assert_cmpint(media_session_local(f->s, MEDIA_LEG_B, (struct sockaddr *)&pbx, &b_local),
+	                ==, 0);
+	*b_addr = pbx;
+	b_addr->sin_port = ((struct sockaddr_in *)&b_local)->sin_port;
+	return fd;
+}
+
 /* The PBX's packets: from leg B to the browser. */
 static void test_to_browser_refused(void)
 {
 	struct fix f;
-	struct sockaddr_in pbx, b_addr;
-	struct sockaddr_storage b_local;
+	struct sockaddr_in b_addr;
 	uint8_t buf[2048];
 	int fd;
 
-	fix_start(&f, "30", "10");
-	fd = pbx_socket(&pbx);
-	g_assert_cmpint(media_session_set_remote(f.s, MEDIA_LEG_B, (struct sockaddr *)&pbx, NULL),
-	                ==, 0);
-	call_up(&f, false, NULL, 0, true);
-	g_assert_true(connected(&f));
-	g_assert_cmpint(media_session_local(f.s, MEDIA_LEG_B, (struct sockaddr *)&pbx, &b_local),
-	                ==, 0);
-	b_addr = pbx;
-	b_addr.sin_port = ((struct sockaddr_in *)&b_local)->sin_port;
+	fd = pbx_up(&f, &b_addr);
 	for (int i = 0; i <= REFUSED; i++) {
 		size_t len = rtp_packet(&f, buf, sizeof(buf), 0, false);
 
@@ -109,6 +122,40 @@ static void test_to_browser_refused(void)
 	fix_stop(&f);
 }
 
+/*
+ * Packets of different lengths from the PBX, sent back to back so that the
+ * worker reads several in one batch: leg A counts each with its own length.
+ */
+static void test_to_browser_bytes(void)
+{
+	static const size_t extra[] = { 0, 1, 3, 7, 2 };
+	struct fix f;
+	struct sockaddr_in b_addr;
+	struct media_stats st;
+	uint8_t buf[2048];
+	size_t total = 0;
+	int fd;
+
+	fd = pbx_up(&f, &b_addr);
+	want_received = f.b.received + (int)G_N_ELEMENTS(extra);
+	for (size_t i = 0; i < G_N_ELEMENTS(extra); i++) {
+		/* the payload is opaque to the relay: a longer one is the same packet, longer */
+		size_t len = rtp_packet(&f, buf, sizeof(buf), 0, false) + extra[i];
+
+		g_assert_cmpint(sendto(fd, buf, len, 0, (struct sockaddr *)&b_addr, sizeof(b_addr)),
+		                ==, (ssize_t)len);
+		total += len;
+	}
+	g_assert_true(pump(&f, got_all, WAIT_US));
+	media_pool_sync(f.p);
+	media_session_stats(f.s, &st);
+	g_assert_cmpuint(st.leg[MEDIA_LEG_A].packets_out, ==, G_N_ELEMENTS(extra));
+	g_assert_cmpuint(st.leg[MEDIA_LEG_A].bytes_out, ==, total);
+	g_assert_cmpuint(st.leg[MEDIA_LEG_B].drops[MEDIA_DROP_SEND_ERROR], ==, 0);
+	close(fd);
+	fix_stop(&f);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -118,5 +165,6 @@ int main(int argc, char **argv)
 	fix_ports = "42400-42599";
 	g_test_add_func("/webrtc-send/echo-refused", test_echo_refused);
 	g_test_add_func("/webrtc-send/to-browser-refused", test_to_browser_refused);
+	g_test_add_func("/webrtc-send/to-browser-bytes", test_to_browser_bytes);
 	return g_test_run();
 }
