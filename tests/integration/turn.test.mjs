@@ -361,12 +361,19 @@ for (const [io, address] of [['io_uring', ''], ['syscalls', ''], ['io_uring', '1
 
     test('unpaced bursts: datagrams to one place leave as one UDP GSO send, and all arrive', async () => {
       const gso = async (side) => (await metrics(server)).sample('rtcgate_turn_gso_datagrams_total', { side }) ?? 0;
-      const before = { client: await gso('client'), peer: await gso('peer') };
+      const toPeers = async () => (await metrics(server)).sample('rtcgate_turn_packets_total', { side: 'peer', direction: 'out' }) ?? 0;
+      const before = { client: await gso('client'), peer: await gso('peer'), toPeers: await toPeers() };
       // -z 0: each client sends its messages back to back, so the relay queues runs of them
       const r = await uclient(['-c', '-z', '0', '-u', 'alice', '-w', 'wonderland'], { clients: 10, messages: 200, server });
       assert.equal(r.sent, 2000);
       assert.equal(r.received, r.sent);
       assert.equal(r.lost, 0);
+      // each datagram of a GSO send counted once: sends count from their completions, which
+      // the worker reaps at its next wake-up (its timer ticks every second)
+      const deadline = Date.now() + 5000;
+      while ((await toPeers()) - before.toPeers < r.sent && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 100)); // polling interval, bounded above
+      assert.equal((await toPeers()) - before.toPeers, r.sent, 'client→peer datagrams counted once each');
       const joined = { client: (await gso('client')) - before.client, peer: (await gso('peer')) - before.peer };
       if (io === 'io_uring' && kernelAtLeast(6, 1)) {
         assert.ok(joined.peer > 0 && joined.client > 0, `GSO sends toward peers and clients: ${JSON.stringify(joined)}`);
