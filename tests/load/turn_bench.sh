@@ -146,6 +146,8 @@ run() {
 	recv=$(echo "$out" | grep -o 'tot_recv_msgs=[0-9]*' | tail -1 | cut -d= -f2) || true
 	lost=$(echo "$out" | grep -o 'Total lost packets [0-9]*' | tail -1 | awk '{print $4}') || true
 	rtt=$(echo "$out" | grep -o 'Average round trip delay [0-9.]*' | tail -1 | awk '{print $5}') || true
+	# a run that relayed nothing says why (uclient's last lines), on stderr beside the table
+	[ "${sent:-0}" -gt 0 ] || echo "uclient relayed nothing via port $port: $(tail -3 "$tmp/uclient.out" | tr '\n' ' ')" >&2
 	# each echoed message crosses the relay twice: client->peer and peer->client
 	rel=$((${sent:-0} + ${recv:-0})) lost=${lost:-?} rtt=${rtt:-?} cpu=$((after - before))
 	dcpu=$((after - ${mark:-$before}))
@@ -204,6 +206,8 @@ for pace in idle 20 0; do
 				dper=-
 				[ "$p_sent" != "?" ] && [ "$p_lost" != "?" ] &&
 					dper=$(per100k "$dcpu" "$((rel + 2 * p_sent - p_lost))")
+				# a run that relayed nothing of uclient's has no cost per packet: not in the medians
+				[ "$rel" -gt 0 ] || per="?" dper="?"
 			fi
 			printf "$row" "$name" "$tag" "$rel" "$pps" "$lost" "$rtt" "$per" "$dper" "$p50" "$p99" "$pmax" \
 				"$p_lost/$p_sent"
