@@ -473,11 +473,6 @@ bool ice_leg_settled(const struct ice_leg *l)
 	return l->dead || l->fast.on;
 }
 
-bool ice_leg_connected(const struct ice_leg *l)
-{
-	return l->connected && !l->dead;
-}
-
 void ice_leg_describe(const struct ice_leg *l, char *profile, size_t profile_cap, char *pair,
                       size_t pair_cap)
 {

@@ -198,9 +198,6 @@ void ice_leg_send_batch(struct ice_leg *l, uint8_t *const *buf, const size_t *le
 #define ICE_LEG_CONSENT_TICKS 4
 void ice_leg_tick(struct ice_leg *l, int64_t now);
 
-/* Whether DTLS has set the SRTP keys. */
-bool ice_leg_connected(const struct ice_leg *l);
-
 /*
  * Whether libnice's timers can wait: the leg ended, or it is a connected lite
  * leg on the fast path (libnice then only sends keepalives). Else its checks,

@@ -53,8 +53,7 @@ static bool same_place(const struct ring_dgram *a, const struct ring_dgram *b)
 }
 
 /* The tail's plain send becomes a group of its one datagram; -1 when none is free. */
-static int start_group(struct io_uring_sqe *sqe, struct ring_gso *g, struct ring_gso_tail *t,
-                       uint64_t base, unsigned shift)
+static int start_group(struct ring_gso *g, struct ring_gso_tail *t, uint64_t base, unsigned shift)
 {
 	const struct ring_dgram *d = &t->d;
 	struct ring_gso_group *grp;
@@ -84,8 +83,8 @@ static int start_group(struct io_uring_sqe *sqe, struct ring_gso *g, struct ring
 	grp->held[0] = d->id;
 	grp->n = 1;
 	grp->msg.msg_iovlen = 1;
-	io_uring_prep_sendmsg(sqe, d->fd, &grp->msg, MSG_DONTWAIT);
-	io_uring_sqe_set_data64(sqe, base | (uint64_t)i << shift);
+	io_uring_prep_sendmsg(t->sqe, d->fd, &grp->msg, MSG_DONTWAIT);
+	io_uring_sqe_set_data64(t->sqe, base | (uint64_t)i << shift);
 	return i;
 }
 
@@ -99,7 +98,7 @@ bool ring_gso_join(struct io_uring *ring, struct ring_gso *g, struct ring_gso_ta
 	    seg > RING_GSO_SEG_MAX || d->ctllen + CMSG_SPACE(sizeof(uint16_t)) > RING_GSO_CTL ||
 	    !same_place(&t->d, d))
 		return false;
-	if (t->group < 0 && (t->group = start_group(t->sqe, g, t, base, shift)) < 0)
+	if (t->group < 0 && (t->group = start_group(g, t, base, shift)) < 0)
 		return false;
 	grp = &g->groups[t->group];
 	if (grp->n == RING_GSO_SEGS || (grp->n + 1) * seg > RING_GSO_BYTES)
