@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # TURN relay benchmark: the same turnutils_uclient workload against rtcgate and against
-# Debian's coturn (turnserver), both on loopback, each relaying to turnutils_peer, with a
+# Debian's coturn (turnserver), both on loopback, each relaying to its own turnutils_peer, with a
 # latency probe (turn_probe.c, built here with cc) on the same server during the load's data phase.
 # Prints one table: per server and workload, packets relayed, loss, average RTT, server CPU
 # seconds per 100k relayed packets (utime+stime of the server process from /proc) over the whole
 # run and over uclient's data phase alone, the probe's RTT p50/p99/max in microseconds and its
 # loss; then a ratio row rtcgate/coturn. Each loaded workload runs TURN_BENCH_RUNS times (default
-# 5), the two servers taking turns, and ends with each server's median and the ratio of medians.
-# Not a pass/fail test.
+# 5), the two servers taking turns (or both at once: TURN_BENCH_TOGETHER=1), and ends with each
+# server's median and the ratio of medians. Not a pass/fail test.
 #   tests/load/turn_bench.sh [BUILD_DIR] [CLIENTS] [MESSAGES]
 # shellcheck disable=SC2059 # printf "$row": the table format is this script's own
 set -euo pipefail
@@ -24,15 +24,19 @@ runs=${TURN_BENCH_RUNS:-5}
 # and the same from run to run, so the figures are the servers' own work with less noise.
 pin=()
 [ -n "${TURN_BENCH_PIN:-}" ] && pin=(taskset -c "$TURN_BENCH_PIN")
+# TURN_BENCH_TOGETHER=1: in each run both servers carry their workload at the same time, each
+# with its own uclient, peer and probe, so both meet the same moment of this shared host (its
+# load moves either server's figures by a fifth between runs taken in turn). They also compete
+# for the CPUs with each other: loss and latency are those of a loaded host.
+together=${TURN_BENCH_TOGETHER:-0}
 # TURN_BENCH_RTCGATE="KEY=VALUE ...": more -o settings for rtcgate (e.g. turn.udp_gso=0 to
 # measure without UDP GSO)
 rg_opts=()
 for kv in ${TURN_BENCH_RTCGATE:-}; do rg_opts+=(-o "$kv"); done
 tmp=$(mktemp -d)
 pids=()
-probe_pid=
 cleanup() {
-	for p in "${pids[@]}" $probe_pid; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}" $(cat "$tmp"/probe.*.pid 2>/dev/null); do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	rm -rf "$tmp"
 }
@@ -65,12 +69,17 @@ EOF
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
-peer_port=$(free_port)
-${pin[@]+"${pin[@]}"} turnutils_peer -p "$peer_port" -L 127.0.0.1 >/dev/null 2>&1 &
-pids+=($!)
-# the probe's own echo socket, bound by each probe run in turn: below the ephemeral range
-# (uclient's sockets) and outside both relay ranges (rtcgate 20001-30000, coturn 40000-49999)
-echo_port=$(free_port 30001 32767)
+# each server relays to its own peer and its probe to its own echo socket (bound by each probe
+# run in turn): below the ephemeral range (uclient's sockets) and outside both relay ranges
+# (rtcgate 20001-30000, coturn 40000-49999)
+declare -A peer_port echo_port
+for s in rg ct; do
+	peer_port[$s]=$(free_port)
+	${pin[@]+"${pin[@]}"} turnutils_peer -p "${peer_port[$s]}" -L 127.0.0.1 >/dev/null 2>&1 &
+	pids+=($!)
+	echo_port[$s]=$(free_port 30001 32767)
+done
+[ "${echo_port[rg]}" != "${echo_port[ct]}" ] || echo_port[ct]=$((echo_port[rg] == 32767 ? 30001 : echo_port[rg] + 1))
 
 rg_port=$(free_port)
 # coturn caps no allocation's bandwidth by default; rtcgate's default 2000 kbit/s would drop
@@ -79,7 +88,7 @@ rg_port=$(free_port)
 # each datagram's local address (IPV6_PKTINFO), work coturn is not asked to do here.
 ${pin[@]+"${pin[@]}"} "$build/rtcgate" -o general.state_dir="$tmp/state" -o http.port=0 -o http.tls_port=0 \
 	-o turn.address=127.0.0.1 -o turn.port="$rg_port" -o turn.workers="$workers" -o turn.users=alice:wonderland \
-	-o turn.allowed_peers="127.0.0.1:$peer_port-$((peer_port + 1)),127.0.0.1:$echo_port" \
+	-o turn.allowed_peers="127.0.0.1:${peer_port[rg]}-$((peer_port[rg] + 1)),127.0.0.1:${echo_port[rg]}" \
 	-o turn.max_allocations_per_user=100000 -o turn.max_bandwidth=0 -o log.level=warn \
 	${rg_opts[@]+"${rg_opts[@]}"} 2>"$tmp/rtcgate.log" &
 rg_pid=$!
@@ -93,77 +102,94 @@ ct_pid=$!
 pids+=("$ct_pid")
 sleep 1 # both daemons print nothing we could wait on when logging is quiet; this is set-up only
 
-# probe_start PORT -> starts turn_probe in the background (pid in $probe_pid), waits for
-# its channel to be bound; its output goes to $tmp/probe.out
+# probe_start SLOT PORT -> starts turn_probe in the background (pid in $tmp/probe.SLOT.pid),
+# waits for its channel to be bound; its output goes to $tmp/probe.SLOT.out
 probe_start() {
-	: >"$tmp/probe.out"
-	${pin[@]+"${pin[@]}"} "$tmp/turn_probe" --server "$1" --user alice --password wonderland \
-		--echo-port "$echo_port" --pps "$probe_pps" --size 172 --max-seconds 600 --wait-mark \
-		>"$tmp/probe.out" 2>&1 &
-	probe_pid=$!
+	local out=$tmp/probe.$1.out
+	: >"$out"
+	${pin[@]+"${pin[@]}"} "$tmp/turn_probe" --server "$2" --user alice --password wonderland \
+		--echo-port "${echo_port[$1]}" --pps "$probe_pps" --size 172 --max-seconds 600 --wait-mark \
+		>"$out" 2>&1 &
+	echo $! >"$tmp/probe.$1.pid"
 	for _ in $(seq 100); do # the probe gives up on a request after 3 s
-		grep -q '^\(ready\|error\)' "$tmp/probe.out" && break
+		grep -q '^\(ready\|error\)' "$out" && break
 		sleep 0.1
 	done
-	grep -q '^ready' "$tmp/probe.out" || echo "probe on port $1: $(head -1 "$tmp/probe.out")" >&2
+	grep -q '^ready' "$out" || echo "probe on port $2: $(head -1 "$out")" >&2
 }
 
-# probe_stop -> sets p_all p_rall p_sent p_lost p50 p99 pmax (? when the probe failed)
+# probe_stop SLOT -> writes $tmp/probe.SLOT.res: p_all p_rall p_sent p_lost p50 p99 pmax (? when
+# the probe failed). Called by the shell that started the probe, which waits for its result.
 probe_stop() {
-	local res
-	kill -TERM "$probe_pid" 2>/dev/null || true
-	wait "$probe_pid" 2>/dev/null || true
-	probe_pid=
-	res=$(grep '^result ' "$tmp/probe.out" | cut -d' ' -f2-) || res="0 0 ? ? ? ? ?"
-	read -r p_all p_rall p_sent p_lost p50 p99 pmax <<<"$res"
+	local pid
+	pid=$(cat "$tmp/probe.$1.pid")
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	rm -f "$tmp/probe.$1.pid"
+	grep '^result ' "$tmp/probe.$1.out" | cut -d' ' -f2- >"$tmp/probe.$1.res" ||
+		echo "0 0 ? ? ? ? ?" >"$tmp/probe.$1.res"
 }
 
-# run SERVER_PID PORT PACING_MS -> sets rel lost rtt cpu dcpu (ticks: whole run, data phase)
-# and the probe's figures
+# run SLOT SERVER_PID PORT PACING_MS -> writes $tmp/res.SLOT: rel pps lost rtt cpu dcpu (ticks:
+# whole run, data phase) and the probe's figures (probe_stop)
 run() {
-	local pid=$1 port=$2 pace=$3 before mark after out sent recv t0 t1
-	probe_start "$port"
+	local slot=$1 pid=$2 port=$3 pace=$4 before mark after out sent recv t0 t1 rel lost rtt pps
+	local uc=$tmp/uclient.$slot.out
+	probe_start "$slot" "$port"
 	before=$(cpu_ticks "$pid")
 	t0=$(date +%s.%N)
-	: >"$tmp/cpu_mark"
+	: >"$tmp/cpu_mark.$slot"
 	# the probe's samples and the data-phase CPU count from uclient's data phase, which
 	# starts when it has connected every client (allocations, permissions, channel binds:
 	# seconds at 200)
-	${pin[@]+"${pin[@]}"} turnutils_uclient -u alice -w wonderland -e 127.0.0.1 -r "$peer_port" -p "$port" \
-		-m "$clients" -n "$messages" -l 172 -z "$pace" -c 127.0.0.1 </dev/null 2>&1 |
-		tee "$tmp/uclient.out" | {
+	${pin[@]+"${pin[@]}"} turnutils_uclient -u alice -w wonderland -e 127.0.0.1 -r "${peer_port[$slot]}" \
+		-p "$port" -m "$clients" -n "$messages" -l 172 -z "$pace" -c 127.0.0.1 </dev/null 2>&1 |
+		tee "$uc" | {
 		if grep -q -m1 'Total connect time'; then
-			cpu_ticks "$pid" >"$tmp/cpu_mark"
-			kill -USR1 "$probe_pid" 2>/dev/null
+			cpu_ticks "$pid" >"$tmp/cpu_mark.$slot"
+			kill -USR1 "$(cat "$tmp/probe.$slot.pid")" 2>/dev/null
 		fi
 		cat >/dev/null
 	} || true
 	after=$(cpu_ticks "$pid")
 	t1=$(date +%s.%N)
-	mark=$(cat "$tmp/cpu_mark")
-	out=$(cat "$tmp/uclient.out")
+	mark=$(cat "$tmp/cpu_mark.$slot")
+	out=$(cat "$uc")
 	sent=$(echo "$out" | grep -o 'tot_send_msgs=[0-9]*' | tail -1 | cut -d= -f2) || true
 	recv=$(echo "$out" | grep -o 'tot_recv_msgs=[0-9]*' | tail -1 | cut -d= -f2) || true
 	lost=$(echo "$out" | grep -o 'Total lost packets [0-9]*' | tail -1 | awk '{print $4}') || true
 	rtt=$(echo "$out" | grep -o 'Average round trip delay [0-9.]*' | tail -1 | awk '{print $5}') || true
-	# a run that relayed nothing says why (uclient's last lines), on stderr beside the table
-	[ "${sent:-0}" -gt 0 ] || echo "uclient relayed nothing via port $port: $(tail -3 "$tmp/uclient.out" | tr '\n' ' ')" >&2
+	# a run that relayed nothing says why (uclient's last lines), on stderr beside the table.
+	# uclient draws each client's two channel numbers at random from 4,096 and ends at the
+	# first error: one client in 4,096 asks for one number toward both its peers, which every
+	# server refuses (RFC 8656 §12.2), so about one run in 20 of 200 clients ends so, with
+	# either server.
+	if [ "${sent:-0}" -eq 0 ]; then
+		if grep -q 'channel bind: error 400' "$uc"; then
+			echo "uclient via port $port drew one channel number for two peers and stopped (refused, as RFC 8656 §12.2 says): run not counted" >&2
+		else
+			echo "uclient relayed nothing via port $port: $(tail -3 "$uc" | tr '\n' ' ')" >&2
+		fi
+	fi
 	# each echoed message crosses the relay twice: client->peer and peer->client
-	rel=$((${sent:-0} + ${recv:-0})) lost=${lost:-?} rtt=${rtt:-?} cpu=$((after - before))
-	dcpu=$((after - ${mark:-$before}))
+	rel=$((${sent:-0} + ${recv:-0}))
 	# relayed packets per second over uclient's whole run (set-up included)
 	pps=$(awk -v n="$rel" -v a="$t0" -v b="$t1" 'BEGIN { d = b - a; printf "%d", (d > 0) ? n / d : 0 }')
-	probe_stop
+	probe_stop "$slot"
+	echo "$rel $pps ${lost:-?} ${rtt:-?} $((after - before)) $((after - ${mark:-$before}))" \
+		"$(cat "$tmp/probe.$slot.res")" >"$tmp/res.$slot"
 }
 
-# idle PORT -> the probe alone, 4 s measured after 1 s unmeasured (first packets fault pages
-# in): the floor of this machine's loopback and process wake-ups, under no load
+# idle SLOT PORT -> writes $tmp/res.SLOT: the probe alone, 4 s measured after 1 s unmeasured
+# (first packets fault pages in): the floor of this machine's loopback and process wake-ups,
+# under no load
 idle() {
-	probe_start "$1"
+	probe_start "$1" "$2"
 	sleep 1
-	kill -USR1 "$probe_pid" 2>/dev/null || true
+	kill -USR1 "$(cat "$tmp/probe.$1.pid")" 2>/dev/null || true
 	sleep 4
-	probe_stop
+	probe_stop "$1"
+	echo "- - - - 0 0 $(cat "$tmp/probe.$1.res")" >"$tmp/res.$1"
 }
 
 # per100k TICKS PACKETS -> CPU seconds per 100k packets
@@ -181,6 +207,14 @@ ratio_row() {
 			printf row, "ratio", l, "-", "-", "-", "-", r(x[1], y[1]), r(x[2], y[2]), r(x[3], y[3]), r(x[4], y[4]), r(x[5], y[5]), "-" }'
 }
 
+# wait_runs: the runs started in the background (together), not the daemons
+wait_runs() {
+	local j
+	for j in $(jobs -p); do
+		case " ${pids[*]} " in *" $j "*) ;; *) wait "$j" || true ;; esac
+	done
+}
+
 row='%-8s %-14s %9s %7s %6s %8s %12s %12s %8s %8s %8s %11s\n'
 printf "$row" server workload relayed pkt/s lost rtt_ms cpu_s/100k data_s/100k p50_us p99_us max_us \
 	probe_lost
@@ -192,13 +226,23 @@ for pace in idle 20 0; do
 	for ((k = 1; k <= n; k++)); do
 		tag=$label
 		[ "$n" -gt 1 ] && tag="$label#$k"
+		# both at once, or in turn
 		for s in rg ct; do
-			if [ $s = rg ]; then pid=$rg_pid port=$rg_port name=rtcgate; else pid=$ct_pid port=$ct_port name=coturn; fi
+			if [ $s = rg ]; then pid=$rg_pid port=$rg_port; else pid=$ct_pid port=$ct_port; fi
 			if [ "$pace" = idle ]; then
-				idle "$port"
-				rel=- pps=- lost=- rtt=- per=- dper=-
+				set -- idle "$s" "$port"
 			else
-				run "$pid" "$port" "$pace"
+				set -- run "$s" "$pid" "$port" "$pace"
+			fi
+			if [ "$together" = 1 ]; then "$@" & else "$@"; fi
+		done
+		wait_runs
+		for s in rg ct; do
+			[ $s = rg ] && name=rtcgate || name=coturn
+			read -r rel pps lost rtt cpu dcpu p_all p_rall p_sent p_lost p50 p99 pmax <"$tmp/res.$s"
+			if [ "$pace" = idle ]; then
+				per=- dper=-
+			else
 				# the denominators count the probe's packets too: they cost the server as much.
 				# Data phase: uclient's messages are all sent in it, and the probe's marked ones
 				# (each sent one crosses the server once, each answered one twice)
@@ -231,5 +275,6 @@ for pace in idle 20 0; do
 done
 read -r load1 _ </proc/loadavg
 echo "clients=$clients messages=$messages size=172 workers=$workers runs=$runs pin=${TURN_BENCH_PIN:-none}" \
+	"together=$together" \
 	"rtcgate options: ${TURN_BENCH_RTCGATE:-none} (CPU from /proc, ${hz} ticks/s);" \
 	"probe: ${probe_pps} pps, 172 B; ratio = rtcgate/coturn; host load average $load1"
