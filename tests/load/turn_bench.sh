@@ -226,7 +226,8 @@ for pace in idle 20 0; do
 	for ((k = 1; k <= n; k++)); do
 		tag=$label
 		[ "$n" -gt 1 ] && tag="$label#$k"
-		# both at once, or in turn
+		# both at once, or in turn; a run that ends early leaves no result, not the last one
+		rm -f "$tmp/res.rg" "$tmp/res.ct"
 		for s in rg ct; do
 			if [ $s = rg ]; then pid=$rg_pid port=$rg_port; else pid=$ct_pid port=$ct_port; fi
 			if [ "$pace" = idle ]; then
@@ -239,6 +240,8 @@ for pace in idle 20 0; do
 		wait_runs
 		for s in rg ct; do
 			[ $s = rg ] && name=rtcgate || name=coturn
+			[ -s "$tmp/res.$s" ] || { echo "$name's $tag run ended early: not counted" >&2
+				echo "0 0 ? ? 0 0 0 0 ? ? ? ? ?" >"$tmp/res.$s"; }
 			read -r rel pps lost rtt cpu dcpu p_all p_rall p_sent p_lost p50 p99 pmax <"$tmp/res.$s"
 			if [ "$pace" = idle ]; then
 				per=- dper=-
