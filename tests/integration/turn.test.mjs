@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { after, before, describe, test } from 'node:test';
-import { addRemoteDevice, basicAuth, freeUdpPort, getJson, metrics, run, startRtcgate } from './lib/rtcgate.mjs';
+import { addRemoteDevice, basicAuth, freeUdpPort, getJson, metrics, run, startRtcgate, until } from './lib/rtcgate.mjs';
 import { longTermKeySha256, restPassword } from './lib/stun.mjs';
 import { ALLOCATE, ATTR, REFRESH, SUCCESS, TurnClient, UDP_TRANSPORT, lifetime } from './lib/turnclient.mjs';
 
@@ -370,9 +370,7 @@ for (const [io, address] of [['io_uring', ''], ['syscalls', ''], ['io_uring', '1
       assert.equal(r.lost, 0);
       // each datagram of a GSO send counted once: sends count from their completions, which
       // the worker reaps at its next wake-up (its timer ticks every second)
-      const deadline = Date.now() + 5000;
-      while ((await toPeers()) - before.toPeers < r.sent && Date.now() < deadline)
-        await new Promise((resolve) => setTimeout(resolve, 100)); // polling interval, bounded above
+      await until(async () => (await toPeers()) - before.toPeers >= r.sent, 'client→peer datagrams counted', 5000);
       assert.equal((await toPeers()) - before.toPeers, r.sent, 'client→peer datagrams counted once each');
       const joined = { client: (await gso('client')) - before.client, peer: (await gso('peer')) - before.peer };
       if (io === 'io_uring' && kernelAtLeast(6, 1)) {

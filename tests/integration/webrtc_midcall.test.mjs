@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { addRemoteDevice, metrics, startRtcgate, withTimeout } from './lib/rtcgate.mjs';
+import { addRemoteDevice, metrics, startRtcgate, until, withTimeout } from './lib/rtcgate.mjs';
 import { CHROMIUM_FLAGS, PagePeerConnection, openPage, usePage } from './lib/pagepc.mjs';
 import { call, ended, register, stop } from './lib/jssip.mjs';
 import { SIPP_DIR, sippDone, sippPbx } from './lib/sipp.mjs';
@@ -30,18 +30,6 @@ async function rtpPeer() {
   sock.bind(0, '127.0.0.1');
   await once(sock, 'listening');
   return { port: sock.address().port, got, close: () => sock.close() };
-}
-
-/** Poll check() every 100 ms until it returns a truthy value, bounded by WAIT_MS. */
-async function until(check, what) {
-  const deadline = Date.now() + WAIT_MS;
-  let last;
-  do {
-    last = await check();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 100)); /* the polling interval, bounded above */
-  } while (Date.now() < deadline);
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 /** A check for until(): true once count() did not change for ms. */

@@ -1,4 +1,5 @@
 // Test helper: start build/rtcgate on free loopback ports, follow its log, talk HTTP/HTTPS/raw TCP to it.
+import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -55,6 +56,20 @@ export function withTimeout(promise, ms, what) {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
   });
   return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Poll check() every 100 ms until it returns a truthy value, which it returns; an assertion
+ * fails after timeoutMs. For state that changes with no event to await (a counter, a gauge).
+ */
+export async function until(check, what, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  do {
+    const last = await check();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 100)); /* the polling interval, bounded above */
+  } while (Date.now() < deadline);
+  assert.fail(`timed out waiting for ${what}`);
 }
 
 /** Run a program to completion: {code, stdout, stderr}. */
