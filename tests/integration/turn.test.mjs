@@ -384,27 +384,38 @@ for (const [io, address] of [['io_uring', ''], ['syscalls', ''], ['io_uring', '1
     test('allocations freed while their relays receive: no completion reaches a freed relay', async () => {
       // each relay's socket is still getting the peer's echoes when Refresh 0 closes it; the
       // next round's relay sockets may take the same descriptors. ASan (stopClean) checks the rest.
-      for (let round = 0; round < 3; round++) {
-        const clients = [];
-        for (let i = 0; i < 8; i++) {
-          const c = await TurnClient.open(server.turnPort);
-          assert.equal((await c.allocate('alice', 'wonderland')).cls, SUCCESS);
-          assert.equal((await c.channelBind(0x4000, '127.0.0.1', peerPort)).cls, SUCCESS);
-          clients.push(c);
+      // Every client is closed whatever fails: an open socket would keep this file running.
+      const open = new Set();
+      const client = async () => {
+        const c = await TurnClient.open(server.turnPort);
+        open.add(c);
+        return c;
+      };
+      try {
+        for (let round = 0; round < 3; round++) {
+          const clients = [];
+          for (let i = 0; i < 8; i++) {
+            const c = await client();
+            assert.equal((await c.allocate('alice', 'wonderland')).cls, SUCCESS);
+            assert.equal((await c.channelBind(0x4000, '127.0.0.1', peerPort)).cls, SUCCESS);
+            clients.push(c);
+          }
+          for (const c of clients) for (let k = 0; k < 50; k++) c.channelData(0x4000, Buffer.alloc(160, k));
+          for (const c of clients) {
+            assert.equal((await c.signed(REFRESH, [lifetime(0)])).cls, SUCCESS);
+            c.close();
+            open.delete(c);
+          }
         }
-        for (const c of clients) for (let k = 0; k < 50; k++) c.channelData(0x4000, Buffer.alloc(160, k));
-        for (const c of clients) {
-          assert.equal((await c.signed(REFRESH, [lifetime(0)])).cls, SUCCESS);
-          c.close();
-        }
+        const c = await client();
+        assert.equal((await c.allocate('alice', 'wonderland')).cls, SUCCESS, 'the worker still serves');
+        assert.equal((await c.channelBind(0x4000, '127.0.0.1', peerPort)).cls, SUCCESS);
+        const echo = c.nextChannelData(0x4000);
+        c.channelData(0x4000, Buffer.from('still relaying'));
+        assert.equal((await echo).toString(), 'still relaying');
+      } finally {
+        for (const c of open) c.close();
       }
-      const c = await TurnClient.open(server.turnPort);
-      assert.equal((await c.allocate('alice', 'wonderland')).cls, SUCCESS, 'the worker still serves');
-      assert.equal((await c.channelBind(0x4000, '127.0.0.1', peerPort)).cls, SUCCESS);
-      const echo = c.nextChannelData(0x4000);
-      c.channelData(0x4000, Buffer.from('still relaying'));
-      assert.equal((await echo).toString(), 'still relaying');
-      c.close();
     });
   });
 }

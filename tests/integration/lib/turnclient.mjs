@@ -61,14 +61,20 @@ function frames(state, chunk, emit) {
 }
 
 export class TurnClient extends EventEmitter {
-  /** A client socket toward the gateway's TURN port over IPv4 or IPv6 loopback. */
+  /**
+   * A client socket toward the gateway's TURN port over IPv4 or IPv6 loopback. Over IPv4 each
+   * client speaks from an address of its own in 127/8: turnutils_uclient exits without freeing
+   * its allocations (they live 600 s), and a client that took one of its old ports on 127.0.0.1
+   * would meet that allocation's 5-tuple and get 437 Allocation Mismatch, as RFC 8656 §7.2 says.
+   */
   static async open(port, family = 4) {
     const c = new TurnClient();
     c.host = family === 6 ? '::1' : '127.0.0.1';
     c.port = port;
     c.sock = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
     c.sock.on('message', (m) => c.emit('message', m));
-    c.sock.bind(0, c.host);
+    const [b, d, e] = crypto.randomBytes(3);
+    c.sock.bind(0, family === 6 ? '::1' : `127.${1 + (b % 254)}.${d}.${1 + (e % 254)}`);
     await once(c.sock, 'listening');
     c.transmit = (buf) => c.sock.send(buf, c.port, c.host);
     return c;
