@@ -7,7 +7,8 @@
 # run and over uclient's data phase alone, the probe's RTT p50/p99/max in microseconds and its
 # loss; then a ratio row rtcgate/coturn. Each loaded workload runs TURN_BENCH_RUNS times (default
 # 5), the two servers taking turns (or both at once: TURN_BENCH_TOGETHER=1), and ends with each
-# server's median and the ratio of medians. Not a pass/fail test.
+# server's median, the ratio of medians and the median of the runs' own ratios (paired). Not a
+# pass/fail test.
 #   tests/load/turn_bench.sh [BUILD_DIR] [CLIENTS] [MESSAGES]
 # shellcheck disable=SC2059 # printf "$row": the table format is this script's own
 set -euo pipefail
@@ -199,12 +200,20 @@ per100k() { awk -v c="$1" -v n="$2" -v hz="$hz" 'BEGIN{printf "%.3f", n ? c/hz*1
 median() { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 }
 	END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# ratio_row LABEL "rtcgate figures" "coturn figures" (per dper p50 p99 max)
-ratio_row() {
-	awk -v row="$row" -v l="$1" -v a="$2" -v b="$3" '
+# ratios "rtcgate figures" "coturn figures" (per dper p50 p99 max) -> the five ratios, "-" where
+# either figure is missing
+ratios() {
+	awk -v a="$1" -v b="$2" '
 		function r(x, y) { return (x ~ /^[0-9.]+$/ && y ~ /^[0-9.]+$/ && y > 0) ? sprintf("%.2f", x / y) : "-" }
 		BEGIN { split(a, x, " "); split(b, y, " ")
-			printf row, "ratio", l, "-", "-", "-", "-", r(x[1], y[1]), r(x[2], y[2]), r(x[3], y[3]), r(x[4], y[4]), r(x[5], y[5]), "-" }'
+			print r(x[1], y[1]), r(x[2], y[2]), r(x[3], y[3]), r(x[4], y[4]), r(x[5], y[5]) }'
+}
+
+# ratio_row LABEL R1 R2 R3 R4 R5
+ratio_row() {
+	local l=$1
+	shift
+	printf "$row" ratio "$l" - - - - "$@" -
 }
 
 # wait_runs: the runs started in the background (together), not the daemons
@@ -262,7 +271,9 @@ for pace in idle 20 0; do
 			col[$s,max]+=" $pmax" col[$s,lost]+=" $lost"
 			if [ $s = rg ]; then rg=("$per" "$dper" "$p50" "$p99" "$pmax"); else ct=("$per" "$dper" "$p50" "$p99" "$pmax"); fi
 		done
-		ratio_row "$tag" "${rg[*]}" "${ct[*]}"
+		read -r -a rr <<<"$(ratios "${rg[*]}" "${ct[*]}")"
+		ratio_row "$tag" "${rr[@]}"
+		for i in 0 1 2 3 4; do col[r,$i]+=" ${rr[$i]}"; done
 	done
 	[ "$n" -gt 1 ] || continue
 	for s in rg ct; do
@@ -274,7 +285,13 @@ for pace in idle 20 0; do
 		printf "$row" "$name" "$label median" - - "$(echo ${col[$s,lost]} | tr ' ' '+')" - "${m[@]}" -
 		if [ $s = rg ]; then rg=("${m[@]}"); else ct=("${m[@]}"); fi
 	done
-	ratio_row "$label median" "${rg[*]}" "${ct[*]}"
+	# shellcheck disable=SC2046 # five ratios, split on purpose
+	ratio_row "$label median" $(ratios "${rg[*]}" "${ct[*]}")
+	# the median of the runs' own ratios: each run's pair met the same moment of the host (both
+	# at once, or one after the other), so this one leaves out what moved both between runs
+	# shellcheck disable=SC2086
+	ratio_row "$label paired" "$(median ${col[r,0]})" "$(median ${col[r,1]})" "$(median ${col[r,2]})" \
+		"$(median ${col[r,3]})" "$(median ${col[r,4]})"
 done
 read -r load1 _ </proc/loadavg
 echo "clients=$clients messages=$messages size=172 workers=$workers runs=$runs pin=${TURN_BENCH_PIN:-none}" \
