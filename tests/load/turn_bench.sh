@@ -68,6 +68,16 @@ else:
 EOF
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# server_drops PID -> datagrams the UDP sockets of process PID have dropped so far for want of
+# receive buffer (`ss` skmem d), summed. Its relay sockets outlive the runs (uclient frees no
+# allocation), so the difference over a run is what the server itself lost in it; the rest of
+# uclient's loss was at a client's or the peer's sockets (a process not scheduled in time).
+server_drops() {
+	ss -uamnp 2>/dev/null | awk -v pid="pid=$1," '
+		/^[A-Z]/ { mine = index($0, pid) > 0; next }
+		mine && match($0, /,d[0-9]+\)/) { n += substr($0, RSTART + 2, RLENGTH - 3) }
+		END { print n + 0 }'
+}
 hz=$(getconf CLK_TCK)
 
 # each server relays to its own peer and its probe to its own echo socket (bound by each probe
@@ -132,11 +142,12 @@ probe_stop() {
 }
 
 # run SLOT SERVER_PID PORT PACING_MS -> writes $tmp/res.SLOT: rel pps lost rtt cpu dcpu (ticks:
-# whole run, data phase) and the probe's figures (probe_stop)
+# whole run, data phase), the probe's figures (probe_stop) and the server's own drops
 run() {
-	local slot=$1 pid=$2 port=$3 pace=$4 before mark after out sent recv t0 t1 rel lost rtt pps
+	local slot=$1 pid=$2 port=$3 pace=$4 before mark after out sent recv t0 t1 rel lost rtt pps d0
 	local uc=$tmp/uclient.$slot.out
 	probe_start "$slot" "$port"
+	d0=$(server_drops "$pid")
 	before=$(cpu_ticks "$pid")
 	t0=$(date +%s.%N)
 	: >"$tmp/cpu_mark.$slot"
@@ -178,7 +189,7 @@ run() {
 	pps=$(awk -v n="$rel" -v a="$t0" -v b="$t1" 'BEGIN { d = b - a; printf "%d", (d > 0) ? n / d : 0 }')
 	probe_stop "$slot"
 	echo "$rel $pps ${lost:-?} ${rtt:-?} $((after - before)) $((after - ${mark:-$before}))" \
-		"$(cat "$tmp/probe.$slot.res")" >"$tmp/res.$slot"
+		"$(cat "$tmp/probe.$slot.res") $(($(server_drops "$pid") - d0))" >"$tmp/res.$slot"
 }
 
 # idle SLOT PORT -> writes $tmp/res.SLOT: the probe alone, 4 s measured after 1 s unmeasured
@@ -190,7 +201,7 @@ idle() {
 	kill -USR1 "$(cat "$tmp/probe.$1.pid")" 2>/dev/null || true
 	sleep 4
 	probe_stop "$1"
-	echo "- - - - 0 0 $(cat "$tmp/probe.$1.res")" >"$tmp/res.$1"
+	echo "- - - - 0 0 $(cat "$tmp/probe.$1.res") -" >"$tmp/res.$1"
 }
 
 # per100k TICKS PACKETS -> CPU seconds per 100k packets
@@ -199,6 +210,9 @@ per100k() { awk -v c="$1" -v n="$2" -v hz="$hz" 'BEGIN{printf "%.3f", n ? c/hz*1
 # median of the numbers among the arguments (a run whose probe failed has "?" there); "-" if none
 median() { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 }
 	END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# sum of the numbers among the arguments ("?" for a run that ended early is left out)
+sum() { printf '%s\n' "$@" | awk '/^[0-9]+$/ { n += $1 } END { print n + 0 }'; }
 
 # ratios "rtcgate figures" "coturn figures" (per dper p50 p99 max) -> the five ratios, "-" where
 # either figure is missing
@@ -224,8 +238,9 @@ wait_runs() {
 	done
 }
 
-row='%-8s %-14s %9s %7s %6s %8s %12s %12s %8s %8s %8s %11s\n'
-printf "$row" server workload relayed pkt/s lost rtt_ms cpu_s/100k data_s/100k p50_us p99_us max_us \
+# lost/srv: uclient's loss / the datagrams the server's own sockets dropped (server_drops)
+row='%-8s %-14s %9s %7s %9s %8s %12s %12s %8s %8s %8s %11s\n'
+printf "$row" server workload relayed pkt/s lost/srv rtt_ms cpu_s/100k data_s/100k p50_us p99_us max_us \
 	probe_lost
 for pace in idle 20 0; do
 	case $pace in idle) label=idle ;; 0) label=unpaced ;; *) label="paced_${pace}ms" ;; esac
@@ -250,8 +265,8 @@ for pace in idle 20 0; do
 		for s in rg ct; do
 			[ $s = rg ] && name=rtcgate || name=coturn
 			[ -s "$tmp/res.$s" ] || { echo "$name's $tag run ended early: not counted" >&2
-				echo "0 0 ? ? 0 0 0 0 ? ? ? ? ?" >"$tmp/res.$s"; }
-			read -r rel pps lost rtt cpu dcpu p_all p_rall p_sent p_lost p50 p99 pmax <"$tmp/res.$s"
+				echo "0 0 ? ? 0 0 0 0 ? ? ? ? ? ?" >"$tmp/res.$s"; }
+			read -r rel pps lost rtt cpu dcpu p_all p_rall p_sent p_lost p50 p99 pmax drop <"$tmp/res.$s"
 			if [ "$pace" = idle ]; then
 				per=- dper=-
 			else
@@ -265,10 +280,12 @@ for pace in idle 20 0; do
 				# a run that relayed nothing of uclient's has no cost per packet: not in the medians
 				[ "$rel" -gt 0 ] || per="?" dper="?"
 			fi
-			printf "$row" "$name" "$tag" "$rel" "$pps" "$lost" "$rtt" "$per" "$dper" "$p50" "$p99" "$pmax" \
+			lcol=$lost
+			[ "$pace" = idle ] || lcol="$lost/$drop"
+			printf "$row" "$name" "$tag" "$rel" "$pps" "$lcol" "$rtt" "$per" "$dper" "$p50" "$p99" "$pmax" \
 				"$p_lost/$p_sent"
 			col[$s,per]+=" $per" col[$s,dper]+=" $dper" col[$s,p50]+=" $p50" col[$s,p99]+=" $p99"
-			col[$s,max]+=" $pmax" col[$s,lost]+=" $lost"
+			col[$s,max]+=" $pmax" col[$s,lost]+=" $lost" col[$s,drop]+=" $drop"
 			if [ $s = rg ]; then rg=("$per" "$dper" "$p50" "$p99" "$pmax"); else ct=("$per" "$dper" "$p50" "$p99" "$pmax"); fi
 		done
 		read -r -a rr <<<"$(ratios "${rg[*]}" "${ct[*]}")"
@@ -282,7 +299,7 @@ for pace in idle 20 0; do
 		m=("$(median ${col[$s,per]})" "$(median ${col[$s,dper]})" "$(median ${col[$s,p50]})" \
 			"$(median ${col[$s,p99]})" "$(median ${col[$s,max]})")
 		# shellcheck disable=SC2086
-		printf "$row" "$name" "$label median" - - "$(echo ${col[$s,lost]} | tr ' ' '+')" - "${m[@]}" -
+		printf "$row" "$name" "$label median" - - "$(sum ${col[$s,lost]})/$(sum ${col[$s,drop]})" - "${m[@]}" -
 		if [ $s = rg ]; then rg=("${m[@]}"); else ct=("${m[@]}"); fi
 	done
 	# shellcheck disable=SC2046 # five ratios, split on purpose
