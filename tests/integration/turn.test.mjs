@@ -396,7 +396,8 @@ for (const [io, address] of [['io_uring', ''], ['syscalls', ''], ['io_uring', '1
           const clients = [];
           for (let i = 0; i < 8; i++) {
             const c = await client();
-            assert.equal((await c.allocate('alice', 'wonderland')).cls, SUCCESS);
+            const a = await c.allocate('alice', 'wonderland');
+            assert.equal(a.cls, SUCCESS, `Allocate answered ${a.code}`);
             assert.equal((await c.channelBind(0x4000, '127.0.0.1', peerPort)).cls, SUCCESS);
             clients.push(c);
           }
