@@ -238,6 +238,56 @@ wait_runs() {
 	done
 }
 
+declare -A server_name=([rg]=rtcgate [ct]=coturn) fig=() col=()
+
+# report SLOT TAG PACE -> prints SLOT's row of the run from $tmp/res.SLOT, adds its figures to the
+# workload's columns (col) and sets fig[SLOT] to the five that ratios compare
+report() {
+	local s=$1 tag=$2 pace=$3 name=${server_name[$1]} per=- dper=- lcol
+	local rel pps lost rtt cpu dcpu p_all p_rall p_sent p_lost p50 p99 pmax drop
+	[ -s "$tmp/res.$s" ] || { echo "$name's $tag run ended early: not counted" >&2
+		echo "0 0 ? ? 0 0 0 0 ? ? ? ? ? ?" >"$tmp/res.$s"; }
+	read -r rel pps lost rtt cpu dcpu p_all p_rall p_sent p_lost p50 p99 pmax drop <"$tmp/res.$s"
+	lcol=$lost
+	if [ "$pace" != idle ]; then
+		# the denominators count the probe's packets too: they cost the server as much.
+		# Data phase: uclient's messages are all sent in it, and the probe's marked ones
+		# (each sent one crosses the server once, each answered one twice)
+		per=$(per100k "$cpu" "$((rel + p_all + p_rall))")
+		[ "$p_sent" != "?" ] && [ "$p_lost" != "?" ] &&
+			dper=$(per100k "$dcpu" "$((rel + 2 * p_sent - p_lost))")
+		# a run that relayed nothing of uclient's has no cost per packet: not in the medians
+		[ "$rel" -gt 0 ] || per="?" dper="?"
+		lcol="$lost/$drop"
+	fi
+	printf "$row" "$name" "$tag" "$rel" "$pps" "$lcol" "$rtt" "$per" "$dper" "$p50" "$p99" "$pmax" \
+		"$p_lost/$p_sent"
+	col[$s,per]+=" $per" col[$s,dper]+=" $dper" col[$s,p50]+=" $p50" col[$s,p99]+=" $p99"
+	col[$s,max]+=" $pmax" col[$s,lost]+=" $lost" col[$s,drop]+=" $drop"
+	fig[$s]="$per $dper $p50 $p99 $pmax"
+}
+
+# summary LABEL -> each server's medians row (loss summed), the ratio of medians, and the median
+# of the runs' own ratios (paired): each run's pair met the same moment of the host (both at
+# once, or one after the other), so that one leaves out what moved both between runs
+summary() {
+	local s m
+	for s in rg ct; do
+		# shellcheck disable=SC2086 # the columns are space-separated lists on purpose
+		m="$(median ${col[$s,per]}) $(median ${col[$s,dper]}) $(median ${col[$s,p50]})"
+		# shellcheck disable=SC2086
+		m+=" $(median ${col[$s,p99]}) $(median ${col[$s,max]})"
+		# shellcheck disable=SC2086
+		printf "$row" "${server_name[$s]}" "$1 median" - - "$(sum ${col[$s,lost]})/$(sum ${col[$s,drop]})" - $m -
+		fig[$s]=$m
+	done
+	# shellcheck disable=SC2046 # five ratios, split on purpose
+	ratio_row "$1 median" $(ratios "${fig[rg]}" "${fig[ct]}")
+	# shellcheck disable=SC2086
+	ratio_row "$1 paired" "$(median ${col[r,0]})" "$(median ${col[r,1]})" "$(median ${col[r,2]})" \
+		"$(median ${col[r,3]})" "$(median ${col[r,4]})"
+}
+
 # lost/srv: uclient's loss / the datagrams the server's own sockets dropped (server_drops)
 row='%-8s %-14s %9s %7s %9s %8s %12s %12s %8s %8s %8s %11s\n'
 printf "$row" server workload relayed pkt/s lost/srv rtt_ms cpu_s/100k data_s/100k p50_us p99_us max_us \
@@ -246,7 +296,7 @@ for pace in idle 20 0; do
 	case $pace in idle) label=idle ;; 0) label=unpaced ;; *) label="paced_${pace}ms" ;; esac
 	n=$runs
 	[ "$pace" = idle ] && n=1
-	declare -A col=()
+	col=()
 	for ((k = 1; k <= n; k++)); do
 		tag=$label
 		[ "$n" -gt 1 ] && tag="$label#$k"
@@ -262,53 +312,13 @@ for pace in idle 20 0; do
 			if [ "$together" = 1 ]; then "$@" & else "$@"; fi
 		done
 		wait_runs
-		for s in rg ct; do
-			[ $s = rg ] && name=rtcgate || name=coturn
-			[ -s "$tmp/res.$s" ] || { echo "$name's $tag run ended early: not counted" >&2
-				echo "0 0 ? ? 0 0 0 0 ? ? ? ? ? ?" >"$tmp/res.$s"; }
-			read -r rel pps lost rtt cpu dcpu p_all p_rall p_sent p_lost p50 p99 pmax drop <"$tmp/res.$s"
-			if [ "$pace" = idle ]; then
-				per=- dper=-
-			else
-				# the denominators count the probe's packets too: they cost the server as much.
-				# Data phase: uclient's messages are all sent in it, and the probe's marked ones
-				# (each sent one crosses the server once, each answered one twice)
-				per=$(per100k "$cpu" "$((rel + p_all + p_rall))")
-				dper=-
-				[ "$p_sent" != "?" ] && [ "$p_lost" != "?" ] &&
-					dper=$(per100k "$dcpu" "$((rel + 2 * p_sent - p_lost))")
-				# a run that relayed nothing of uclient's has no cost per packet: not in the medians
-				[ "$rel" -gt 0 ] || per="?" dper="?"
-			fi
-			lcol=$lost
-			[ "$pace" = idle ] || lcol="$lost/$drop"
-			printf "$row" "$name" "$tag" "$rel" "$pps" "$lcol" "$rtt" "$per" "$dper" "$p50" "$p99" "$pmax" \
-				"$p_lost/$p_sent"
-			col[$s,per]+=" $per" col[$s,dper]+=" $dper" col[$s,p50]+=" $p50" col[$s,p99]+=" $p99"
-			col[$s,max]+=" $pmax" col[$s,lost]+=" $lost" col[$s,drop]+=" $drop"
-			if [ $s = rg ]; then rg=("$per" "$dper" "$p50" "$p99" "$pmax"); else ct=("$per" "$dper" "$p50" "$p99" "$pmax"); fi
-		done
-		read -r -a rr <<<"$(ratios "${rg[*]}" "${ct[*]}")"
+		report rg "$tag" "$pace"
+		report ct "$tag" "$pace"
+		read -r -a rr <<<"$(ratios "${fig[rg]}" "${fig[ct]}")"
 		ratio_row "$tag" "${rr[@]}"
 		for i in 0 1 2 3 4; do col[r,$i]+=" ${rr[$i]}"; done
 	done
-	[ "$n" -gt 1 ] || continue
-	for s in rg ct; do
-		[ $s = rg ] && name=rtcgate || name=coturn
-		# shellcheck disable=SC2086 # the columns are space-separated lists on purpose
-		m=("$(median ${col[$s,per]})" "$(median ${col[$s,dper]})" "$(median ${col[$s,p50]})" \
-			"$(median ${col[$s,p99]})" "$(median ${col[$s,max]})")
-		# shellcheck disable=SC2086
-		printf "$row" "$name" "$label median" - - "$(sum ${col[$s,lost]})/$(sum ${col[$s,drop]})" - "${m[@]}" -
-		if [ $s = rg ]; then rg=("${m[@]}"); else ct=("${m[@]}"); fi
-	done
-	# shellcheck disable=SC2046 # five ratios, split on purpose
-	ratio_row "$label median" $(ratios "${rg[*]}" "${ct[*]}")
-	# the median of the runs' own ratios: each run's pair met the same moment of the host (both
-	# at once, or one after the other), so this one leaves out what moved both between runs
-	# shellcheck disable=SC2086
-	ratio_row "$label paired" "$(median ${col[r,0]})" "$(median ${col[r,1]})" "$(median ${col[r,2]})" \
-		"$(median ${col[r,3]})" "$(median ${col[r,4]})"
+	if [ "$n" -gt 1 ]; then summary "$label"; fi
 done
 read -r load1 _ </proc/loadavg
 echo "clients=$clients messages=$messages size=172 workers=$workers runs=$runs pin=${TURN_BENCH_PIN:-none}" \
